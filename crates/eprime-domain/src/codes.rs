@@ -91,7 +91,9 @@ impl AreaCode {
         } else {
             Err(FieldError::new(
                 "area",
-                format!("`{raw}` is not an area-of-cooperation code (2–8 letters or digits, e.g. CEP)"),
+                format!(
+                    "`{raw}` is not an area-of-cooperation code (2–8 letters or digits, e.g. CEP)"
+                ),
             ))
         }
     }

@@ -1,9 +1,12 @@
 //! Partnership documents (JPD, IPCP, ITPP, …), their editions, approvals and lifecycle.
 
 use serde::{Deserialize, Serialize};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
+use crate::codes::PartnerCode;
 use crate::error::FieldError;
+use crate::ids::{DocumentId, ElementId};
+use crate::marking::Marking;
 use crate::text::{Text, Title};
 
 /// The kind of a partnership document. The model assumes no single type or cycle length.
@@ -25,7 +28,14 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [Self::Jpd, Self::Ipcp, Self::Itpp, Self::Ipap, Self::Anp, Self::Other];
+    pub const ALL: [DocumentKind; 6] = [
+        Self::Jpd,
+        Self::Ipcp,
+        Self::Itpp,
+        Self::Ipap,
+        Self::Anp,
+        Self::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,7 +53,10 @@ impl DocumentKind {
             .into_iter()
             .find(|kind| kind.as_str().eq_ignore_ascii_case(raw.trim()))
             .ok_or_else(|| {
-                FieldError::new("kind", format!("`{raw}` is not a document kind (JPD, IPCP, ITPP, IPAP, ANP or OTHER)"))
+                FieldError::new(
+                    "kind",
+                    format!("`{raw}` is not a document kind (JPD, IPCP, ITPP, IPAP, ANP or OTHER)"),
+                )
             })
     }
 
@@ -76,7 +89,10 @@ impl Edition {
         match raw {
             "open" => Ok(Self::Open),
             "restricted" => Ok(Self::Restricted),
-            other => Err(FieldError::new("edition", format!("`{other}` is not an edition (open or restricted)"))),
+            other => Err(FieldError::new(
+                "edition",
+                format!("`{other}` is not an edition (open or restricted)"),
+            )),
         }
     }
 }
@@ -107,7 +123,12 @@ impl DocumentStatus {
             .into_iter()
             .find(|s| s.as_str() == raw)
             .ok_or_else(|| {
-                FieldError::new("status", format!("`{raw}` is not a document status (draft, agreed, in_force, superseded)"))
+                FieldError::new(
+                    "status",
+                    format!(
+                        "`{raw}` is not a document status (draft, agreed, in_force, superseded)"
+                    ),
+                )
             })
     }
 
@@ -146,7 +167,10 @@ impl Approver {
         match raw {
             "nac" => Ok(Self::Nac),
             "partner" => Ok(Self::Partner),
-            other => Err(FieldError::new("by", format!("`{other}` is not an approver (nac or partner)"))),
+            other => Err(FieldError::new(
+                "by",
+                format!("`{other}` is not an approver (nac or partner)"),
+            )),
         }
     }
 }
@@ -202,10 +226,15 @@ impl ElementKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        [Self::StrategicObjective, Self::PriorityIssue, Self::PartnershipGoal, Self::PriorityArea]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or_else(|| FieldError::new("kind", format!("`{raw}` is not a programme element kind")))
+        [
+            Self::StrategicObjective,
+            Self::PriorityIssue,
+            Self::PartnershipGoal,
+            Self::PriorityArea,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+        .ok_or_else(|| FieldError::new("kind", format!("`{raw}` is not a programme element kind")))
     }
 }
 
@@ -221,6 +250,131 @@ pub struct NewElement {
     pub parent: Option<usize>,
     /// Line of the source text the element was read from, when imported.
     pub source_line: Option<u32>,
+}
+
+/// A partnership document as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Document {
+    pub id: DocumentId,
+    pub partnership: PartnerCode,
+    pub kind: DocumentKind,
+    pub title: Title,
+    pub edition: Edition,
+    pub status: DocumentStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub signed_on: Option<Date>,
+    pub signed_at: Option<String>,
+    /// The date a published copy carries, when it differs from the signing (a web page's date).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub published_on: Option<Date>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub period_from: Option<Date>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub period_to: Option<Date>,
+    /// Derived from the approvals: the later of the NAC's and the partner's.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub entered_into_force_on: Option<Date>,
+    pub signatories: Vec<Signatory>,
+    pub approvals: Vec<Approval>,
+    pub supersedes: Option<DocumentId>,
+    /// Where the text came from (a seed file, a URL) and what the sources say about it.
+    pub source: Option<String>,
+    pub notes: Text,
+    /// SHA-256 of the imported text, so importing the same text twice changes nothing.
+    pub content_hash: Option<String>,
+    #[serde(flatten)]
+    pub marking: Marking,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One element of a document's programme.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Element {
+    pub id: ElementId,
+    pub document: DocumentId,
+    pub kind: ElementKind,
+    pub code: String,
+    pub title: Title,
+    pub text: Text,
+    /// The priority issue a goal belongs to.
+    pub parent: Option<ElementId>,
+    pub position: i64,
+    pub source_line: Option<u32>,
+}
+
+/// A document to store, with its programme structure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDocument {
+    pub partnership: PartnerCode,
+    pub kind: DocumentKind,
+    pub title: Title,
+    pub edition: Edition,
+    pub status: DocumentStatus,
+    pub signed_on: Option<Date>,
+    pub signed_at: Option<String>,
+    pub published_on: Option<Date>,
+    pub period_from: Option<Date>,
+    pub period_to: Option<Date>,
+    pub signatories: Vec<Signatory>,
+    pub approvals: Vec<Approval>,
+    pub supersedes: Option<DocumentId>,
+    pub source: Option<String>,
+    pub notes: Text,
+    pub content_hash: Option<String>,
+    pub marking: Marking,
+    pub elements: Vec<NewElement>,
+}
+
+impl NewDocument {
+    /// Checks what no single field can: a period in order, element codes unique per kind,
+    /// goals pointing at priority issues, and an `in_force` status backed by both approvals.
+    pub fn check(&self) -> Result<(), crate::error::ValidationErrors> {
+        let mut errors = crate::error::ValidationErrors::default();
+        if let (Some(from), Some(to)) = (self.period_from, self.period_to) {
+            if to < from {
+                errors.push(FieldError::new(
+                    "period",
+                    format!("ends {to} before it starts {from}"),
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, element) in self.elements.iter().enumerate() {
+            if !seen.insert((element.kind, element.code.as_str())) {
+                errors.push(FieldError::new(
+                    format!("elements[{i}].code"),
+                    format!("`{}` appears twice", element.code),
+                ));
+            }
+            if let Some(parent) = element.parent {
+                let is_issue = self
+                    .elements
+                    .get(parent)
+                    .is_some_and(|p| p.kind == ElementKind::PriorityIssue);
+                if element.kind != ElementKind::PartnershipGoal || !is_issue || parent >= i {
+                    errors.push(FieldError::new(
+                        format!("elements[{i}].parent"),
+                        "only a partnership goal has a parent, and it must be an earlier priority issue",
+                    ));
+                }
+            }
+        }
+        if self.status == DocumentStatus::InForce
+            && self.kind.is_programme()
+            && entry_into_force(&self.approvals).is_none()
+        {
+            errors.push(FieldError::new(
+                "status",
+                "a programme is in force only once both the NAC and the partner have approved it",
+            ));
+        }
+        errors.into_result()
+    }
 }
 
 #[cfg(test)]
@@ -239,8 +393,14 @@ mod tests {
 
     #[test]
     fn entry_into_force_needs_both_approvals() {
-        let nac = Approval { by: Approver::Nac, on: date!(2014 - 05 - 01) };
-        let jpn = Approval { by: Approver::Partner, on: date!(2014 - 05 - 06) };
+        let nac = Approval {
+            by: Approver::Nac,
+            on: date!(2014 - 05 - 01),
+        };
+        let jpn = Approval {
+            by: Approver::Partner,
+            on: date!(2014 - 05 - 06),
+        };
         assert_eq!(entry_into_force(&[]), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&nac)), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&jpn)), None);

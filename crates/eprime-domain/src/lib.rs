@@ -4,12 +4,29 @@
 //! Every value that crosses a boundary is a validated type (`PartnerCode`, `Title`, `ActivityKind`…):
 //! once constructed it is known to be valid, so the store and the API never re-check it.
 
+pub mod access;
+pub mod activity;
 pub mod codes;
+pub mod dates;
 pub mod document;
 pub mod error;
+pub mod ids;
+pub mod marking;
+pub mod partnership;
 pub mod text;
 
+pub use access::{Caller, Principal, ReadScope, Refusal, Role, RoleBinding};
+pub use activity::{
+    Activity, ActivityChanges, ActivityInput, ActivityKind, ActivityPatch, ActivityStatus,
+    NewActivity, SourceRef, TransitionError,
+};
 pub use codes::{AreaCode, OrgCode, PartnerCode};
-pub use document::{Approval, Approver, DocumentKind, DocumentStatus, Edition, ElementKind, NewElement, Signatory};
+pub use document::{
+    Approval, Approver, Document, DocumentKind, DocumentStatus, Edition, Element, ElementKind,
+    NewDocument, NewElement, Signatory,
+};
 pub use error::{FieldError, ValidationErrors};
+pub use ids::{ActivityId, DocumentId, ElementId, UserId};
+pub use marking::{Classification, Marking};
+pub use partnership::{Area, Framework, OrgKind, Organisation, Partnership};
 pub use text::{Text, Title};

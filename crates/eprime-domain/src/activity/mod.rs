@@ -1,0 +1,9 @@
+//! Cooperation activities: what they are, their lifecycle, and how input becomes one.
+
+mod input;
+mod lifecycle;
+mod record;
+
+pub use input::{ActivityChanges, ActivityInput, ActivityPatch, NewActivity};
+pub use lifecycle::{ActivityKind, ActivityStatus, TransitionError};
+pub use record::{Activity, SourceRef};
