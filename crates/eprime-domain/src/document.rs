@@ -180,15 +180,24 @@ impl Approver {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     pub by: Approver,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
-    pub on: Date,
+    /// When it was given; `None` when the sources record the approval but not its date.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub on: Option<Date>,
+}
+
+/// Whether both the North Atlantic Council and the partner have approved: the condition for a
+/// programme to be in force.
+pub fn approved_by_both(approvals: &[Approval]) -> bool {
+    [Approver::Nac, Approver::Partner].iter().all(|who| approvals.iter().any(|a| a.by == *who))
 }
 
 /// The date a programme enters into force: the later of the NAC's and the partner's approval,
-/// once both exist. `None` while either is missing.
+/// once both exist with known dates. `None` while either is missing or undated.
 pub fn entry_into_force(approvals: &[Approval]) -> Option<Date> {
-    let latest = |who: Approver| approvals.iter().filter(|a| a.by == who).map(|a| a.on).max();
-    Some(latest(Approver::Nac)?.max(latest(Approver::Partner)?))
+    if !approved_by_both(approvals) {
+        return None;
+    }
+    approvals.iter().map(|a| a.on).collect::<Option<Vec<_>>>()?.into_iter().max()
 }
 
 /// Someone who signed a document, with the office they signed in.

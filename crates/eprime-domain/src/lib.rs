@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod marking;
 pub mod partnership;
+pub mod password;
 pub mod text;
 
 pub use access::{Caller, Principal, ReadScope, Refusal, Role, RoleBinding};

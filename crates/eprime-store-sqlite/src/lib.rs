@@ -1,1 +1,252 @@
-//! placeholder
+//! e-PRIME's embedded store: [`eprime_store::Store`] on SQLite.
+//!
+//! One database file, WAL journal, foreign keys on, migrations embedded in the binary and run at
+//! start. Reads go through a pool of connections; writes through a single connection, so write
+//! transactions queue in the process instead of failing with `SQLITE_BUSY` (SQLite allows one
+//! writer at a time anyway, and WAL lets reads continue meanwhile).
+
+mod accounts;
+mod activities;
+mod changelog;
+mod codec;
+mod documents;
+mod partnerships;
+mod releasability;
+mod scope;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eprime_domain::{
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, Document, DocumentId, Element, ElementId,
+    NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope,
+};
+use eprime_store::{
+    ActivityFilter, ChangeEntry, DocumentDetail, DocumentFilter, EntityType, NewPartnership, NewUser, Page,
+    PageRequest, Result, SessionRecord, Store, StoreError, StoredUser, UserFilter,
+};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::codec::{backend, db_error};
+
+/// The embedded migrations; the schema version is the number of the last one applied.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A handle on one SQLite database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://eprime.db`,
+    /// `sqlite:///abs/path.db`, or `sqlite::memory:`) and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("`{url}` is not a SQLite database URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        // An in-memory database exists once per connection: share one connection for everything.
+        let readers = if in_memory { 1 } else { 4 };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?;
+        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Backend(format!("migrating {url}: {e}")))?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(readers)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options.read_only(true))
+                .await
+                .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
+        };
+        Ok(Self { reader, writer })
+    }
+
+    /// The number of the newest migration applied.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.try_get(0).map_err(backend)
+    }
+
+    /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn is_empty(&self) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM partnerships) + (SELECT count(*) FROM organisations)
+                  + (SELECT count(*) FROM users)",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(row.try_get::<i64, _>(0).map_err(backend)? == 0)
+    }
+
+    async fn upsert_organisation(&self, actor: &Principal, organisation: &Organisation) -> Result<()> {
+        partnerships::upsert_organisation(self, actor, organisation).await
+    }
+
+    async fn list_organisations(&self) -> Result<Vec<Organisation>> {
+        partnerships::list_organisations(self).await
+    }
+
+    async fn upsert_area(&self, actor: &Principal, area: &Area) -> Result<()> {
+        partnerships::upsert_area(self, actor, area).await
+    }
+
+    async fn list_areas(&self) -> Result<Vec<Area>> {
+        partnerships::list_areas(self).await
+    }
+
+    async fn create_partnership(&self, actor: &Principal, new: NewPartnership) -> Result<Partnership> {
+        partnerships::create(self, actor, new).await
+    }
+
+    async fn list_partnerships(&self, scope: &ReadScope) -> Result<Vec<Partnership>> {
+        partnerships::list(self, scope).await
+    }
+
+    async fn partnership(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<Option<Partnership>> {
+        partnerships::get(self, scope, partner).await
+    }
+
+    async fn create_document(&self, actor: &Principal, new: NewDocument) -> Result<DocumentDetail> {
+        documents::create(self, actor, new).await
+    }
+
+    async fn list_documents(&self, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>> {
+        documents::list(self, scope, filter).await
+    }
+
+    async fn document(&self, scope: &ReadScope, id: DocumentId) -> Result<Option<DocumentDetail>> {
+        documents::detail(self, scope, id).await
+    }
+
+    async fn approve_document(
+        &self,
+        actor: &Principal,
+        id: DocumentId,
+        expected_version: Option<i64>,
+        approval: Approval,
+    ) -> Result<Document> {
+        documents::approve(self, actor, id, expected_version, approval).await
+    }
+
+    async fn document_by_hash(&self, scope: &ReadScope, partner: &PartnerCode, hash: &str) -> Result<Option<Document>> {
+        documents::by_hash(self, scope, partner, hash).await
+    }
+
+    async fn element(&self, scope: &ReadScope, id: ElementId) -> Result<Option<Element>> {
+        documents::element(self, scope, id).await
+    }
+
+    async fn create_activity(&self, actor: &Principal, new: NewActivity) -> Result<Activity> {
+        activities::create(self, actor, new).await
+    }
+
+    async fn list_activities(
+        &self,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>> {
+        activities::list(self, scope, filter, page).await
+    }
+
+    async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
+        activities::count(self, scope, filter).await
+    }
+
+    async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>> {
+        activities::fetch(&self.reader, scope, id).await
+    }
+
+    async fn update_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        changes: ActivityChanges,
+    ) -> Result<Activity> {
+        activities::update(self, actor, id, expected_version, changes).await
+    }
+
+    async fn transition_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        to: ActivityStatus,
+        reason: Option<String>,
+    ) -> Result<Activity> {
+        activities::transition(self, actor, id, expected_version, to, reason).await
+    }
+
+    async fn history(&self, scope: &ReadScope, entity: EntityType, id: &str) -> Result<Option<Vec<ChangeEntry>>> {
+        changelog::history(&self.reader, scope, entity, id).await
+    }
+
+    async fn create_user(&self, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser> {
+        accounts::create(self, actor, new).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>> {
+        accounts::by_username(self, username).await
+    }
+
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<StoredUser>> {
+        accounts::list(self, filter).await
+    }
+
+    async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
+        accounts::set_disabled(self, actor, username, disabled).await
+    }
+
+    async fn set_user_password(
+        &self,
+        actor: Option<&Principal>,
+        username: &str,
+        password_hash: String,
+    ) -> Result<StoredUser> {
+        accounts::set_password(self, actor, username, password_hash).await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> Result<()> {
+        accounts::create_session(self, session).await
+    }
+
+    async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
+        accounts::session_principal(self, token_hash).await
+    }
+
+    async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
+        accounts::revoke_session(self, token_hash).await
+    }
+}

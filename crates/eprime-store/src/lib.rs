@@ -1,1 +1,127 @@
-//! placeholder
+//! The storage interface of e-PRIME.
+//!
+//! One trait, [`Store`], that every database implementation provides (`eprime-store-sqlite`
+//! today, PostgreSQL beside it). Two rules shape it:
+//!
+//! * **Every read takes the caller's [`ReadScope`].** There is no read method without one, so
+//!   no handler can forget it; hidden records come back as `None` or are simply not in a list,
+//!   exactly as if they did not exist. [`ReadScope::system`] exists for the system's own work.
+//! * **Every write takes the acting [`Principal`], runs in one transaction, checks permission
+//!   and version inside it, and appends to the change log in the same transaction.** A failed
+//!   write leaves nothing behind.
+//!
+//! The [`testsuite`] module (feature `testsuite`) holds the behaviour every implementation must
+//! show; each implementation's tests run it against a fresh database.
+
+mod change;
+mod error;
+mod query;
+mod records;
+
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+use async_trait::async_trait;
+use eprime_domain::{
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, Document, DocumentId, Element, ElementId,
+    NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope,
+};
+
+pub use change::{ChangeEntry, EntityType, Operation};
+pub use error::StoreError;
+pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
+pub use records::{DocumentDetail, NewPartnership, NewUser, SessionRecord, StoredUser, UserFilter};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything e-PRIME keeps. Implementations are cheap to clone handles on a pool.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- health -----
+
+    /// Answers when the database can be reached and queried.
+    async fn ping(&self) -> Result<()>;
+
+    /// Whether the database holds no partnership, organisation or user yet (the demo fills only
+    /// an empty one).
+    async fn is_empty(&self) -> Result<bool>;
+
+    // ----- reference data (not confidential: the lists of organisations and areas are public) -----
+
+    async fn upsert_organisation(&self, actor: &Principal, organisation: &Organisation) -> Result<()>;
+    async fn list_organisations(&self) -> Result<Vec<Organisation>>;
+    async fn upsert_area(&self, actor: &Principal, area: &Area) -> Result<()>;
+    async fn list_areas(&self) -> Result<Vec<Area>>;
+
+    // ----- partnerships -----
+
+    async fn create_partnership(&self, actor: &Principal, new: NewPartnership) -> Result<Partnership>;
+    async fn list_partnerships(&self, scope: &ReadScope) -> Result<Vec<Partnership>>;
+    async fn partnership(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<Option<Partnership>>;
+
+    // ----- documents and their programmes -----
+
+    async fn create_document(&self, actor: &Principal, new: NewDocument) -> Result<DocumentDetail>;
+    async fn list_documents(&self, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>>;
+    async fn document(&self, scope: &ReadScope, id: DocumentId) -> Result<Option<DocumentDetail>>;
+    /// Records an approval; a programme whose NAC and partner approvals are both in enters into force.
+    async fn approve_document(
+        &self,
+        actor: &Principal,
+        id: DocumentId,
+        expected_version: Option<i64>,
+        approval: Approval,
+    ) -> Result<Document>;
+    /// The visible document with this content hash in this partnership, if any (imports are idempotent).
+    async fn document_by_hash(&self, scope: &ReadScope, partner: &PartnerCode, hash: &str) -> Result<Option<Document>>;
+    async fn element(&self, scope: &ReadScope, id: ElementId) -> Result<Option<Element>>;
+
+    // ----- activities -----
+
+    async fn create_activity(&self, actor: &Principal, new: NewActivity) -> Result<Activity>;
+    async fn list_activities(
+        &self,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>>;
+    async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
+    async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>>;
+    /// Applies `changes` when the stored version equals `expected_version` (when given).
+    async fn update_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        changes: ActivityChanges,
+    ) -> Result<Activity>;
+    async fn transition_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        to: ActivityStatus,
+        reason: Option<String>,
+    ) -> Result<Activity>;
+
+    // ----- change log -----
+
+    /// The change history of one record, oldest first; `None` when the record is not visible.
+    async fn history(&self, scope: &ReadScope, entity: EntityType, id: &str) -> Result<Option<Vec<ChangeEntry>>>;
+
+    // ----- accounts and sessions (authentication, not programme data) -----
+
+    async fn create_user(&self, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser>;
+    /// Looks an account up by name for sign-in. Authentication only: never for a listing.
+    async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>>;
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<StoredUser>>;
+    async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser>;
+    async fn set_user_password(&self, actor: Option<&Principal>, username: &str, password_hash: String) -> Result<StoredUser>;
+    async fn create_session(&self, session: SessionRecord) -> Result<()>;
+    /// The principal a live (unexpired, unrevoked, enabled-account) session token hash belongs to.
+    async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+    async fn revoke_session(&self, token_hash: &str) -> Result<bool>;
+}
+
+/// Stores are shared between tasks behind an `Arc<dyn Store>`.
+pub type DynStore = std::sync::Arc<dyn Store>;

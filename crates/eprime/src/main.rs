@@ -1,1 +1,90 @@
-fn main() {}
+use std::time::Duration;
+
+use clap::Parser;
+use eprime::cli::{Cli, Command};
+use eprime::{ServeOptions, database, start, users};
+use eprime_server::ServerConfig;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let demo_password =
+                std::env::var("EPRIME_DEMO_PASSWORD").unwrap_or_else(|_| eprime_demo::DEFAULT_PASSWORD.to_owned());
+            let server = start(ServeOptions {
+                database: cli.database.clone(),
+                addr: args.addr,
+                demo: args.demo,
+                demo_password: demo_password.clone(),
+                config: ServerConfig {
+                    session_ttl: Duration::from_secs(args.session_hours * 3600),
+                    secure_cookies: args.secure_cookies,
+                },
+            })
+            .await?;
+            if let Some(summary) = &server.demo {
+                println!(
+                    "demo loaded: {} partnerships, {} documents, {} activities, {} organisations",
+                    summary.partnerships, summary.documents, summary.activities, summary.organisations
+                );
+                println!("demo accounts (password: {demo_password}):");
+                for (username, name, role, partner, org) in eprime_demo::ACCOUNTS {
+                    let scope = partner.or(org).map(|s| format!(" ({s})")).unwrap_or_default();
+                    println!("  {username:<14} {}{scope} — {name}", role.as_str());
+                }
+            }
+            println!("e-PRIME listening on {} (database {})", server.url(), cli.database);
+            println!("API: {0}/api/v1   OpenAPI: {0}/api/openapi.json", server.url());
+            server.wait(shutdown_signal()).await
+        }
+        Command::User(command) => {
+            let (store, sqlite) = database::open(&cli.database).await?;
+            let result = users::run(&store, command).await;
+            sqlite.close().await;
+            result
+        }
+        Command::Migrate => {
+            let (_, sqlite) = database::open(&cli.database).await?;
+            println!("{}: schema version {}", cli.database, sqlite.schema_version().await?);
+            sqlite.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

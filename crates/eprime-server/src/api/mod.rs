@@ -1,0 +1,76 @@
+//! The JSON API under `/api/v1`. One module per resource; [`router`] collects their routes and
+//! OpenAPI descriptions.
+
+pub mod activities;
+pub mod documents;
+pub mod health;
+pub mod partnerships;
+pub mod reference;
+pub mod session;
+pub mod views;
+
+use axum::http::{StatusCode, Uri};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "e-PRIME API",
+        description = "Electronic Partnership Real-time Information, Management and Exchange System. \
+            Every error is `application/problem+json` (RFC 9457). Reads show only what the caller may see: \
+            records another partner owns answer 404, exactly as if they did not exist.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "session", description = "Signing in and out"),
+        (name = "partnerships", description = "NATO's partnerships and their programmes"),
+        (name = "documents", description = "Partnership documents and their structure"),
+        (name = "activities", description = "Cooperation activities and their lifecycle"),
+        (name = "reference", description = "Organisations and areas of cooperation"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(reference::organisations))
+        .routes(routes!(reference::areas))
+        .routes(routes!(partnerships::list))
+        .routes(routes!(partnerships::get))
+        .routes(routes!(partnerships::history))
+        .routes(routes!(documents::list))
+        .routes(routes!(documents::get))
+        .routes(routes!(documents::history))
+        .routes(routes!(documents::approve))
+        .routes(routes!(documents::element))
+        .routes(routes!(activities::list, activities::create))
+        .routes(routes!(activities::get, activities::update))
+        .routes(routes!(activities::transition))
+        .routes(routes!(activities::history))
+}
+
+/// Unknown paths answer a problem document too.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("there is nothing at {}", uri.path()))
+}

@@ -1,0 +1,424 @@
+//! Cooperation activities: reads through the visibility rule, writes in one transaction each.
+
+use eprime_domain::access::{may_edit_activity, may_transition_activity};
+use eprime_domain::{
+    Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
+    NewActivity, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
+};
+use eprime_store::{ActivityFilter, EntityType, Operation, Page, PageRequest, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use crate::SqliteStore;
+use crate::changelog::append;
+use crate::codec::{
+    backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant, split_codes,
+};
+use crate::scope::{SqliteQuery, bind_scope, visible};
+
+/// The columns every activity read selects, lists included: child lists come as comma-joined
+/// subqueries so a page of activities is one statement, however long the page.
+macro_rules! activity_select {
+    () => {
+        concat!(
+            "SELECT a.id, a.partnership, a.title, a.description, a.kind, a.starts_on, a.ends_on, a.location,",
+            " a.lead, a.status, a.status_reason, a.outcome, a.source, a.marking, a.version, a.created_at,",
+            " a.updated_at, a.sort_key,",
+            " (SELECT group_concat(org) FROM activity_participants WHERE activity = a.id) AS participants,",
+            " (SELECT group_concat(element) FROM activity_elements WHERE activity = a.id) AS supports,",
+            " (SELECT group_concat(area) FROM activity_areas WHERE activity = a.id) AS areas,",
+            " (SELECT group_concat(org) FROM releasability",
+            "   WHERE entity_type = 'activity' AND entity_id = a.id) AS releasable",
+            " FROM activities a"
+        )
+    };
+}
+
+/// The filter conditions shared by the list and the count (parameters ?5..?12).
+macro_rules! activity_filter {
+    () => {
+        concat!(
+            " AND (?5 IS NULL OR a.partnership = ?5)",
+            " AND (?6 IS NULL OR a.status = ?6)",
+            " AND (?7 IS NULL OR a.kind = ?7)",
+            " AND (?8 IS NULL OR a.ends_on IS NULL OR a.ends_on >= ?8)",
+            " AND (?9 IS NULL OR a.starts_on IS NULL OR a.starts_on <= ?9)",
+            " AND (?10 IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae",
+            "      WHERE ae.activity = a.id AND ae.element = ?10))",
+            " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element",
+            "      WHERE ae.activity = a.id AND e.document = ?11))",
+            " AND (?12 IS NULL OR a.title LIKE ?12 ESCAPE '\\' OR a.description LIKE ?12 ESCAPE '\\'",
+            "      OR coalesce(a.location, '') LIKE ?12 ESCAPE '\\')"
+        )
+    };
+}
+
+fn bind_filter(query: SqliteQuery, filter: &ActivityFilter) -> SqliteQuery {
+    query
+        .bind(filter.partnership.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(filter.status.map(ActivityStatus::as_str))
+        .bind(filter.kind.map(ActivityKind::as_str))
+        .bind(date_text(filter.from))
+        .bind(date_text(filter.to))
+        .bind(filter.element.map(|e| e.to_string()))
+        .bind(filter.document.map(|d| d.to_string()))
+        .bind(filter.text.as_deref().map(like_pattern))
+}
+
+/// `%phrase%` with LIKE's own wildcards escaped, so a search for "100%" finds "100%".
+fn like_pattern(phrase: &str) -> String {
+    let escaped = phrase.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(crate) async fn fetch<'e>(
+    executor: impl SqliteExecutor<'e>,
+    scope: &ReadScope,
+    id: ActivityId,
+) -> Result<Option<Activity>, StoreError> {
+    let sql = concat!(activity_select!(), " WHERE a.id = ?5 AND ", visible!("activity", "a", "id"));
+    let row = bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<Activity>, StoreError> {
+    let after = page.after.as_deref().map(parse_cursor).transpose()?;
+    let sql = concat!(
+        activity_select!(),
+        " WHERE ",
+        visible!("activity", "a", "id"),
+        activity_filter!(),
+        " AND (?13 IS NULL OR a.sort_key < ?13) ORDER BY a.sort_key DESC LIMIT ?14"
+    );
+    let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter).bind(after).bind(i64::from(limit) + 1);
+    let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
+    let has_more = rows.len() > limit as usize;
+    let mut next_cursor = None;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    for row in rows.iter().take(limit as usize) {
+        items.push(from_row(row)?);
+        if has_more {
+            next_cursor = Some(row.try_get::<String, _>("sort_key").map_err(backend)?);
+        }
+    }
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) async fn count(store: &SqliteStore, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
+    let sql = concat!("SELECT count(*) FROM activities a WHERE ", visible!("activity", "a", "id"), activity_filter!());
+    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter).fetch_one(&store.reader).await.map_err(db_error)?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
+}
+
+/// A cursor is the sort key of the last item seen: `YYYY-MM-DD|<uuid>` (or `0000-00-00|…` for undated).
+fn parse_cursor(raw: &str) -> Result<String, StoreError> {
+    let valid = raw.split_once('|').is_some_and(|(date, id)| {
+        date.len() == 10 && date.bytes().all(|b| b.is_ascii_digit() || b == b'-') && id.parse::<ActivityId>().is_ok()
+    });
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new("after", "is not a cursor this server gave out").into())
+    }
+}
+
+pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
+    may_edit_activity(actor, &new.partnership)?;
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    ensure_partnership(&mut tx, &scope, &new.partnership).await?;
+    let at = now();
+    let activity = Activity {
+        id: ActivityId::new(),
+        partnership: new.partnership,
+        title: new.title,
+        description: new.description,
+        kind: new.kind,
+        starts_on: new.starts_on,
+        ends_on: new.ends_on,
+        location: new.location,
+        lead: new.lead,
+        participants: new.participants,
+        supports: new.supports,
+        areas: new.areas,
+        status: new.status,
+        status_reason: new.status_reason,
+        outcome: new.outcome,
+        source: new.source,
+        marking: new.marking,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    check_references(&mut tx, &scope, &activity).await?;
+    sqlx::query(
+        "INSERT INTO activities (id, partnership, title, description, kind, starts_on, ends_on, location, lead,
+             status, status_reason, outcome, source, marking, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+    )
+    .bind(activity.id.to_string())
+    .bind(activity.partnership.as_str().to_owned())
+    .bind(activity.title.as_str().to_owned())
+    .bind(activity.description.as_str().to_owned())
+    .bind(activity.kind.as_str())
+    .bind(date_text(activity.starts_on))
+    .bind(date_text(activity.ends_on))
+    .bind(activity.location.clone())
+    .bind(activity.lead.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(activity.status.as_str())
+    .bind(activity.status_reason.clone())
+    .bind(activity.outcome.as_str().to_owned())
+    .bind(activity.source.as_ref().map(json).transpose()?)
+    .bind(activity.marking.classification.as_str())
+    .bind(activity.version)
+    .bind(instant_text(at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    write_children(&mut tx, &activity, None).await?;
+    let id = activity.id.to_string();
+    append(&mut tx, Some(actor), EntityType::Activity, &id, Operation::Create, None::<&Activity>, Some(&activity)).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(activity)
+}
+
+pub(crate) async fn update(
+    store: &SqliteStore,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    changes: ActivityChanges,
+) -> Result<Activity, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    may_edit_activity(actor, &current.partnership)?;
+    let mut next = changes.apply_to(&current)?;
+    check_references(&mut tx, &scope, &next).await?;
+    next.version = current.version + 1;
+    next.updated_at = now();
+    save(&mut tx, &next, current.version).await?;
+    write_children(&mut tx, &next, Some(&current)).await?;
+    append(&mut tx, Some(actor), EntityType::Activity, &id.to_string(), Operation::Update, Some(&current), Some(&next))
+        .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(next)
+}
+
+pub(crate) async fn transition(
+    store: &SqliteStore,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    to: ActivityStatus,
+    reason: Option<String>,
+) -> Result<Activity, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    may_transition_activity(actor, &current.partnership, to)?;
+    let status = current.status.transition(to, reason.as_deref())?;
+    let reason = match reason.filter(|_| status.needs_reason()) {
+        Some(r) => Some(Text::parse(&r).map_err(|e| e.at("reason"))?.to_string()),
+        None => None,
+    };
+    let mut next = current.clone();
+    next.status = status;
+    next.status_reason = reason;
+    next.version = current.version + 1;
+    next.updated_at = now();
+    save(&mut tx, &next, current.version).await?;
+    append(&mut tx, Some(actor), EntityType::Activity, &id.to_string(), Operation::Transition, Some(&current), Some(&next))
+        .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(next)
+}
+
+/// Reads the activity a write is about, as the actor sees it, and checks the caller's version.
+async fn load_for_write(
+    tx: &mut SqliteConnection,
+    scope: &ReadScope,
+    id: ActivityId,
+    expected_version: Option<i64>,
+) -> Result<Activity, StoreError> {
+    let current = fetch(&mut *tx, scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("activity {id}")))?;
+    match expected_version {
+        Some(expected) if expected != current.version => {
+            Err(StoreError::Stale { expected, current: current.version })
+        }
+        _ => Ok(current),
+    }
+}
+
+async fn save(tx: &mut SqliteConnection, next: &Activity, previous_version: i64) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "UPDATE activities SET title = ?3, description = ?4, kind = ?5, starts_on = ?6, ends_on = ?7, location = ?8,
+             lead = ?9, status = ?10, status_reason = ?11, outcome = ?12, marking = ?13, version = ?14, updated_at = ?15
+         WHERE id = ?1 AND version = ?2",
+    )
+    .bind(next.id.to_string())
+    .bind(previous_version)
+    .bind(next.title.as_str().to_owned())
+    .bind(next.description.as_str().to_owned())
+    .bind(next.kind.as_str())
+    .bind(date_text(next.starts_on))
+    .bind(date_text(next.ends_on))
+    .bind(next.location.clone())
+    .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(next.status.as_str())
+    .bind(next.status_reason.clone())
+    .bind(next.outcome.as_str().to_owned())
+    .bind(next.marking.classification.as_str())
+    .bind(next.version)
+    .bind(instant_text(next.updated_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    if result.rows_affected() != 1 {
+        // Writes are serialised, so this means the row changed between our read and write.
+        return Err(StoreError::Stale { expected: previous_version, current: previous_version + 1 });
+    }
+    Ok(())
+}
+
+/// Writes the child lists that changed (all of them for a new activity).
+async fn write_children(tx: &mut SqliteConnection, next: &Activity, previous: Option<&Activity>) -> Result<(), StoreError> {
+    let id = next.id.to_string();
+    if previous.is_none_or(|p| p.participants != next.participants) {
+        sqlx::query("DELETE FROM activity_participants WHERE activity = ?1").bind(id.clone()).execute(&mut *tx).await.map_err(db_error)?;
+        for org in &next.participants {
+            sqlx::query("INSERT INTO activity_participants (activity, org) VALUES (?1, ?2)")
+                .bind(id.clone())
+                .bind(org.as_str().to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    if previous.is_none_or(|p| p.supports != next.supports) {
+        sqlx::query("DELETE FROM activity_elements WHERE activity = ?1").bind(id.clone()).execute(&mut *tx).await.map_err(db_error)?;
+        for element in &next.supports {
+            sqlx::query("INSERT INTO activity_elements (activity, element) VALUES (?1, ?2)")
+                .bind(id.clone())
+                .bind(element.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    if previous.is_none_or(|p| p.areas != next.areas) {
+        sqlx::query("DELETE FROM activity_areas WHERE activity = ?1").bind(id.clone()).execute(&mut *tx).await.map_err(db_error)?;
+        for area in &next.areas {
+            sqlx::query("INSERT INTO activity_areas (activity, area) VALUES (?1, ?2)")
+                .bind(id.clone())
+                .bind(area.as_str().to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    if previous.is_none_or(|p| p.marking != next.marking) {
+        crate::releasability::replace(tx, "activity", &id, next.marking.releasable_list()).await?;
+    }
+    Ok(())
+}
+
+/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
+async fn ensure_partnership(tx: &mut SqliteConnection, scope: &ReadScope, partner: &PartnerCode) -> Result<(), StoreError> {
+    let sql = concat!("SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ", visible!("partnership", "p", "partner"));
+    let row = bind_scope(sqlx::query(sql), scope).bind(partner.as_str().to_owned()).fetch_one(&mut *tx).await.map_err(db_error)?;
+    if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
+        return Err(ValidationErrors::from(FieldError::new("partnership", format!("there is no partnership {partner}"))).into());
+    }
+    Ok(())
+}
+
+/// Every code and id the activity names must exist, and supported elements must belong to a
+/// visible document of the activity's own partnership. All problems are reported together.
+async fn check_references(tx: &mut SqliteConnection, scope: &ReadScope, activity: &Activity) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::default();
+    let orgs = activity.lead.iter().map(|l| ("lead".to_owned(), l)).chain(
+        activity.participants.iter().enumerate().map(|(i, p)| (format!("participants[{i}]"), p)),
+    );
+    for (field, org) in orgs {
+        if !exists(tx, "SELECT count(*) FROM organisations WHERE code = ?1", org.as_str()).await? {
+            errors.push(FieldError::new(field, format!("there is no organisation {org}")));
+        }
+    }
+    for (i, area) in activity.areas.iter().enumerate() {
+        if !exists(tx, "SELECT count(*) FROM areas WHERE code = ?1", area.as_str()).await? {
+            errors.push(FieldError::new(format!("areas[{i}]"), format!("there is no area of cooperation {area}")));
+        }
+    }
+    let sql = concat!(
+        "SELECT count(*) FROM elements e JOIN documents d ON d.id = e.document",
+        " WHERE e.id = ?5 AND d.partnership = ?6 AND ",
+        visible!("document", "d", "id")
+    );
+    for (i, element) in activity.supports.iter().enumerate() {
+        let row = bind_scope(sqlx::query(sql), scope)
+            .bind(element.to_string())
+            .bind(activity.partnership.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
+            errors.push(FieldError::new(
+                format!("supports[{i}]"),
+                format!("{element} is not a goal, area or objective of a {} document", activity.partnership),
+            ));
+        }
+    }
+    if let Some(document) = activity.source.as_ref().and_then(|s| s.document) {
+        let sql = concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id"));
+        let row = bind_scope(sqlx::query(sql), scope).bind(document.to_string()).fetch_one(&mut *tx).await.map_err(db_error)?;
+        if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
+            errors.push(FieldError::new("source.document", format!("there is no document {document}")));
+        }
+    }
+    errors.into_result().map_err(StoreError::from)
+}
+
+async fn exists(tx: &mut SqliteConnection, sql: &'static str, key: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query(sql).bind(key.to_owned()).fetch_one(&mut *tx).await.map_err(db_error)?;
+    Ok(row.try_get::<i64, _>(0).map_err(backend)? > 0)
+}
+
+fn from_row(row: &SqliteRow) -> Result<Activity, StoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
+    let optional = |name: &str| row.try_get::<Option<String>, _>(name).map_err(backend);
+    let mut participants = split_codes(optional("participants")?, OrgCode::parse)?;
+    participants.sort();
+    let mut supports = split_codes(optional("supports")?, |s| s.parse::<ElementId>())?;
+    supports.sort();
+    let mut areas = split_codes(optional("areas")?, AreaCode::parse)?;
+    areas.sort();
+    Ok(Activity {
+        id: text("id")?.parse().map_err(backend)?,
+        partnership: PartnerCode::parse(&text("partnership")?).map_err(backend)?,
+        title: Title::parse(&text("title")?).map_err(backend)?,
+        description: Text::parse(&text("description")?).map_err(backend)?,
+        kind: ActivityKind::parse(&text("kind")?).map_err(backend)?,
+        starts_on: parse_date(optional("starts_on")?)?,
+        ends_on: parse_date(optional("ends_on")?)?,
+        location: optional("location")?,
+        lead: optional("lead")?.map(|l| OrgCode::parse(&l)).transpose().map_err(backend)?,
+        participants,
+        supports,
+        areas,
+        status: ActivityStatus::parse(&text("status")?).map_err(backend)?,
+        status_reason: optional("status_reason")?,
+        outcome: Text::parse(&text("outcome")?).map_err(backend)?,
+        source: optional("source")?.map(|s| from_json::<SourceRef>(&s)).transpose()?,
+        marking: marking(&text("marking")?, optional("releasable")?)?,
+        version: row.try_get("version").map_err(backend)?,
+        created_at: parse_instant(&text("created_at")?)?,
+        updated_at: parse_instant(&text("updated_at")?)?,
+    })
+}

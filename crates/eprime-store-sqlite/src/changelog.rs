@@ -1,0 +1,107 @@
+//! Appending to and reading the change log.
+
+use eprime_domain::{Principal, ReadScope};
+use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection};
+
+use crate::codec::{backend, db_error, instant_text, now, parse_instant};
+use crate::scope::{bind_scope, visible};
+
+/// Appends one entry inside the caller's transaction, so the change and its record commit together.
+pub(crate) async fn append<B: Serialize, A: Serialize>(
+    tx: &mut SqliteConnection,
+    actor: Option<&Principal>,
+    entity: EntityType,
+    entity_id: &str,
+    operation: Operation,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<i64, StoreError> {
+    let before = before.map(serde_json::to_string).transpose().map_err(backend)?;
+    let after = after.map(serde_json::to_string).transpose().map_err(backend)?;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO change_log (at, actor, entity, entity_id, operation, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+    )
+    .bind(instant_text(now()))
+    .bind(actor.map(|a| a.username.clone()))
+    .bind(entity.as_str())
+    .bind(entity_id.to_owned())
+    .bind(operation.as_str())
+    .bind(before)
+    .bind(after)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(seq)
+}
+
+/// Whether the record a history is asked for exists and is visible to `scope`.
+async fn visible_record(
+    pool: &sqlx::SqlitePool,
+    scope: &ReadScope,
+    entity: EntityType,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let scoped = |sql: &'static str| bind_scope(sqlx::query(sql), scope).bind(id.to_owned());
+    let query = match entity {
+        EntityType::Activity => {
+            scoped(concat!("SELECT count(*) FROM activities a WHERE a.id = ?5 AND ", visible!("activity", "a", "id")))
+        }
+        EntityType::Document => {
+            scoped(concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id")))
+        }
+        EntityType::Partnership => scoped(concat!(
+            "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
+            visible!("partnership", "p", "partner")
+        )),
+        // Reference data is public.
+        EntityType::Organisation => sqlx::query("SELECT count(*) FROM organisations WHERE code = ?1").bind(id.to_owned()),
+        EntityType::Area => sqlx::query("SELECT count(*) FROM areas WHERE code = ?1").bind(id.to_owned()),
+        // An account's history belongs to the audit log, not to a record page.
+        EntityType::User => return Ok(false),
+    };
+    let row = query.fetch_one(pool).await.map_err(db_error)?;
+    Ok(row.try_get::<i64, _>(0).map_err(backend)? > 0)
+}
+
+pub(crate) async fn history(
+    pool: &sqlx::SqlitePool,
+    scope: &ReadScope,
+    entity: EntityType,
+    id: &str,
+) -> Result<Option<Vec<ChangeEntry>>, StoreError> {
+    if !visible_record(pool, scope, entity, id).await? {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, operation, before, after
+         FROM change_log WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq",
+    )
+    .bind(entity.as_str())
+    .bind(id.to_owned())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(entry).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreError> {
+    let get_json = |name: &str| -> Result<Option<serde_json::Value>, StoreError> {
+        let raw: Option<String> = row.try_get(name).map_err(backend)?;
+        raw.map(|r| serde_json::from_str(&r).map_err(backend)).transpose()
+    };
+    let entity: String = row.try_get("entity").map_err(backend)?;
+    let operation: String = row.try_get("operation").map_err(backend)?;
+    Ok(ChangeEntry {
+        seq: row.try_get("seq").map_err(backend)?,
+        at: parse_instant(&row.try_get::<String, _>("at").map_err(backend)?)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
+        entity_id: row.try_get("entity_id").map_err(backend)?,
+        operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
+        before: get_json("before")?,
+        after: get_json("after")?,
+    })
+}

@@ -1,0 +1,50 @@
+//! The visibility rule of `eprime_domain::access` as SQL.
+//!
+//! Every read statement that returns programme data binds the caller's scope to parameters
+//! `?1`..`?4` and includes [`visible!`] for each record kind it returns: there is no other way
+//! to build those statements in this crate. The test suite checks this translation against
+//! `ReadScope::can_read` on random data.
+
+use eprime_domain::ReadScope;
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+
+/// `(caller sees everything) OR (record is PUBLIC) OR (record released to one of ?2..?4)`
+/// for the record kind `$entity` aliased as `$alias`.
+macro_rules! visible {
+    ($entity:literal, $alias:literal, $id:literal) => {
+        concat!(
+            "(?1 = 1 OR ",
+            $alias,
+            ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
+            $entity,
+            "' AND r.entity_id = ",
+            $alias,
+            ".",
+            $id,
+            " AND r.org IN (?2, ?3, ?4)))"
+        )
+    };
+}
+pub(crate) use visible;
+
+pub(crate) type SqliteQuery = Query<'static, Sqlite, SqliteArguments>;
+
+/// Binds `?1`..`?4`. Unused audience slots get the empty string, which is never an org code.
+pub(crate) fn bind_scope(query: SqliteQuery, scope: &ReadScope) -> SqliteQuery {
+    let audiences = scope.audiences();
+    let slot = |i: usize| audiences.get(i).map(|a| a.as_str().to_owned()).unwrap_or_default();
+    query.bind(scope.sees_everything()).bind(slot(0)).bind(slot(1)).bind(slot(2))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fragment_names_its_entity_and_alias() {
+        let sql = visible!("activity", "a", "id");
+        assert!(sql.contains("a.marking = 'PUBLIC'"));
+        assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id"));
+        const _: () = assert!(eprime_domain::ReadScope::MAX_AUDIENCES == 3, "visible! binds exactly three audiences");
+    }
+}

@@ -1,0 +1,59 @@
+//! Filters and pages for list reads.
+
+use eprime_domain::{ActivityKind, ActivityStatus, DocumentId, DocumentKind, ElementId, PartnerCode};
+use serde::Serialize;
+use time::Date;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentFilter {
+    pub partnership: Option<PartnerCode>,
+    pub kind: Option<DocumentKind>,
+}
+
+/// Which activities to list. Every field narrows the list; `None` means "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActivityFilter {
+    pub partnership: Option<PartnerCode>,
+    /// Activities that support an element of this document.
+    pub document: Option<DocumentId>,
+    /// Activities that support this element (a goal, a priority area, an objective).
+    pub element: Option<ElementId>,
+    pub status: Option<ActivityStatus>,
+    pub kind: Option<ActivityKind>,
+    /// Activities that end on or after this date (or have no end).
+    pub from: Option<Date>,
+    /// Activities that start on or before this date (or have no start).
+    pub to: Option<Date>,
+    /// Words that must all appear in the title, description or location (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// A page request: at most `limit` items after the `after` cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 200;
+
+    pub fn first(limit: u32) -> Self {
+        Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self::first(Self::DEFAULT_LIMIT)
+    }
+}
+
+/// One page of a list, with the cursor of the next page when there is one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

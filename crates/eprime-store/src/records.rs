@@ -1,0 +1,74 @@
+//! Records the store takes and gives that are not domain entities of their own.
+
+use eprime_domain::{
+    Document, Element, ElementKind, Framework, Marking, PartnerCode, Principal, RoleBinding, Text, Title, UserId,
+};
+use time::OffsetDateTime;
+
+/// A document with its programme elements in document order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentDetail {
+    pub document: Document,
+    pub elements: Vec<Element>,
+}
+
+impl DocumentDetail {
+    pub fn elements_of(&self, kind: ElementKind) -> impl Iterator<Item = &Element> {
+        self.elements.iter().filter(move |e| e.kind == kind)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPartnership {
+    pub partner: PartnerCode,
+    pub name: Title,
+    pub framework: Framework,
+    pub since: String,
+    pub summary: Text,
+    pub marking: Marking,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub binding: RoleBinding,
+    /// An argon2id PHC string; the store never sees a password.
+    pub password_hash: String,
+}
+
+/// An account as stored. Deliberately not `Serialize`: it holds the password hash, and the API
+/// shows accounts through its own view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredUser {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub binding: RoleBinding,
+    pub disabled: bool,
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl StoredUser {
+    pub fn principal(&self) -> Principal {
+        Principal { user_id: self.id, username: self.username.clone(), binding: self.binding.clone() }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only the accounts bound to this partner.
+    pub partner: Option<PartnerCode>,
+}
+
+/// A sign-in session or API token. Only the SHA-256 of the token is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user_id: UserId,
+    /// What the token is for ("browser session", "ci pipeline").
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}

@@ -1,0 +1,1 @@
+//! Shared storage tests (filled in with the SQLite implementation).

@@ -1,0 +1,103 @@
+//! The command line: every command and flag, with the help text `--help` prints.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::database::DEFAULT_DATABASE;
+
+/// e-PRIME — Electronic Partnership Real-time Information, Management and Exchange System.
+///
+/// Keeps NATO's partnership programmes (declarations, IPCPs, ITPPs, their objectives, goals and
+/// priority areas) and the cooperation activities carried out under them, and shows each user
+/// exactly what they may see.
+#[derive(Parser, Debug)]
+#[command(name = "eprime", version, propagate_version = true)]
+pub struct Cli {
+    /// Database URL. SQLite: `sqlite://FILE` (created when missing).
+    #[arg(long, global = true, env = "EPRIME_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: the JSON API under /api/v1 and its OpenAPI document at /api/openapi.json.
+    ///
+    /// Stops cleanly on Ctrl-C or SIGTERM, finishing requests in flight. Logs go to standard
+    /// error; set RUST_LOG (e.g. `RUST_LOG=debug`) to choose how much.
+    Serve(ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Bring the database schema up to date and print its version.
+    Migrate,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "EPRIME_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Fill an empty database with the Japan–NATO demo (partnerships, documents, activities and
+    /// demo accounts whose password is `demo-password`, or EPRIME_DEMO_PASSWORD). A database
+    /// that already holds data is left as it is.
+    #[arg(long)]
+    pub demo: bool,
+    /// Mark the session cookie `Secure`: set this when users reach the server over HTTPS.
+    #[arg(long, env = "EPRIME_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// How long a sign-in lasts, in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub session_hours: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account. Without --password-stdin a strong password is generated and printed.
+    Add(UserAddArgs),
+    /// List the accounts.
+    List,
+    /// Disable an account: it can no longer sign in and its sessions end.
+    Disable {
+        /// The account's username.
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's username.
+        username: String,
+    },
+    /// Set a new password (ends the account's sessions).
+    Passwd {
+        /// The account's username.
+        username: String,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct UserAddArgs {
+    /// Login name: 3–64 characters of a–z, 0–9, '.', '_' or '-'.
+    pub username: String,
+    /// One of nato_admin, nato_staff, auditor, partner_admin, partner_officer, ally_officer,
+    /// provider, participant.
+    #[arg(long)]
+    pub role: String,
+    /// The partner a partner_officer or partner_admin belongs to (ISO alpha-3, e.g. JPN).
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// The organisation an ally_officer (its nation, e.g. FRA) or provider (e.g. NDC) belongs to.
+    #[arg(long)]
+    pub organisation: Option<String>,
+    /// The name shown for the account; defaults to the username.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Read the password from the first line of standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
