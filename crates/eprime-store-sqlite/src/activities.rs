@@ -136,7 +136,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     let at = now();
     let activity = Activity {
         id: ActivityId::new(),
-        partnership: new.partnership,
+        partnership: new.partnership.clone(),
         title: new.title,
         description: new.description,
         kind: new.kind,
@@ -151,7 +151,8 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
         status_reason: new.status_reason,
         outcome: new.outcome,
         source: new.source,
-        marking: new.marking,
+        // Enforced here, not only at input: an activity is always released to its own partner.
+        marking: eprime_domain::activity::marking_for(&new.partnership, new.marking),
         version: 1,
         created_at: at,
         updated_at: at,

@@ -301,7 +301,7 @@ impl ActivityChanges {
 
 /// An activity's programme belongs to both NATO and the partner: a NATO UNCLASSIFIED activity
 /// is always released to its own partner, whatever else it is released to.
-pub(crate) fn marking_for(partnership: &PartnerCode, marking: Marking) -> Marking {
+pub fn marking_for(partnership: &PartnerCode, marking: Marking) -> Marking {
     if marking.is_public() {
         return marking;
     }

@@ -4,6 +4,6 @@ mod input;
 mod lifecycle;
 mod record;
 
-pub use input::{ActivityChanges, ActivityInput, ActivityPatch, NewActivity};
+pub use input::{ActivityChanges, ActivityInput, ActivityPatch, NewActivity, marking_for};
 pub use lifecycle::{ActivityKind, ActivityStatus, TransitionError};
 pub use record::{Activity, SourceRef};
