@@ -63,6 +63,8 @@ pub enum DemoError {
     Data { file: &'static str, message: String },
     #[error("importing seed {seed}: {message}")]
     Import { seed: String, message: String },
+    #[error("storing {what}: {source}")]
+    Record { what: String, source: StoreError },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -224,7 +226,10 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
         if let Some(old) = &facts.supersedes {
             new.supersedes = Some(loaded.get(old).ok_or_else(|| data_error(FILE, format!("{old} is not loaded before {}", facts.key)))?.document.id);
         }
-        let detail = store.create_document(loader, new).await?;
+        let detail = store
+            .create_document(loader, new)
+            .await
+            .map_err(|source| DemoError::Record { what: format!("document {}", facts.key), source })?;
         loaded.insert(facts.key.clone(), detail);
     }
     for row in &rows.document {
@@ -262,7 +267,10 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
             marking: marking(FILE, &row.marking, &row.releasable_to)?,
             elements,
         };
-        let detail = store.create_document(loader, new).await?;
+        let detail = store
+            .create_document(loader, new)
+            .await
+            .map_err(|source| DemoError::Record { what: format!("document {}", row.key), source })?;
         loaded.insert(row.key.clone(), detail);
     }
     // Pages and articles activities cite: kept as documents of kind OTHER with their text's hash.
@@ -359,7 +367,10 @@ async fn load_activities(
             status,
             status_reason: row.status_reason.clone().filter(|_| status.needs_reason()),
         };
-        store.create_activity(loader, new).await?;
+        store
+            .create_activity(loader, new)
+            .await
+            .map_err(|source| DemoError::Record { what: format!("activity `{}`", row.title), source })?;
     }
     Ok(rows.activity.len())
 }

@@ -373,10 +373,7 @@ impl NewDocument {
                 }
             }
         }
-        if self.status == DocumentStatus::InForce
-            && self.kind.is_programme()
-            && entry_into_force(&self.approvals).is_none()
-        {
+        if self.status == DocumentStatus::InForce && self.kind.is_programme() && !approved_by_both(&self.approvals) {
             errors.push(FieldError::new(
                 "status",
                 "a programme is in force only once both the NAC and the partner have approved it",

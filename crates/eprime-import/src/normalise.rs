@@ -238,27 +238,32 @@ fn split_run_together(line: Line, out: &mut Vec<Line>) {
     let parsed = numbering::parse(&line.text);
     let mut pieces: Vec<String> = Vec::new();
     if let Some(marker) = parsed.marker.filter(|m| !matches!(m.scheme, Scheme::Keyword(k) if k.is_division())) {
-        let mut rest = line.text.clone();
+        // Offsets, not copies: a long line of many items stays linear.
+        let text = line.text.as_str();
+        let mut begin = 0;
         let mut current = marker;
         loop {
-            let next = current.next_written(parsed.keyword_word);
-            let Some(pos) = find_item_start(&rest, &next) else { break };
-            let (head, tail) = rest.split_at(pos);
-            pieces.push(head.trim_end().to_owned());
-            let tail = tail.trim_start().to_owned();
-            match numbering::parse(&tail).marker {
-                Some(m) => current = m,
-                None => {
-                    rest = tail;
-                    break;
+            let rest = text.get(begin..).unwrap_or("");
+            let mut next = current.next_written(parsed.keyword_word);
+            // "(i) … (ii) …": a lone `i` is a roman numeral when the next item says so.
+            if current.ambiguous {
+                let roman = numbering::as_roman(&current).next_written(parsed.keyword_word);
+                if find_item_start(rest, &roman).is_some() {
+                    next = roman;
                 }
             }
-            rest = tail;
+            let Some(pos) = find_item_start(rest, &next) else { break };
+            pieces.push(rest[..pos].trim_end().to_owned());
+            begin += pos;
+            match numbering::parse(text.get(begin..).unwrap_or("")).marker {
+                Some(m) => current = m,
+                None => break,
+            }
         }
-        pieces.push(rest);
-    } else if parsed.bullet && line.text.trim_start().starts_with(['•', '●', '▪', '■', '']) {
+        pieces.push(text.get(begin..).unwrap_or("").trim().to_owned());
+    } else if parsed.bullet && line.text.trim_start().starts_with(['•', '●', '▪', '■', '\u{f0b7}']) {
         for piece in line.text.split([' ', '\t']).fold(vec![String::new()], |mut acc, word| {
-            if matches!(word, "•" | "●" | "▪" | "■" | "") && acc.last().is_some_and(|l| !l.trim().is_empty()) {
+            if matches!(word, "•" | "●" | "▪" | "■" | "\u{f0b7}") && acc.last().is_some_and(|l| !l.trim().is_empty()) {
                 acc.push(word.to_owned());
             } else if let Some(last) = acc.last_mut() {
                 if !last.is_empty() {
@@ -290,7 +295,7 @@ fn find_item_start(text: &str, next: &str) -> Option<usize> {
     while let Some(pos) = text.get(from..).and_then(|t| t.find(next)) {
         let at = from + pos;
         let end = at + next.len();
-        let after_ok = text[end..].chars().next().is_some_and(char::is_whitespace);
+        let after_ok = text[end..].chars().next().is_some_and(|c| !c.is_alphanumeric());
         let before = text[..at].trim_end();
         let before_ok = at > 0
             && text[..at].ends_with(' ')

@@ -179,7 +179,7 @@ pub struct Parsed<'a> {
     pub keyword_word: &'a str,
 }
 
-const BULLETS: &[char] = &['•', '●', '▪', '■', '◦', '○', '·', '►', '➢', '', '', '✓', '∙', '‣', '⁃'];
+const BULLETS: &[char] = &['•', '●', '▪', '■', '◦', '○', '·', '►', '➢', '\u{f0b7}', '\u{f0a7}', '✓', '∙', '‣', '⁃'];
 const DASHES: &[char] = &['-', '–', '—', '*'];
 
 /// Strips leading bullets; returns whether there was one.
@@ -393,7 +393,7 @@ mod tests {
         let m = parse("3.1.9 x").marker.unwrap();
         assert_eq!(m.next_label(), "3.1.10");
         assert_eq!(parse("(iii) x").marker.unwrap().next_written(""), "(iv)");
-        assert_eq!(parse("PART II x").marker.unwrap().next_label(), "3");
+        assert_eq!(parse("PART II GOALS").marker.unwrap().next_label(), "3");
         assert_eq!(parse_roman("IIII"), None);
     }
 }

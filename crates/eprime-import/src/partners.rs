@@ -107,9 +107,14 @@ pub fn detect(title: &str, body: &str) -> Option<Mention> {
         return Some(m);
     }
     let all = mentions(body);
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for m in &all {
+        *counts.entry(m.code).or_default() += 1;
+    }
+    // Most often named; ties go to the one named first.
     let mut best: Option<(usize, &Mention)> = None;
     for m in &all {
-        let count = all.iter().filter(|x| x.code == m.code).count();
+        let count = counts.get(m.code).copied().unwrap_or(0);
         if best.is_none_or(|(c, _)| count > c) {
             best = Some((count, m));
         }

@@ -1,0 +1,116 @@
+//! The real `eprime` binary: help, serving the demo, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn eprime() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eprime"))
+}
+
+#[test]
+fn help_explains_every_command() {
+    let output = eprime().arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for command in ["serve", "user", "migrate", "--database"] {
+        assert!(help.contains(command), "--help mentions {command}:\n{help}");
+    }
+    let serve = String::from_utf8(eprime().args(["serve", "--help"]).output().unwrap().stdout).unwrap();
+    for flag in ["--addr", "--demo", "--database", "RUST_LOG"] {
+        assert!(serve.contains(flag), "serve --help mentions {flag}");
+    }
+}
+
+#[test]
+fn bad_arguments_say_what_is_wrong() {
+    let output = eprime().args(["serve", "--addr", "nowhere"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--addr"));
+    let dir = tempfile::tempdir().unwrap();
+    let output = eprime().args(["--database", "mysql://x", "migrate"]).current_dir(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite://"));
+    let output = eprime()
+        .args(["user", "add", "x.y", "--role", "partner_officer"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--partner"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn user_commands_manage_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = eprime()
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let added = run(&["user", "add", "jpn.desk", "--role", "partner_officer", "--partner", "JPN", "--password-stdin"], Some("a-long-enough-passphrase\n"));
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let weak = run(&["user", "add", "weak.one", "--role", "nato_staff", "--password-stdin"], Some("short\n"));
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12"));
+    let generated = run(&["user", "add", "staff.one", "--role", "nato_staff"], None);
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("password: "));
+    assert!(run(&["user", "disable", "jpn.desk"], None).status.success());
+    let list = String::from_utf8(run(&["user", "list"], None).stdout).unwrap();
+    assert!(list.lines().any(|l| l.starts_with("jpn.desk") && l.contains("partner_officer") && l.contains("JPN") && l.ends_with("disabled")), "{list}");
+    assert!(!run(&["user", "disable", "nobody"], None).status.success());
+    assert!(run(&["user", "passwd", "staff.one"], None).status.success());
+    assert!(dir.path().join("eprime.db").exists(), "the default database is eprime.db in the working directory");
+}
+
+#[test]
+fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = eprime()
+        .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut url = None;
+    let mut printed = String::new();
+    let started = Instant::now();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.strip_prefix("e-PRIME listening on ") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no listening line");
+    }
+    let url = url.expect("the server prints where it listens");
+    assert!(printed.contains("jpn.officer") && printed.contains("demo-password"), "demo accounts are printed:\n{printed}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(health.text().await.unwrap(), "ok");
+        let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let documents: serde_json::Value = reqwest::get(format!("{url}/api/v1/documents")).await.unwrap().json().await.unwrap();
+        assert!(documents.as_array().unwrap().iter().any(|d| d["kind"] == "ITPP"));
+    });
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "a clean exit on SIGTERM: {exit:?}");
+    assert!(dir.path().join("eprime.db").exists());
+}
