@@ -27,11 +27,26 @@ use crate::programme::{Provenance, content_hash, new_document};
 
 /// The seed documents, embedded.
 pub const SEEDS: [(&str, &str); 5] = [
-    ("000_3b0b251586ad6093.txt", include_str!("../../../seeds/000_3b0b251586ad6093.txt")),
-    ("001_569038fb7a03f57f.txt", include_str!("../../../seeds/001_569038fb7a03f57f.txt")),
-    ("002_00afff77f7d7b4ab.txt", include_str!("../../../seeds/002_00afff77f7d7b4ab.txt")),
-    ("003_82e5337bd389dbe6.txt", include_str!("../../../seeds/003_82e5337bd389dbe6.txt")),
-    ("004_cf7b80114048b85a.txt", include_str!("../../../seeds/004_cf7b80114048b85a.txt")),
+    (
+        "000_3b0b251586ad6093.txt",
+        include_str!("../../../seeds/000_3b0b251586ad6093.txt"),
+    ),
+    (
+        "001_569038fb7a03f57f.txt",
+        include_str!("../../../seeds/001_569038fb7a03f57f.txt"),
+    ),
+    (
+        "002_00afff77f7d7b4ab.txt",
+        include_str!("../../../seeds/002_00afff77f7d7b4ab.txt"),
+    ),
+    (
+        "003_82e5337bd389dbe6.txt",
+        include_str!("../../../seeds/003_82e5337bd389dbe6.txt"),
+    ),
+    (
+        "004_cf7b80114048b85a.txt",
+        include_str!("../../../seeds/004_cf7b80114048b85a.txt"),
+    ),
 ];
 
 const ORGANISATIONS: &str = include_str!("../data/organisations.toml");
@@ -40,16 +55,77 @@ const PARTNERSHIPS: &str = include_str!("../data/partnerships.toml");
 const DOCUMENTS: &str = include_str!("../data/documents.toml");
 const ACTIVITIES: &str = include_str!("../data/activities.toml");
 
-/// The demo accounts: username, display name, role, partner, organisation.
-pub const ACCOUNTS: [(&str, &str, Role, Option<&str>, Option<&str>); 8] = [
-    ("nato.admin", "NATO administrator", Role::NatoAdmin, None, None),
-    ("nato.staff", "NATO partnership desk officer", Role::NatoStaff, None, None),
-    ("auditor", "Auditor", Role::Auditor, None, None),
-    ("jpn.officer", "Japan Mission to NATO officer", Role::PartnerOfficer, Some("JPN"), None),
-    ("jpn.admin", "Japan partner administrator", Role::PartnerAdmin, Some("JPN"), None),
-    ("kor.officer", "Republic of Korea Mission officer", Role::PartnerOfficer, Some("KOR"), None),
-    ("ndc.provider", "NATO Defense College course office", Role::Provider, None, Some("NDC")),
-    ("fra.ally", "French delegation officer", Role::AllyOfficer, None, Some("FRA")),
+/// A demo account.
+pub struct DemoAccount {
+    pub username: &'static str,
+    pub display_name: &'static str,
+    pub role: Role,
+    pub partner: Option<&'static str>,
+    pub organisation: Option<&'static str>,
+}
+
+const fn account(
+    username: &'static str,
+    display_name: &'static str,
+    role: Role,
+    partner: Option<&'static str>,
+    organisation: Option<&'static str>,
+) -> DemoAccount {
+    DemoAccount {
+        username,
+        display_name,
+        role,
+        partner,
+        organisation,
+    }
+}
+
+/// The demo accounts, one per kind of user, so each sees a visibly different slice.
+pub const ACCOUNTS: [DemoAccount; 8] = [
+    account("nato.admin", "NATO administrator", Role::NatoAdmin, None, None),
+    account(
+        "nato.staff",
+        "NATO partnership desk officer",
+        Role::NatoStaff,
+        None,
+        None,
+    ),
+    account("auditor", "Auditor", Role::Auditor, None, None),
+    account(
+        "jpn.officer",
+        "Japan Mission to NATO officer",
+        Role::PartnerOfficer,
+        Some("JPN"),
+        None,
+    ),
+    account(
+        "jpn.admin",
+        "Japan partner administrator",
+        Role::PartnerAdmin,
+        Some("JPN"),
+        None,
+    ),
+    account(
+        "kor.officer",
+        "Republic of Korea Mission officer",
+        Role::PartnerOfficer,
+        Some("KOR"),
+        None,
+    ),
+    account(
+        "ndc.provider",
+        "NATO Defense College course office",
+        Role::Provider,
+        None,
+        Some("NDC"),
+    ),
+    account(
+        "fra.ally",
+        "French delegation officer",
+        Role::AllyOfficer,
+        None,
+        Some("FRA"),
+    ),
 ];
 
 /// The password of every demo account unless `EPRIME_DEMO_PASSWORD` says otherwise.
@@ -70,7 +146,10 @@ pub enum DemoError {
 }
 
 fn data_error(file: &'static str, message: impl std::fmt::Display) -> DemoError {
-    DemoError::Data { file, message: message.to_string() }
+    DemoError::Data {
+        file,
+        message: message.to_string(),
+    }
 }
 
 /// What the demo put in the database.
@@ -86,7 +165,11 @@ pub struct Summary {
 
 /// Fills an empty store with the demo. `hash_password` turns the demo password into the stored
 /// hash (the server's argon2id), called once per account.
-pub async fn load(store: &dyn Store, password: &str, hash_password: &dyn Fn(&str) -> String) -> Result<Summary, DemoError> {
+pub async fn load(
+    store: &dyn Store,
+    password: &str,
+    hash_password: &dyn Fn(&str) -> String,
+) -> Result<Summary, DemoError> {
     if !store.is_empty().await? {
         return Err(DemoError::NotEmpty);
     }
@@ -95,14 +178,20 @@ pub async fn load(store: &dyn Store, password: &str, hash_password: &dyn Fn(&str
         username: "demo-loader".to_owned(),
         binding: RoleBinding::new(Role::NatoAdmin, None, None).map_err(|e| data_error("accounts", e))?,
     };
-    let mut summary = Summary::default();
-    summary.organisations = load_organisations(store, &loader).await?;
-    summary.areas = load_areas(store, &loader).await?;
-    summary.partnerships = load_partnerships(store, &loader).await?;
+    let organisations = load_organisations(store, &loader).await?;
+    let areas = load_areas(store, &loader).await?;
+    let partnerships = load_partnerships(store, &loader).await?;
     let documents = load_documents(store, &loader).await?;
-    summary.documents = documents.len();
-    summary.activities = load_activities(store, &loader, &documents).await?;
-    summary.accounts = load_accounts(store, password, hash_password).await?;
+    let activities = load_activities(store, &loader, &documents).await?;
+    let accounts = load_accounts(store, password, hash_password).await?;
+    let summary = Summary {
+        organisations,
+        areas,
+        partnerships,
+        documents: documents.len(),
+        activities,
+        accounts,
+    };
     tracing::info!(?summary, "demo loaded");
     Ok(summary)
 }
@@ -115,7 +204,12 @@ async fn load_organisations(store: &dyn Store, loader: &Principal) -> Result<usi
             code: OrgCode::parse(&row.code).map_err(|e| data_error(FILE, e))?,
             name: Title::parse(&row.name).map_err(|e| data_error(FILE, e))?,
             kind: OrgKind::parse(&row.kind).map_err(|e| data_error(FILE, e))?,
-            country: row.country.as_deref().map(OrgCode::parse).transpose().map_err(|e| data_error(FILE, e))?,
+            country: row
+                .country
+                .as_deref()
+                .map(OrgCode::parse)
+                .transpose()
+                .map_err(|e| data_error(FILE, e))?,
         };
         store.upsert_organisation(loader, &org).await?;
     }
@@ -141,7 +235,11 @@ fn marking(file: &'static str, classification: &str, releasable_to: &[String]) -
         "nato_unclassified" => Classification::NatoUnclassified,
         other => return Err(data_error(file, format!("unknown marking `{other}`"))),
     };
-    let orgs = releasable_to.iter().map(|o| OrgCode::parse(o)).collect::<Result<Vec<_>, _>>().map_err(|e| data_error(file, e))?;
+    let orgs = releasable_to
+        .iter()
+        .map(|o| OrgCode::parse(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| data_error(file, e))?;
     Marking::new(classification, orgs).map_err(|e| data_error(file, e))
 }
 
@@ -174,11 +272,17 @@ async fn load_partnerships(store: &dyn Store, loader: &Principal) -> Result<usiz
 }
 
 fn seed_text(file: &'static str, seed: &str) -> Result<&'static str, DemoError> {
-    SEEDS.iter().find(|(name, _)| *name == seed).map(|(_, text)| *text).ok_or_else(|| data_error(file, format!("no seed {seed}")))
+    SEEDS
+        .iter()
+        .find(|(name, _)| *name == seed)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| data_error(file, format!("no seed {seed}")))
 }
 
 fn date(file: &'static str, raw: Option<&str>) -> Result<Option<time::Date>, DemoError> {
-    raw.map(|d| parse_date("date", d)).transpose().map_err(|e| data_error(file, e))
+    raw.map(|d| parse_date("date", d))
+        .transpose()
+        .map_err(|e| data_error(file, e))
 }
 
 /// Loads every document and returns them by their data key.
@@ -189,12 +293,14 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
     // The seed texts, through the importer, oldest first so a newer one can supersede.
     for facts in &rows.document_facts {
         let text = seed_text(FILE, &facts.seed)?;
-        let imported = import(text, &ImportOptions::default())
-            .map_err(|e| DemoError::Import { seed: facts.seed.clone(), message: e.to_string() })?;
-        let partnership = imported
-            .partner
-            .clone()
-            .ok_or_else(|| DemoError::Import { seed: facts.seed.clone(), message: "no partner recognised".into() })?;
+        let imported = import(text, &ImportOptions::default()).map_err(|e| DemoError::Import {
+            seed: facts.seed.clone(),
+            message: e.to_string(),
+        })?;
+        let partnership = imported.partner.clone().ok_or_else(|| DemoError::Import {
+            seed: facts.seed.clone(),
+            message: "no partner recognised".into(),
+        })?;
         let approvals = facts
             .approvals
             .iter()
@@ -214,8 +320,10 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
             source: format!("seeds/{}", facts.seed),
             notes: facts.notes.clone(),
         };
-        let mut new = new_document(&imported, text, provenance)
-            .map_err(|e| DemoError::Import { seed: facts.seed.clone(), message: e.to_string() })?;
+        let mut new = new_document(&imported, text, provenance).map_err(|e| DemoError::Import {
+            seed: facts.seed.clone(),
+            message: e.to_string(),
+        })?;
         // Where the text is silent, the curated facts fill in (the JPD page gives no signing date).
         if new.signed_on.is_none() {
             new.signed_on = date(FILE, facts.signed_on.as_deref())?;
@@ -224,12 +332,21 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
             new.signed_at = facts.signed_at.clone();
         }
         if let Some(old) = &facts.supersedes {
-            new.supersedes = Some(loaded.get(old).ok_or_else(|| data_error(FILE, format!("{old} is not loaded before {}", facts.key)))?.document.id);
+            new.supersedes = Some(
+                loaded
+                    .get(old)
+                    .ok_or_else(|| data_error(FILE, format!("{old} is not loaded before {}", facts.key)))?
+                    .document
+                    .id,
+            );
         }
         let detail = store
             .create_document(loader, new)
             .await
-            .map_err(|source| DemoError::Record { what: format!("document {}", facts.key), source })?;
+            .map_err(|source| DemoError::Record {
+                what: format!("document {}", facts.key),
+                source,
+            })?;
         loaded.insert(facts.key.clone(), detail);
     }
     for row in &rows.document {
@@ -270,7 +387,10 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
         let detail = store
             .create_document(loader, new)
             .await
-            .map_err(|source| DemoError::Record { what: format!("document {}", row.key), source })?;
+            .map_err(|source| DemoError::Record {
+                what: format!("document {}", row.key),
+                source,
+            })?;
         loaded.insert(row.key.clone(), detail);
     }
     // Pages and articles activities cite: kept as documents of kind OTHER with their text's hash.
@@ -305,15 +425,23 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
 /// Resolves `DOCKEY:CODE` to the element's id.
 fn element_id(documents: &HashMap<String, DocumentDetail>, reference: &str) -> Result<ElementId, DemoError> {
     const FILE: &str = "activities.toml";
-    let (key, code) =
-        reference.split_once(':').ok_or_else(|| data_error(FILE, format!("`{reference}` is not DOCKEY:CODE")))?;
-    let document = documents.get(key).ok_or_else(|| data_error(FILE, format!("no document {key}")))?;
+    let (key, code) = reference
+        .split_once(':')
+        .ok_or_else(|| data_error(FILE, format!("`{reference}` is not DOCKEY:CODE")))?;
+    let document = documents
+        .get(key)
+        .ok_or_else(|| data_error(FILE, format!("no document {key}")))?;
     document
         .elements
         .iter()
         .find(|e| e.code == code && e.kind != ElementKind::PriorityIssue)
         .map(|e| e.id)
-        .ok_or_else(|| data_error(FILE, format!("{key} has no goal, area or objective {code} (the importer did not find it)")))
+        .ok_or_else(|| {
+            data_error(
+                FILE,
+                format!("{key} has no goal, area or objective {code} (the importer did not find it)"),
+            )
+        })
 }
 
 async fn load_activities(
@@ -340,12 +468,22 @@ async fn load_activities(
             .source
             .as_ref()
             .map(|s| -> Result<SourceRef, DemoError> {
-                let document: DocumentId =
-                    documents.get(&s.document).map(|d| d.document.id).ok_or_else(|| context(&format!("no document {}", s.document)))?;
-                Ok(SourceRef { document: Some(document), locator: s.locator.clone(), quote: s.quote.clone() })
+                let document: DocumentId = documents
+                    .get(&s.document)
+                    .map(|d| d.document.id)
+                    .ok_or_else(|| context(&format!("no document {}", s.document)))?;
+                Ok(SourceRef {
+                    document: Some(document),
+                    locator: s.locator.clone(),
+                    quote: s.quote.clone(),
+                })
             })
             .transpose()?;
-        let mut supports = row.supports.iter().map(|r| element_id(documents, r)).collect::<Result<Vec<_>, _>>()?;
+        let mut supports = row
+            .supports
+            .iter()
+            .map(|r| element_id(documents, r))
+            .collect::<Result<Vec<_>, _>>()?;
         supports.sort();
         supports.dedup();
         let status = ActivityStatus::parse(&row.status).map_err(|e| context(&e))?;
@@ -357,10 +495,27 @@ async fn load_activities(
             starts_on: date(FILE, row.starts_on.as_deref())?,
             ends_on: date(FILE, row.ends_on.as_deref())?,
             location: row.location.clone(),
-            lead: row.lead.as_deref().map(OrgCode::parse).transpose().map_err(|e| context(&e))?,
-            participants: sorted(row.participants.iter().map(|p| OrgCode::parse(p)).collect::<Result<_, _>>().map_err(|e| context(&e))?),
+            lead: row
+                .lead
+                .as_deref()
+                .map(OrgCode::parse)
+                .transpose()
+                .map_err(|e| context(&e))?,
+            participants: sorted(
+                row.participants
+                    .iter()
+                    .map(|p| OrgCode::parse(p))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| context(&e))?,
+            ),
             supports,
-            areas: sorted(row.areas.iter().map(|a| AreaCode::parse(a)).collect::<Result<_, _>>().map_err(|e| context(&e))?),
+            areas: sorted(
+                row.areas
+                    .iter()
+                    .map(|a| AreaCode::parse(a))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| context(&e))?,
+            ),
             outcome: Text::parse(row.outcome.as_deref().unwrap_or_default()).map_err(|e| context(&e))?,
             source,
             marking,
@@ -370,7 +525,10 @@ async fn load_activities(
         store
             .create_activity(loader, new)
             .await
-            .map_err(|source| DemoError::Record { what: format!("activity `{}`", row.title), source })?;
+            .map_err(|source| DemoError::Record {
+                what: format!("activity `{}`", row.title),
+                source,
+            })?;
     }
     Ok(rows.activity.len())
 }
@@ -381,20 +539,29 @@ fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values
 }
 
-async fn load_accounts(store: &dyn Store, password: &str, hash_password: &dyn Fn(&str) -> String) -> Result<usize, DemoError> {
-    for (username, display_name, role, partner, organisation) in ACCOUNTS {
-        let binding = RoleBinding::new(
-            role,
-            partner.map(PartnerCode::parse).transpose().map_err(|e| data_error("accounts", e))?,
-            organisation.map(OrgCode::parse).transpose().map_err(|e| data_error("accounts", e))?,
-        )
-        .map_err(|e| data_error("accounts", e))?;
+async fn load_accounts(
+    store: &dyn Store,
+    password: &str,
+    hash_password: &dyn Fn(&str) -> String,
+) -> Result<usize, DemoError> {
+    for account in &ACCOUNTS {
+        let partner = account
+            .partner
+            .map(PartnerCode::parse)
+            .transpose()
+            .map_err(|e| data_error("accounts", e))?;
+        let organisation = account
+            .organisation
+            .map(OrgCode::parse)
+            .transpose()
+            .map_err(|e| data_error("accounts", e))?;
+        let binding = RoleBinding::new(account.role, partner, organisation).map_err(|e| data_error("accounts", e))?;
         store
             .create_user(
                 None,
                 NewUser {
-                    username: username.to_owned(),
-                    display_name: display_name.to_owned(),
+                    username: account.username.to_owned(),
+                    display_name: account.display_name.to_owned(),
                     binding,
                     password_hash: hash_password(password),
                 },

@@ -20,33 +20,60 @@ pub struct Provenance {
 
 /// SHA-256 of a document's text (hex): the same text imported twice is recognised.
 pub fn content_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Builds the document to store: the importer's structure, the provenance the caller knows.
-pub fn new_document(imported: &ImportedDocument, text: &str, provenance: Provenance) -> Result<NewDocument, ValidationErrors> {
+pub fn new_document(
+    imported: &ImportedDocument,
+    text: &str,
+    provenance: Provenance,
+) -> Result<NewDocument, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let mut elements = Vec::new();
-    let mut push = |kind: ElementKind, item: &Item, parent: Option<usize>, errors: &mut ValidationErrors| -> Option<usize> {
-        let title = errors.check(Title::parse(&item.title).map_err(|e| at_line(e, item.line)))?;
-        let text = errors.check(Text::parse(&item.text).map_err(|e| at_line(e, item.line)))?;
-        elements.push(NewElement { kind, code: item.code.clone(), title, text, parent, source_line: Some(item.line) });
-        Some(elements.len() - 1)
-    };
+    let mut push =
+        |kind: ElementKind, item: &Item, parent: Option<usize>, errors: &mut ValidationErrors| -> Option<usize> {
+            let title = errors.check(Title::parse(&item.title).map_err(|e| at_line(e, item.line)))?;
+            let text = errors.check(Text::parse(&item.text).map_err(|e| at_line(e, item.line)))?;
+            elements.push(NewElement {
+                kind,
+                code: item.code.clone(),
+                title,
+                text,
+                parent,
+                source_line: Some(item.line),
+            });
+            Some(elements.len() - 1)
+        };
     for item in &imported.strategic_objectives {
         push(ElementKind::StrategicObjective, item, None, &mut errors);
     }
     for issue in &imported.priority_issues {
-        let as_item = Item { code: issue.code.clone(), title: issue.title.clone(), text: String::new(), line: issue.line };
+        let as_item = Item {
+            code: issue.code.clone(),
+            title: issue.title.clone(),
+            text: String::new(),
+            line: issue.line,
+        };
         let parent = push(ElementKind::PriorityIssue, &as_item, None, &mut errors);
         for goal in &issue.goals {
             push(ElementKind::PartnershipGoal, goal, parent, &mut errors);
         }
     }
     // Goals outside any priority issue (documents that have goals but no issues).
-    let grouped: std::collections::HashSet<&str> =
-        imported.priority_issues.iter().flat_map(|i| i.goals.iter().map(|g| g.code.as_str())).collect();
-    for goal in imported.partnership_goals.iter().filter(|g| !grouped.contains(g.code.as_str())) {
+    let grouped: std::collections::HashSet<&str> = imported
+        .priority_issues
+        .iter()
+        .flat_map(|i| i.goals.iter().map(|g| g.code.as_str()))
+        .collect();
+    for goal in imported
+        .partnership_goals
+        .iter()
+        .filter(|g| !grouped.contains(g.code.as_str()))
+    {
         push(ElementKind::PartnershipGoal, goal, None, &mut errors);
     }
     for area in &imported.priority_areas {
@@ -55,7 +82,9 @@ pub fn new_document(imported: &ImportedDocument, text: &str, provenance: Provena
     let title = errors.check(Title::parse(&imported.title));
     let notes = errors.check(Text::parse(&provenance.notes).map_err(|e| e.at("notes")));
     errors.into_result()?;
-    let (Some(title), Some(notes)) = (title, notes) else { return Err(ValidationErrors::default()) };
+    let (Some(title), Some(notes)) = (title, notes) else {
+        return Err(ValidationErrors::default());
+    };
     Ok(NewDocument {
         partnership: provenance.partnership,
         kind: imported.kind,
@@ -67,7 +96,14 @@ pub fn new_document(imported: &ImportedDocument, text: &str, provenance: Provena
         published_on: imported.published_on,
         period_from: imported.period.as_ref().map(|p| p.from),
         period_to: imported.period.as_ref().map(|p| p.to),
-        signatories: imported.signatories.iter().map(|s| Signatory { name: s.name.clone(), office: s.office.clone() }).collect(),
+        signatories: imported
+            .signatories
+            .iter()
+            .map(|s| Signatory {
+                name: s.name.clone(),
+                office: s.office.clone(),
+            })
+            .collect(),
         approvals: provenance.approvals,
         supersedes: None,
         source: Some(provenance.source),

@@ -66,19 +66,13 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-                FieldError::new(
-                    "role",
-                    format!(
-                        "`{raw}` is not a role; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|r| r.as_str() == raw).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
+            FieldError::new(
+                "role",
+                format!("`{raw}` is not a role; expected one of {}", names.join(", ")),
+            )
+        })
     }
 
     /// Roles that read every record regardless of marking.
@@ -113,11 +107,7 @@ pub struct RoleBinding {
 }
 
 impl RoleBinding {
-    pub fn new(
-        role: Role,
-        partner: Option<PartnerCode>,
-        organisation: Option<OrgCode>,
-    ) -> Result<Self, FieldError> {
+    pub fn new(role: Role, partner: Option<PartnerCode>, organisation: Option<OrgCode>) -> Result<Self, FieldError> {
         if role.needs_partner() && partner.is_none() {
             return Err(FieldError::new(
                 "partner",
@@ -252,10 +242,7 @@ impl ReadScope {
     pub fn can_read(&self, marking: &Marking) -> bool {
         self.everything
             || marking.is_public()
-            || marking
-                .releasable_list()
-                .iter()
-                .any(|org| self.audiences.contains(org))
+            || marking.releasable_list().iter().any(|org| self.audiences.contains(org))
     }
 }
 
@@ -334,14 +321,7 @@ mod tests {
     fn bindings_are_checked() {
         assert!(RoleBinding::new(Role::PartnerOfficer, None, None).is_err());
         assert!(RoleBinding::new(Role::Provider, None, None).is_err());
-        assert!(
-            RoleBinding::new(
-                Role::NatoStaff,
-                Some(PartnerCode::parse("JPN").unwrap()),
-                None
-            )
-            .is_err()
-        );
+        assert!(RoleBinding::new(Role::NatoStaff, Some(PartnerCode::parse("JPN").unwrap()), None).is_err());
         assert!(RoleBinding::new(Role::AllyOfficer, None, Some(org("FRA"))).is_ok());
     }
 
@@ -383,17 +363,11 @@ mod tests {
         assert!(may_transition_activity(&jpn, &japan, ActivityStatus::Cancelled).is_ok());
         assert!(may_transition_activity(&staff, &korea, ActivityStatus::Approved).is_ok());
         let provider = principal(Role::Provider, None, Some("NDC"));
-        assert!(
-            may_edit_activity(&provider, &japan)
-                .unwrap_err()
-                .0
-                .contains("provider")
-        );
+        assert!(may_edit_activity(&provider, &japan).unwrap_err().0.contains("provider"));
     }
 
     fn any_org() -> impl Strategy<Value = OrgCode> {
-        proptest::sample::select(vec!["JPN", "KOR", "AUS", "FRA", "DEU", "NDC", "ALLIES"])
-            .prop_map(org)
+        proptest::sample::select(vec!["JPN", "KOR", "AUS", "FRA", "DEU", "NDC", "ALLIES"]).prop_map(org)
     }
 
     fn any_caller() -> impl Strategy<Value = Caller> {

@@ -60,9 +60,7 @@ impl OrgCode {
         } else {
             Err(FieldError::new(
                 "organisation",
-                format!(
-                    "`{raw}` is not an organisation code (2–16 letters, digits or '-', starting with a letter)"
-                ),
+                format!("`{raw}` is not an organisation code (2–16 letters, digits or '-', starting with a letter)"),
             ))
         }
     }
@@ -91,9 +89,7 @@ impl AreaCode {
         } else {
             Err(FieldError::new(
                 "area",
-                format!(
-                    "`{raw}` is not an area-of-cooperation code (2–8 letters or digits, e.g. CEP)"
-                ),
+                format!("`{raw}` is not an area-of-cooperation code (2–8 letters or digits, e.g. CEP)"),
             ))
         }
     }

@@ -28,14 +28,7 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [
-        Self::Jpd,
-        Self::Ipcp,
-        Self::Itpp,
-        Self::Ipap,
-        Self::Anp,
-        Self::Other,
-    ];
+    pub const ALL: [DocumentKind; 6] = [Self::Jpd, Self::Ipcp, Self::Itpp, Self::Ipap, Self::Anp, Self::Other];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,9 +118,7 @@ impl DocumentStatus {
             .ok_or_else(|| {
                 FieldError::new(
                     "status",
-                    format!(
-                        "`{raw}` is not a document status (draft, agreed, in_force, superseded)"
-                    ),
+                    format!("`{raw}` is not a document status (draft, agreed, in_force, superseded)"),
                 )
             })
     }
@@ -188,7 +179,9 @@ pub struct Approval {
 /// Whether both the North Atlantic Council and the partner have approved: the condition for a
 /// programme to be in force.
 pub fn approved_by_both(approvals: &[Approval]) -> bool {
-    [Approver::Nac, Approver::Partner].iter().all(|who| approvals.iter().any(|a| a.by == *who))
+    [Approver::Nac, Approver::Partner]
+        .iter()
+        .all(|who| approvals.iter().any(|a| a.by == *who))
 }
 
 /// The date a programme enters into force: the later of the NAC's and the partner's approval,
@@ -197,7 +190,12 @@ pub fn entry_into_force(approvals: &[Approval]) -> Option<Date> {
     if !approved_by_both(approvals) {
         return None;
     }
-    approvals.iter().map(|a| a.on).collect::<Option<Vec<_>>>()?.into_iter().max()
+    approvals
+        .iter()
+        .map(|a| a.on)
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()
 }
 
 /// Someone who signed a document, with the office they signed in.
@@ -344,13 +342,10 @@ impl NewDocument {
     /// goals pointing at priority issues, and an `in_force` status backed by both approvals.
     pub fn check(&self) -> Result<(), crate::error::ValidationErrors> {
         let mut errors = crate::error::ValidationErrors::default();
-        if let (Some(from), Some(to)) = (self.period_from, self.period_to) {
-            if to < from {
-                errors.push(FieldError::new(
-                    "period",
-                    format!("ends {to} before it starts {from}"),
-                ));
-            }
+        if let (Some(from), Some(to)) = (self.period_from, self.period_to)
+            && to < from
+        {
+            errors.push(FieldError::new("period", format!("ends {to} before it starts {from}")));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, element) in self.elements.iter().enumerate() {
@@ -401,15 +396,25 @@ mod tests {
     fn entry_into_force_needs_both_approvals() {
         let nac = Approval {
             by: Approver::Nac,
-            on: date!(2014 - 05 - 01),
+            on: Some(date!(2014 - 05 - 01)),
         };
         let jpn = Approval {
             by: Approver::Partner,
-            on: date!(2014 - 05 - 06),
+            on: Some(date!(2014 - 05 - 06)),
         };
         assert_eq!(entry_into_force(&[]), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&nac)), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&jpn)), None);
-        assert_eq!(entry_into_force(&[nac, jpn]), Some(date!(2014 - 05 - 06)));
+        assert!(!approved_by_both(std::slice::from_ref(&jpn)));
+        assert_eq!(entry_into_force(&[nac.clone(), jpn]), Some(date!(2014 - 05 - 06)));
+        let undated = Approval {
+            by: Approver::Partner,
+            on: None,
+        };
+        assert!(
+            approved_by_both(&[nac.clone(), undated.clone()]),
+            "an undated approval still counts"
+        );
+        assert_eq!(entry_into_force(&[nac, undated]), None, "but gives no date");
     }
 }

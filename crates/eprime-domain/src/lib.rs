@@ -18,13 +18,13 @@ pub mod text;
 
 pub use access::{Caller, Principal, ReadScope, Refusal, Role, RoleBinding};
 pub use activity::{
-    Activity, ActivityChanges, ActivityInput, ActivityKind, ActivityPatch, ActivityStatus,
-    NewActivity, SourceRef, TransitionError,
+    Activity, ActivityChanges, ActivityInput, ActivityKind, ActivityPatch, ActivityStatus, NewActivity, SourceRef,
+    TransitionError,
 };
 pub use codes::{AreaCode, OrgCode, PartnerCode};
 pub use document::{
-    Approval, Approver, Document, DocumentKind, DocumentStatus, Edition, Element, ElementKind,
-    NewDocument, NewElement, Signatory,
+    Approval, Approver, Document, DocumentKind, DocumentStatus, Edition, Element, ElementKind, NewDocument, NewElement,
+    Signatory,
 };
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{ActivityId, DocumentId, ElementId, UserId};

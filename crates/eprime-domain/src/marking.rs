@@ -73,10 +73,7 @@ impl Marking {
 
     /// Builds a marking from its two parts, refusing a public record with a releasability list
     /// (meaningless, and a sign the caller misunderstood).
-    pub fn new(
-        classification: Classification,
-        releasable_to: Vec<OrgCode>,
-    ) -> Result<Self, FieldError> {
+    pub fn new(classification: Classification, releasable_to: Vec<OrgCode>) -> Result<Self, FieldError> {
         match classification {
             Classification::Public if !releasable_to.is_empty() => Err(FieldError::new(
                 "releasable_to",
@@ -101,11 +98,7 @@ impl Marking {
             self.classification.as_str().to_owned()
         } else {
             let list: Vec<_> = self.releasable_to.iter().map(OrgCode::as_str).collect();
-            format!(
-                "{} Releasable to {}",
-                self.classification.as_str(),
-                list.join(", ")
-            )
+            format!("{} Releasable to {}", self.classification.as_str(), list.join(", "))
         }
     }
 }

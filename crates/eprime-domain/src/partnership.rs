@@ -40,9 +40,7 @@ impl OrgKind {
             .ok_or_else(|| {
                 FieldError::new(
                     "kind",
-                    format!(
-                        "`{raw}` is not an organisation kind (nato_body, ally, partner, provider)"
-                    ),
+                    format!("`{raw}` is not an organisation kind (nato_body, ally, partner, provider)"),
                 )
             })
     }
@@ -100,12 +98,7 @@ impl Framework {
         ]
         .into_iter()
         .find(|f| f.as_str() == raw)
-        .ok_or_else(|| {
-            FieldError::new(
-                "framework",
-                format!("`{raw}` is not a partnership framework"),
-            )
-        })
+        .ok_or_else(|| FieldError::new("framework", format!("`{raw}` is not a partnership framework")))
     }
 }
 

@@ -8,26 +8,64 @@ pub const MAX_CHARS: usize = 256;
 /// A small embedded list of the most common passwords of 12 characters or more (shorter ones
 /// already fail the length rule), compared case-insensitively.
 const COMMON: &[&str] = &[
-    "123456789012", "1234567890123", "12345678910", "password1234", "password12345", "passwordpassword",
-    "qwertyuiopas", "qwerty123456", "qwertyuiop123", "1q2w3e4r5t6y", "1qaz2wsx3edc", "iloveyou1234",
-    "administrator", "welcome12345", "letmein12345", "changeme1234", "abcdefghijkl", "aaaaaaaaaaaa",
-    "111111111111", "000000000000", "123123123123", "football1234", "baseball1234", "superman1234",
-    "trustno1trustno1", "passw0rd1234", "p@ssw0rd1234", "starwars1234", "monkey123456", "dragon123456",
-    "sunshine1234", "princess1234", "master123456", "shadow123456", "correcthorsebatterystaple",
+    "123456789012",
+    "1234567890123",
+    "12345678910",
+    "password1234",
+    "password12345",
+    "passwordpassword",
+    "qwertyuiopas",
+    "qwerty123456",
+    "qwertyuiop123",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "iloveyou1234",
+    "administrator",
+    "welcome12345",
+    "letmein12345",
+    "changeme1234",
+    "abcdefghijkl",
+    "aaaaaaaaaaaa",
+    "111111111111",
+    "000000000000",
+    "123123123123",
+    "football1234",
+    "baseball1234",
+    "superman1234",
+    "trustno1trustno1",
+    "passw0rd1234",
+    "p@ssw0rd1234",
+    "starwars1234",
+    "monkey123456",
+    "dragon123456",
+    "sunshine1234",
+    "princess1234",
+    "master123456",
+    "shadow123456",
+    "correcthorsebatterystaple",
 ];
 
 /// Checks a new password; the error says which rule it breaks.
 pub fn check(password: &str, username: &str) -> Result<(), FieldError> {
     let chars = password.chars().count();
     if chars < MIN_CHARS {
-        return Err(FieldError::new("password", format!("must be at least {MIN_CHARS} characters long (it is {chars})")));
+        return Err(FieldError::new(
+            "password",
+            format!("must be at least {MIN_CHARS} characters long (it is {chars})"),
+        ));
     }
     if chars > MAX_CHARS {
-        return Err(FieldError::new("password", format!("must be at most {MAX_CHARS} characters long")));
+        return Err(FieldError::new(
+            "password",
+            format!("must be at most {MAX_CHARS} characters long"),
+        ));
     }
     let lower = password.to_lowercase();
     if COMMON.contains(&lower.as_str()) {
-        return Err(FieldError::new("password", "is one of the most common passwords; choose another"));
+        return Err(FieldError::new(
+            "password",
+            "is one of the most common passwords; choose another",
+        ));
     }
     if !username.is_empty() && lower.contains(&username.to_lowercase()) {
         return Err(FieldError::new("password", "must not contain the username"));
@@ -38,11 +76,16 @@ pub fn check(password: &str, username: &str) -> Result<(), FieldError> {
 /// Checks a username: 3–64 characters of lower-case letters, digits, '.', '_' or '-'.
 pub fn check_username(username: &str) -> Result<(), FieldError> {
     let ok = (3..=64).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new("username", format!("`{username}` must be 3–64 characters of a–z, 0–9, '.', '_' or '-'")))
+        Err(FieldError::new(
+            "username",
+            format!("`{username}` must be 3–64 characters of a–z, 0–9, '.', '_' or '-'"),
+        ))
     }
 }
 
@@ -55,7 +98,12 @@ mod tests {
         assert!(check("demo-password", "nato.staff").is_ok());
         assert!(check("short", "x").unwrap_err().message.contains("at least 12"));
         assert!(check("Password1234", "x").unwrap_err().message.contains("common"));
-        assert!(check("jpn.officer-2026!", "jpn.officer").unwrap_err().message.contains("username"));
+        assert!(
+            check("jpn.officer-2026!", "jpn.officer")
+                .unwrap_err()
+                .message
+                .contains("username")
+        );
     }
 
     #[test]

@@ -21,19 +21,13 @@ impl Title {
             return Err(FieldError::new("title", "must not be empty"));
         }
         if title.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "title",
-                "must be one line without control characters",
-            ));
+            return Err(FieldError::new("title", "must be one line without control characters"));
         }
         let chars = title.chars().count();
         if chars > Self::MAX_CHARS {
             return Err(FieldError::new(
                 "title",
-                format!(
-                    "is {chars} characters long; at most {} allowed",
-                    Self::MAX_CHARS
-                ),
+                format!("is {chars} characters long; at most {} allowed", Self::MAX_CHARS),
             ));
         }
         Ok(Self(title.to_owned()))
@@ -60,19 +54,13 @@ impl Text {
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
         {
-            return Err(FieldError::new(
-                "text",
-                "must not contain control characters",
-            ));
+            return Err(FieldError::new("text", "must not contain control characters"));
         }
         let chars = text.chars().count();
         if chars > Self::MAX_CHARS {
             return Err(FieldError::new(
                 "text",
-                format!(
-                    "is {chars} characters long; at most {} allowed",
-                    Self::MAX_CHARS
-                ),
+                format!("is {chars} characters long; at most {} allowed", Self::MAX_CHARS),
             ));
         }
         Ok(Self(text.to_owned()))
@@ -115,10 +103,7 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_single_lines() {
-        assert_eq!(
-            Title::parse("  Cyber defence  ").unwrap().as_str(),
-            "Cyber defence"
-        );
+        assert_eq!(Title::parse("  Cyber defence  ").unwrap().as_str(), "Cyber defence");
         assert!(Title::parse("   ").is_err());
         assert!(Title::parse("two\nlines").is_err());
         assert!(Title::parse(&"x".repeat(301)).is_err());

@@ -56,7 +56,11 @@ pub fn themes(doc: &ImportedDocument) -> Vec<Theme> {
     };
     items
         .iter()
-        .map(|i| Theme { code: i.code.clone(), title: i.title.clone(), text: i.text.clone() })
+        .map(|i| Theme {
+            code: i.code.clone(),
+            title: i.title.clone(),
+            text: i.text.clone(),
+        })
         .collect()
 }
 
@@ -102,9 +106,18 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("technologies", "science and technology"),
     ("research", "science and technology"),
     ("science and technology", "science and technology"),
-    ("emerging and disruptive technologies", "emerging and disruptive technologies"),
-    ("emerging and disruptive technology", "emerging and disruptive technologies"),
-    ("emerging disruptive technologies", "emerging and disruptive technologies"),
+    (
+        "emerging and disruptive technologies",
+        "emerging and disruptive technologies",
+    ),
+    (
+        "emerging and disruptive technology",
+        "emerging and disruptive technologies",
+    ),
+    (
+        "emerging disruptive technologies",
+        "emerging and disruptive technologies",
+    ),
     ("edt", "emerging and disruptive technologies"),
     ("women peace and security", "women, peace and security"),
     ("wps", "women, peace and security"),
@@ -141,13 +154,85 @@ const CONCEPTS: &[(&str, &str)] = &[
 
 /// Words that carry no theme: grammar, and the filler every partnership text repeats.
 const STOP: &[&str] = &[
-    "a", "an", "and", "or", "the", "of", "in", "on", "to", "for", "with", "by", "at", "from", "as", "its", "their",
-    "our", "this", "that", "these", "those", "be", "is", "are", "will", "should", "between", "into", "through", "other",
-    "especially", "particular", "including", "related", "relevant", "mutual", "interest", "interests", "area", "areas",
-    "field", "japan", "nato", "partner", "partners", "partnership", "cooperation", "cooperate", "cooperative",
-    "effectively", "effective", "enhance", "enhancing", "promote", "promoting", "strengthen", "deepen", "security",
-    "defence", "defense", "issues", "issue", "perspective", "initiatives", "mainstreaming", "practical", "development",
-    "sharing", "share", "lessons", "learned", "on", "further", "well", "both", "all", "each", "such",
+    "a",
+    "an",
+    "and",
+    "or",
+    "the",
+    "of",
+    "in",
+    "on",
+    "to",
+    "for",
+    "with",
+    "by",
+    "at",
+    "from",
+    "as",
+    "its",
+    "their",
+    "our",
+    "this",
+    "that",
+    "these",
+    "those",
+    "be",
+    "is",
+    "are",
+    "will",
+    "should",
+    "between",
+    "into",
+    "through",
+    "other",
+    "especially",
+    "particular",
+    "including",
+    "related",
+    "relevant",
+    "mutual",
+    "interest",
+    "interests",
+    "area",
+    "areas",
+    "field",
+    "japan",
+    "nato",
+    "partner",
+    "partners",
+    "partnership",
+    "cooperation",
+    "cooperate",
+    "cooperative",
+    "effectively",
+    "effective",
+    "enhance",
+    "enhancing",
+    "promote",
+    "promoting",
+    "strengthen",
+    "deepen",
+    "security",
+    "defence",
+    "defense",
+    "issues",
+    "issue",
+    "perspective",
+    "initiatives",
+    "mainstreaming",
+    "practical",
+    "development",
+    "sharing",
+    "share",
+    "lessons",
+    "learned",
+    "on",
+    "further",
+    "well",
+    "both",
+    "all",
+    "each",
+    "such",
 ];
 
 /// A small suffix stripper: enough to make "technologies"/"technology" and "exercises"/"exercise" meet.
@@ -170,11 +255,11 @@ pub fn stem(word: &str) -> String {
         ("ing", ""),
         ("ed", ""),
     ] {
-        if let Some(s) = w.strip_suffix(suffix) {
-            if s.len() >= 4 {
-                w = format!("{s}{replacement}");
-                break;
-            }
+        if let Some(s) = w.strip_suffix(suffix)
+            && s.len() >= 4
+        {
+            w = format!("{s}{replacement}");
+            break;
         }
     }
     if w.len() > 4 && w.ends_with('e') {
@@ -201,12 +286,20 @@ fn terms_of(text: &str) -> Terms {
     let mut i = 0;
     while i < words.len() {
         let mut best: Option<(usize, &'static str)> = None;
+        let Some(word) = words.get(i) else { break };
         for (phrase, concept) in CONCEPTS {
+            if phrase.split(' ').next() != Some(word.as_str()) {
+                continue;
+            }
             let parts: Vec<&str> = phrase.split(' ').collect();
             if best.is_some_and(|(n, _)| n >= parts.len()) {
                 continue;
             }
-            if parts.iter().enumerate().all(|(k, p)| words.get(i + k).is_some_and(|w| w == p)) {
+            if parts
+                .iter()
+                .enumerate()
+                .all(|(k, p)| words.get(i + k).is_some_and(|w| w == p))
+            {
                 best = Some((parts.len(), concept));
             }
         }
@@ -216,10 +309,12 @@ fn terms_of(text: &str) -> Terms {
                 i += n;
             }
             None => {
-                if let Some(w) = words.get(i) {
-                    if !STOP.contains(&w.as_str()) && w.len() > 2 && !w.bytes().all(|b| b.is_ascii_digit()) {
-                        t.stems.insert(stem(w));
-                    }
+                if let Some(w) = words.get(i)
+                    && !STOP.contains(&w.as_str())
+                    && w.len() > 2
+                    && !w.bytes().all(|b| b.is_ascii_digit())
+                {
+                    t.stems.insert(stem(w));
                 }
                 i += 1;
             }
@@ -230,7 +325,11 @@ fn terms_of(text: &str) -> Terms {
 
 fn theme_terms(theme: &Theme) -> Terms {
     let t = terms_of(&theme.title);
-    if t.concepts.is_empty() && t.stems.is_empty() { terms_of(&theme.text) } else { t }
+    if t.concepts.is_empty() && t.stems.is_empty() {
+        terms_of(&theme.text)
+    } else {
+        t
+    }
 }
 
 fn score(a: &Terms, b: &Terms) -> (f64, Vec<String>) {
@@ -273,7 +372,12 @@ pub fn compare(a: &[Theme], b: &[Theme]) -> Comparison {
             out.new.push(b[j].clone());
         }
     }
-    out.dropped = a.iter().zip(a_matched).filter(|(_, m)| !m).map(|(t, _)| t.clone()).collect();
+    out.dropped = a
+        .iter()
+        .zip(a_matched)
+        .filter(|(_, m)| !m)
+        .map(|(t, _)| t.clone())
+        .collect();
     out
 }
 
@@ -282,7 +386,11 @@ mod tests {
     use super::*;
 
     fn theme(code: &str, title: &str) -> Theme {
-        Theme { code: code.into(), title: title.into(), text: title.into() }
+        Theme {
+            code: code.into(),
+            title: title.into(),
+            text: title.into(),
+        }
     }
 
     #[test]
@@ -294,7 +402,10 @@ mod tests {
 
     #[test]
     fn synonyms_match_and_filler_does_not() {
-        let a = [theme("1", "Cooperation on humanitarian assistance and disaster relief"), theme("2", "Counter terrorism")];
+        let a = [
+            theme("1", "Cooperation on humanitarian assistance and disaster relief"),
+            theme("2", "Counter terrorism"),
+        ];
         let b = [theme("x", "Emergency management"), theme("y", "Space security")];
         let c = compare(&a, &b);
         assert_eq!(c.carried_over.len(), 1);

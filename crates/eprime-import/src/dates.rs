@@ -105,16 +105,16 @@ pub fn find_date(text: &str) -> Option<Date> {
         let next = words.get(i + 1).copied().unwrap_or("");
         let next2 = words.get(i + 2).copied().unwrap_or("");
         // "6 May 2014"
-        if let (Some(d), Some(m), Some(y)) = (day(w), month(next), year(next2)) {
-            if let Ok(date) = Date::from_calendar_date(y, m, d) {
-                return Some(date);
-            }
+        if let (Some(d), Some(m), Some(y)) = (day(w), month(next), year(next2))
+            && let Ok(date) = Date::from_calendar_date(y, m, d)
+        {
+            return Some(date);
         }
         // "May 7, 2014"
-        if let (Some(m), Some(d), Some(y)) = (month(w.trim_end_matches(',')), day(next), year(next2)) {
-            if let Ok(date) = Date::from_calendar_date(y, m, d) {
-                return Some(date);
-            }
+        if let (Some(m), Some(d), Some(y)) = (month(w.trim_end_matches(',')), day(next), year(next2))
+            && let Ok(date) = Date::from_calendar_date(y, m, d)
+        {
+            return Some(date);
         }
     }
     None
@@ -126,7 +126,10 @@ pub fn is_dateline(text: &str) -> bool {
     if find_date(text).is_none() {
         return false;
     }
-    let words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_alphabetic())).count();
+    let words = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(|c| c.is_alphabetic()))
+        .count();
     words <= 6 && text.chars().count() <= 60
 }
 
@@ -151,15 +154,13 @@ pub fn find_period(text: &str) -> Option<(Date, Date)> {
             while joined && j < chars.len() && chars[j] == ' ' {
                 j += 1;
             }
-            if joined {
-                if let Some((to, end2)) = year_at(&chars, j) {
-                    // "2014-05-06" is a date, not a period.
-                    let is_date = chars.get(end2).is_some_and(|c| *c == '-');
-                    if !is_date && to > from && to - from <= 10 {
-                        let first = Date::from_calendar_date(from, Month::January, 1).ok()?;
-                        let last = Date::from_calendar_date(to, Month::December, 31).ok()?;
-                        return Some((first, last));
-                    }
+            if joined && let Some((to, end2)) = year_at(&chars, j) {
+                // "2014-05-06" is a date, not a period.
+                let is_date = chars.get(end2).is_some_and(|c| *c == '-');
+                if !is_date && to > from && to - from <= 10 {
+                    let first = Date::from_calendar_date(from, Month::January, 1).ok()?;
+                    let last = Date::from_calendar_date(to, Month::December, 31).ok()?;
+                    return Some((first, last));
                 }
             }
             i = end;
@@ -190,7 +191,10 @@ mod tests {
 
     #[test]
     fn reads_the_shapes_documents_use() {
-        assert_eq!(find_date("Signed in Brussels on 6 May 2014 in two"), Some(date!(2014 - 05 - 06)));
+        assert_eq!(
+            find_date("Signed in Brussels on 6 May 2014 in two"),
+            Some(date!(2014 - 05 - 06))
+        );
         assert_eq!(find_date("  • 13 Apr. 2013 -"), Some(date!(2013 - 04 - 13)));
         assert_eq!(find_date("Wednesday, May 7, 2014"), Some(date!(2014 - 05 - 07)));
         assert_eq!(find_date("on 2014-05-06."), Some(date!(2014 - 05 - 06)));
@@ -200,8 +204,14 @@ mod tests {
 
     #[test]
     fn periods_are_whole_years() {
-        assert_eq!(find_period("for 2023 – 2026"), Some((date!(2023 - 01 - 01), date!(2026 - 12 - 31))));
-        assert_eq!(find_period("from 2019 to 2021"), Some((date!(2019 - 01 - 01), date!(2021 - 12 - 31))));
+        assert_eq!(
+            find_period("for 2023 – 2026"),
+            Some((date!(2023 - 01 - 01), date!(2026 - 12 - 31)))
+        );
+        assert_eq!(
+            find_period("from 2019 to 2021"),
+            Some((date!(2019 - 01 - 01), date!(2021 - 12 - 31)))
+        );
         assert_eq!(find_period("on 2014-05-06"), None);
         assert_eq!(find_period("12345-2020"), None);
     }

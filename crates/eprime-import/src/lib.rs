@@ -121,7 +121,10 @@ fn binary_detail(bytes: &[u8]) -> Option<String> {
         .count();
     // A few stray control characters occur in extracted text; a tenth of the file does not.
     if bytes.len() >= 16 && controls * 10 > bytes.len() {
-        return Some(format!("{controls} of its {} bytes are control characters", bytes.len()));
+        return Some(format!(
+            "{controls} of its {} bytes are control characters",
+            bytes.len()
+        ));
     }
     None
 }

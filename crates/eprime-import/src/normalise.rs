@@ -39,7 +39,13 @@ fn clean_chars(line: &str) -> String {
     let mapped: String = line
         .chars()
         .filter(|c| *c != '\r')
-        .map(|c| if c.is_control() || c == '\u{a0}' || c == '\u{2007}' || c == '\u{202f}' { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '\u{a0}' || c == '\u{2007}' || c == '\u{202f}' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let trimmed = mapped.trim();
     // A line of bullets and punctuation only ("• |") carries nothing.
@@ -73,7 +79,9 @@ fn is_furniture(line: &str) -> bool {
         ["page", n, "of", m] | [n, "of", m] => {
             n.bytes().all(|b| b.is_ascii_digit()) && m.bytes().all(|b| b.is_ascii_digit())
         }
-        [n] if n.contains('/') => n.split('/').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+        [n] if n.contains('/') => n
+            .split('/')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
         _ => false,
     }
 }
@@ -150,9 +158,11 @@ fn starts_structure(line: &str) -> bool {
 }
 
 fn is_signature_start(line: &str) -> bool {
-    ["Mr ", "Mrs ", "Ms ", "Dr ", "H.E. ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Sir "]
-        .iter()
-        .any(|h| line.starts_with(h))
+    [
+        "Mr ", "Mrs ", "Ms ", "Dr ", "H.E. ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Sir ",
+    ]
+    .iter()
+    .any(|h| line.starts_with(h))
 }
 
 /// Whether `next` continues the logical line `current`.
@@ -193,17 +203,22 @@ fn join_lines(raw: &[(u32, String)]) -> Vec<Line> {
             }
             continue;
         }
-        if let Some(last) = out.last_mut() {
-            if continues(&last.text, text, blank) {
-                append(&mut last.text, text);
-                if !blank {
-                    last.blank_after = false;
-                }
-                blank = false;
-                continue;
+        if let Some(last) = out.last_mut()
+            && continues(&last.text, text, blank)
+        {
+            append(&mut last.text, text);
+            if !blank {
+                last.blank_after = false;
             }
+            blank = false;
+            continue;
         }
-        out.push(Line { no: *no, text: text.clone(), blank_before: blank, blank_after: true });
+        out.push(Line {
+            no: *no,
+            text: text.clone(),
+            blank_before: blank,
+            blank_after: true,
+        });
         blank = false;
     }
     // blank_after is true unless a non-blank line followed directly.
@@ -237,7 +252,10 @@ fn append(current: &mut String, next: &str) {
 fn split_run_together(line: Line, out: &mut Vec<Line>) {
     let parsed = numbering::parse(&line.text);
     let mut pieces: Vec<String> = Vec::new();
-    if let Some(marker) = parsed.marker.filter(|m| !matches!(m.scheme, Scheme::Keyword(k) if k.is_division())) {
+    if let Some(marker) = parsed
+        .marker
+        .filter(|m| !matches!(m.scheme, Scheme::Keyword(k) if k.is_division()))
+    {
         // Offsets, not copies: a long line of many items stays linear.
         let text = line.text.as_str();
         let mut begin = 0;
@@ -263,7 +281,8 @@ fn split_run_together(line: Line, out: &mut Vec<Line>) {
         pieces.push(text.get(begin..).unwrap_or("").trim().to_owned());
     } else if parsed.bullet && line.text.trim_start().starts_with(['•', '●', '▪', '■', '\u{f0b7}']) {
         for piece in line.text.split([' ', '\t']).fold(vec![String::new()], |mut acc, word| {
-            if matches!(word, "•" | "●" | "▪" | "■" | "\u{f0b7}") && acc.last().is_some_and(|l| !l.trim().is_empty()) {
+            if matches!(word, "•" | "●" | "▪" | "■" | "\u{f0b7}") && acc.last().is_some_and(|l| !l.trim().is_empty())
+            {
                 acc.push(word.to_owned());
             } else if let Some(last) = acc.last_mut() {
                 if !last.is_empty() {
@@ -319,19 +338,34 @@ mod tests {
     #[test]
     fn joins_wrapped_lines_and_hyphenation() {
         let t = texts("1.1 We will coop-\neration with the\nNorth Atlantic Council.\n\n1.2 Next.");
-        assert_eq!(t, vec![(1, "1.1 We will cooperation with the North Atlantic Council.".into()), (5, "1.2 Next.".into())]);
+        assert_eq!(
+            t,
+            vec![
+                (1, "1.1 We will cooperation with the North Atlantic Council.".into()),
+                (5, "1.2 Next.".into())
+            ]
+        );
     }
 
     #[test]
     fn joins_across_a_blank_inside_a_sentence() {
         let t = texts("2.1 aimed at the Declaration,\n\nsigned by the Prime Minister.\n");
-        assert_eq!(t, vec![(1, "2.1 aimed at the Declaration, signed by the Prime Minister.".into())]);
+        assert_eq!(
+            t,
+            vec![(1, "2.1 aimed at the Declaration, signed by the Prime Minister.".into())]
+        );
     }
 
     #[test]
     fn drops_page_furniture() {
         let t = texts("1. Text that goes on to the\n\nNATO UNCLASSIFIED\nPage 3 of 7\n\nnext page.\n2. Other.");
-        assert_eq!(t, vec![(1, "1. Text that goes on to the next page.".into()), (7, "2. Other.".into())]);
+        assert_eq!(
+            t,
+            vec![
+                (1, "1. Text that goes on to the next page.".into()),
+                (7, "2. Other.".into())
+            ]
+        );
     }
 
     #[test]

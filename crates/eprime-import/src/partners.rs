@@ -75,15 +75,22 @@ pub fn mentions(text: &str) -> Vec<Mention> {
     let mut i = 0;
     while i < words.len() {
         let mut best: Option<(usize, Option<&'static str>, &'static str)> = None;
+        let Some(word) = words.get(i) else { break };
         for (name, code, canonical) in TABLE {
+            // Cheap first-word test before the full comparison.
+            let first = name.split(' ').next().unwrap_or("");
+            if word != first && word.strip_suffix("'s") != Some(first) {
+                continue;
+            }
             let n = name.split(' ').count();
             if best.is_some_and(|(len, _, _)| len >= n) {
                 continue;
             }
-            let matches = name
-                .split(' ')
-                .enumerate()
-                .all(|(k, w)| words.get(i + k).is_some_and(|x| x == w || x.strip_suffix("'s") == Some(w)));
+            let matches = name.split(' ').enumerate().all(|(k, w)| {
+                words
+                    .get(i + k)
+                    .is_some_and(|x| x == w || x.strip_suffix("'s") == Some(w))
+            });
             if matches {
                 best = Some((n, *code, canonical));
             }
@@ -124,7 +131,10 @@ pub fn detect(title: &str, body: &str) -> Option<Mention> {
 
 /// The canonical name of a partner code, when it is in the table.
 pub fn name_of(code: &PartnerCode) -> Option<&'static str> {
-    TABLE.iter().find(|(_, c, _)| *c == Some(code.as_str())).map(|(_, _, n)| *n)
+    TABLE
+        .iter()
+        .find(|(_, c, _)| *c == Some(code.as_str()))
+        .map(|(_, _, n)| *n)
 }
 
 #[cfg(test)]
@@ -138,6 +148,9 @@ mod tests {
             .map(|m| m.code)
             .collect();
         assert_eq!(codes, vec!["JPN", "KOR", "KOR", "ARE"]);
-        assert_eq!(detect("Relations with Japan", "Moldova Georgia").map(|m| m.code), Some("JPN"));
+        assert_eq!(
+            detect("Relations with Japan", "Moldova Georgia").map(|m| m.code),
+            Some("JPN")
+        );
     }
 }

@@ -9,7 +9,10 @@ const ACRONYMS: &[&str] = &[
 /// Proper nouns that keep their capital in sentence case.
 fn is_proper(word_lower: &str) -> bool {
     crate::partners::is_partner_word(word_lower)
-        || matches!(word_lower, "euro-atlantic" | "indo-pacific" | "atlantic" | "pacific" | "european" | "asia-pacific")
+        || matches!(
+            word_lower,
+            "euro-atlantic" | "indo-pacific" | "atlantic" | "pacific" | "european" | "asia-pacific"
+        )
 }
 
 /// Whether the letters of `text` are (almost) all upper case: an upper-case heading or phrase.
@@ -34,7 +37,20 @@ fn fix_word(word: &str, first: bool, title_case: bool) -> String {
     let core_lower = core.to_lowercase();
     let small = matches!(
         core_lower.as_str(),
-        "a" | "an" | "and" | "or" | "of" | "the" | "to" | "in" | "on" | "for" | "with" | "between" | "by" | "at" | "from"
+        "a" | "an"
+            | "and"
+            | "or"
+            | "of"
+            | "the"
+            | "to"
+            | "in"
+            | "on"
+            | "for"
+            | "with"
+            | "between"
+            | "by"
+            | "at"
+            | "from"
     );
     if first || is_proper(&core_lower) || (title_case && !small) {
         capitalise(&lower)
@@ -168,9 +184,15 @@ mod tests {
             title_case("INDIVIDUAL PARTNERSHIP AND COOPERATION PROGRAMME BETWEEN JAPAN AND NATO"),
             "Individual Partnership and Cooperation Programme between Japan and NATO"
         );
-        assert_eq!(clean_title("Mainstreaming a perspective in peace missions; and"), "Mainstreaming a perspective in peace missions");
+        assert_eq!(
+            clean_title("Mainstreaming a perspective in peace missions; and"),
+            "Mainstreaming a perspective in peace missions"
+        );
         assert_eq!(truncate_words("aaa bbb ccc", 7), "aaa bbb");
-        assert!(contains_phrase("the north atlantic council and", "north atlantic council"));
+        assert!(contains_phrase(
+            "the north atlantic council and",
+            "north atlantic council"
+        ));
         assert!(!contains_phrase("cyberspace", "cyber"));
     }
 }

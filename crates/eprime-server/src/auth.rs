@@ -17,7 +17,10 @@ pub const SESSION_COOKIE: &str = "eprime_session";
 
 /// Hashes a password with argon2id (a fresh random salt each time) into a PHC string.
 pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Checks a password against a stored PHC string. A malformed stored hash never matches.
@@ -72,10 +75,14 @@ impl FromRequestParts<AppState> for CurrentCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(token) = request_token(&parts.headers) else { return Ok(Self(Caller::Anonymous)) };
+        let Some(token) = request_token(&parts.headers) else {
+            return Ok(Self(Caller::Anonymous));
+        };
         match state.store.session_principal(&token_hash(&token)).await? {
             Some(principal) => Ok(Self(Caller::User(principal))),
-            None => Err(ApiError::unauthorized("the session or token is invalid, expired or revoked; sign in again")),
+            None => Err(ApiError::unauthorized(
+                "the session or token is invalid, expired or revoked; sign in again",
+            )),
         }
     }
 }

@@ -25,7 +25,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_problem(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("the body is not valid JSON: {}", source_text(&e.body_text()))),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request(format!("the body is not valid JSON: {}", source_text(&e.body_text())))
+        }
         JsonRejection::JsonDataError(e) => {
             let text = source_text(&e.body_text());
             // serde_path_to_error puts the path first: "title: invalid type: integer `5`, …".
@@ -34,12 +36,14 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
                 _ => ApiError::field("body", text),
             }
         }
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as JSON with `Content-Type: application/json`")
-        }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than the {} KiB limit", crate::BODY_LIMIT / 1024))
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than the {} KiB limit", crate::BODY_LIMIT / 1024),
+        ),
         other => ApiError::new(other.status(), other.body_text()),
     }
 }
@@ -47,7 +51,9 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
 /// axum prefixes its own words ("Failed to deserialize the JSON body into the target type: ");
 /// the caller needs only serde's part.
 fn source_text(text: &str) -> String {
-    text.split_once("target type: ").map_or(text, |(_, rest)| rest).to_owned()
+    text.split_once("target type: ")
+        .map_or(text, |(_, rest)| rest)
+        .to_owned()
 }
 
 /// Query string. A malformed one is 400 with what serde found wrong.
@@ -61,7 +67,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
                 let text = e.body_text();
-                let text = text.split_once("query string: ").map_or(text.as_str(), |(_, rest)| rest);
+                let text = text
+                    .split_once("query string: ")
+                    .map_or(text.as_str(), |(_, rest)| rest);
                 Err(ApiError::bad_request(format!("the query string is invalid: {text}")))
             }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
@@ -71,8 +79,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 /// The version an `If-Match` header names (`"v3"`, `W/"v3"`), `None` for no header or `*`.
 pub fn if_match_version(parts: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = parts.get(header::IF_MATCH) else { return Ok(None) };
-    let raw = value.to_str().map_err(|_| ApiError::bad_request("If-Match is not text"))?.trim();
+    let Some(value) = parts.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let raw = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("If-Match is not text"))?
+        .trim();
     if raw == "*" {
         return Ok(None);
     }
@@ -81,7 +94,11 @@ pub fn if_match_version(parts: &axum::http::HeaderMap) -> Result<Option<i64>, Ap
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
         .map(Some)
-        .ok_or_else(|| ApiError::bad_request(format!("If-Match `{raw}` is not an ETag this server gave out (like \"v3\")")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "If-Match `{raw}` is not an ETag this server gave out (like \"v3\")"
+            ))
+        })
 }
 
 /// The strong ETag of a record version.

@@ -36,7 +36,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { session_ttl: Duration::from_secs(12 * 3600), secure_cookies: false }
+        Self {
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -49,7 +52,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
-        Self { store, config: Arc::new(config) }
+        Self {
+            store,
+            config: Arc::new(config),
+        }
     }
 }
 
@@ -70,23 +76,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(security_headers())
-        .layer(TraceLayer::new_for_http())
-}
-
-/// Headers on every response: no MIME sniffing, no framing, no referrer leaks, and a content
-/// security policy that allows nothing an API response would need.
-fn security_headers() -> tower::ServiceBuilder<
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        tower::layer::util::Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Identity>,
-        >,
-    >,
-> {
-    tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        // Headers on every response: no MIME sniffing, no framing, no referrer leaks, and a content
+        // security policy that allows nothing an API response would need.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
@@ -95,6 +90,7 @@ fn security_headers() -> tower::ServiceBuilder<
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(TraceLayer::new_for_http())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -60,7 +60,10 @@ impl ApiError {
     }
 
     pub fn invalid(errors: ValidationErrors) -> Self {
-        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the request is invalid: {errors}"));
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the request is invalid: {errors}"),
+        );
         error.0.errors = errors.0;
         error
     }
@@ -98,7 +101,15 @@ impl From<StoreError> for ApiError {
                 e
             }
             StoreError::Transition(TransitionError::NotAllowed { from, to, allowed }) => {
-                let mut e = Self::new(StatusCode::CONFLICT, TransitionError::NotAllowed { from, to, allowed: allowed.clone() }.to_string());
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    TransitionError::NotAllowed {
+                        from,
+                        to,
+                        allowed: allowed.clone(),
+                    }
+                    .to_string(),
+                );
                 e.0.allowed = Some(allowed.iter().map(|s| s.as_str().to_owned()).collect());
                 e
             }
@@ -107,7 +118,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(detail) => Self::new(StatusCode::CONFLICT, detail),
             StoreError::Backend(message) => {
                 tracing::error!(%message, "store failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the server could not complete the request; it has been logged")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not complete the request; it has been logged",
+                )
             }
         }
     }
@@ -124,7 +138,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }

@@ -23,7 +23,12 @@ struct AccountView<'a> {
 
 impl<'a> From<&'a StoredUser> for AccountView<'a> {
     fn from(user: &'a StoredUser) -> Self {
-        Self { username: &user.username, display_name: &user.display_name, binding: &user.binding, disabled: user.disabled }
+        Self {
+            username: &user.username,
+            display_name: &user.display_name,
+            binding: &user.binding,
+            disabled: user.disabled,
+        }
     }
 }
 
@@ -33,7 +38,11 @@ macro_rules! user_select {
     };
 }
 
-pub(crate) async fn create(store: &SqliteStore, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser, StoreError> {
+pub(crate) async fn create(
+    store: &SqliteStore,
+    actor: Option<&Principal>,
+    new: NewUser,
+) -> Result<StoredUser, StoreError> {
     let user = StoredUser {
         id: UserId::new(),
         username: new.username,
@@ -64,14 +73,27 @@ pub(crate) async fn create(store: &SqliteStore, actor: Option<&Principal>, new: 
         other => other,
     })?;
     let view = AccountView::from(&user);
-    append(&mut tx, actor, EntityType::User, &user.username, Operation::Create, None::<&()>, Some(&view)).await?;
+    append(
+        &mut tx,
+        actor,
+        EntityType::User,
+        &user.username,
+        Operation::Create,
+        None::<&()>,
+        Some(&view),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(user)
 }
 
 pub(crate) async fn by_username(store: &SqliteStore, username: &str) -> Result<Option<StoredUser>, StoreError> {
     let sql = concat!(user_select!(), " WHERE username = ?1");
-    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&store.reader).await.map_err(db_error)?;
+    let row = sqlx::query(sql)
+        .bind(username.to_owned())
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -91,7 +113,11 @@ pub(crate) async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<StoredUser, StoreError> {
-    let operation = if disabled { Operation::Disable } else { Operation::Enable };
+    let operation = if disabled {
+        Operation::Disable
+    } else {
+        Operation::Enable
+    };
     change(store, actor, username, operation, |user| user.disabled = disabled).await
 }
 
@@ -101,7 +127,10 @@ pub(crate) async fn set_password(
     username: &str,
     password_hash: String,
 ) -> Result<StoredUser, StoreError> {
-    change(store, actor, username, Operation::SetPassword, |user| user.password_hash = password_hash).await
+    change(store, actor, username, Operation::SetPassword, |user| {
+        user.password_hash = password_hash
+    })
+    .await
 }
 
 /// Changes one account in a transaction; a disabled account or a new password also ends its sessions.
@@ -114,19 +143,29 @@ async fn change(
 ) -> Result<StoredUser, StoreError> {
     let mut tx = store.writer.begin().await.map_err(db_error)?;
     let sql = concat!(user_select!(), " WHERE username = ?1");
-    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
-    let before = row.as_ref().map(from_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+    let row = sqlx::query(sql)
+        .bind(username.to_owned())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let before = row
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
     let mut after = before.clone();
     apply(&mut after);
     let at = instant_text(now());
-    sqlx::query("UPDATE users SET disabled = ?2, password_hash = ?3, version = version + 1, updated_at = ?4 WHERE id = ?1")
-        .bind(after.id.to_string())
-        .bind(after.disabled)
-        .bind(after.password_hash.clone())
-        .bind(at.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "UPDATE users SET disabled = ?2, password_hash = ?3, version = version + 1, updated_at = ?4 WHERE id = ?1",
+    )
+    .bind(after.id.to_string())
+    .bind(after.disabled)
+    .bind(after.password_hash.clone())
+    .bind(at.clone())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
     if after.disabled || after.password_hash != before.password_hash {
         sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")
             .bind(after.id.to_string())
@@ -136,7 +175,16 @@ async fn change(
             .map_err(db_error)?;
     }
     let (b, a) = (AccountView::from(&before), AccountView::from(&after));
-    append(&mut tx, actor, EntityType::User, username, operation, Some(&b), Some(&a)).await?;
+    append(
+        &mut tx,
+        actor,
+        EntityType::User,
+        username,
+        operation,
+        Some(&b),
+        Some(&a),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -167,7 +215,11 @@ pub(crate) async fn session_principal(store: &SqliteStore, token_hash: &str) -> 
     .map_err(db_error)?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Principal {
-        user_id: row.try_get::<String, _>("id").map_err(backend)?.parse().map_err(backend)?,
+        user_id: row
+            .try_get::<String, _>("id")
+            .map_err(backend)?
+            .parse()
+            .map_err(backend)?,
         username: row.try_get("username").map_err(backend)?,
         binding: binding(&row)?,
     }))
@@ -197,7 +249,11 @@ fn binding(row: &SqliteRow) -> Result<RoleBinding, StoreError> {
 
 fn from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
     Ok(StoredUser {
-        id: row.try_get::<String, _>("id").map_err(backend)?.parse().map_err(backend)?,
+        id: row
+            .try_get::<String, _>("id")
+            .map_err(backend)?
+            .parse()
+            .map_err(backend)?,
         username: row.try_get("username").map_err(backend)?,
         display_name: row.try_get("display_name").map_err(backend)?,
         binding: binding(row)?,

@@ -46,18 +46,22 @@ async fn visible_record(
 ) -> Result<bool, StoreError> {
     let scoped = |sql: &'static str| bind_scope(sqlx::query(sql), scope).bind(id.to_owned());
     let query = match entity {
-        EntityType::Activity => {
-            scoped(concat!("SELECT count(*) FROM activities a WHERE a.id = ?5 AND ", visible!("activity", "a", "id")))
-        }
-        EntityType::Document => {
-            scoped(concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id")))
-        }
+        EntityType::Activity => scoped(concat!(
+            "SELECT count(*) FROM activities a WHERE a.id = ?5 AND ",
+            visible!("activity", "a", "id")
+        )),
+        EntityType::Document => scoped(concat!(
+            "SELECT count(*) FROM documents d WHERE d.id = ?5 AND ",
+            visible!("document", "d", "id")
+        )),
         EntityType::Partnership => scoped(concat!(
             "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
             visible!("partnership", "p", "partner")
         )),
         // Reference data is public.
-        EntityType::Organisation => sqlx::query("SELECT count(*) FROM organisations WHERE code = ?1").bind(id.to_owned()),
+        EntityType::Organisation => {
+            sqlx::query("SELECT count(*) FROM organisations WHERE code = ?1").bind(id.to_owned())
+        }
         EntityType::Area => sqlx::query("SELECT count(*) FROM areas WHERE code = ?1").bind(id.to_owned()),
         // An account's history belongs to the audit log, not to a record page.
         EntityType::User => return Ok(false),

@@ -12,7 +12,9 @@ use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
 use crate::changelog::append;
-use crate::codec::{backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant};
+use crate::codec::{
+    backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant,
+};
 use crate::scope::{bind_scope, visible};
 
 macro_rules! document_select {
@@ -29,7 +31,11 @@ macro_rules! document_select {
     };
 }
 
-pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewDocument) -> Result<DocumentDetail, StoreError> {
+pub(crate) async fn create(
+    store: &SqliteStore,
+    actor: &Principal,
+    new: NewDocument,
+) -> Result<DocumentDetail, StoreError> {
     may_edit_programme(actor)?;
     new.check()?;
     let scope = Caller::User(actor.clone()).read_scope();
@@ -94,7 +100,9 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewDocum
     .execute(&mut *tx)
     .await
     .map_err(|e| match db_error(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("this partnership already has a document with the same text".into()),
+        StoreError::Conflict(_) => {
+            StoreError::Conflict("this partnership already has a document with the same text".into())
+        }
         other => other,
     })?;
     crate::releasability::replace(&mut tx, "document", &id, document.marking.releasable_list()).await?;
@@ -131,7 +139,16 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewDocum
     }
     let detail = DocumentDetail { document, elements };
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
-    append(&mut tx, Some(actor), EntityType::Document, &id, Operation::Create, None::<&()>, Some(&logged)).await?;
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Document,
+        &id,
+        Operation::Create,
+        None::<&()>,
+        Some(&logged),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(detail)
 }
@@ -144,9 +161,13 @@ async fn supersede(
     old: DocumentId,
     partnership: &PartnerCode,
 ) -> Result<(), StoreError> {
-    let before = fetch(&mut *tx, scope, old).await?.ok_or_else(|| StoreError::NotFound(format!("document {old}")))?;
+    let before = fetch(&mut *tx, scope, old)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("document {old}")))?;
     if &before.partnership != partnership {
-        return Err(eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into());
+        return Err(
+            eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into(),
+        );
     }
     let mut after = before.clone();
     after.status = DocumentStatus::Superseded;
@@ -160,11 +181,24 @@ async fn supersede(
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    append(tx, Some(actor), EntityType::Document, &old.to_string(), Operation::Update, Some(&before), Some(&after)).await?;
+    append(
+        tx,
+        Some(actor),
+        EntityType::Document,
+        &old.to_string(),
+        Operation::Update,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(())
 }
 
-pub(crate) async fn list(store: &SqliteStore, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>, StoreError> {
+pub(crate) async fn list(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    filter: &DocumentFilter,
+) -> Result<Vec<Document>, StoreError> {
     let sql = concat!(
         document_select!(),
         " AND (?5 IS NULL OR d.partnership = ?5) AND (?6 IS NULL OR d.kind = ?6)",
@@ -185,12 +219,22 @@ pub(crate) async fn fetch<'e>(
     id: DocumentId,
 ) -> Result<Option<Document>, StoreError> {
     let sql = concat!(document_select!(), " AND d.id = ?5");
-    let row = bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(id.to_string())
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn detail(store: &SqliteStore, scope: &ReadScope, id: DocumentId) -> Result<Option<DocumentDetail>, StoreError> {
-    let Some(document) = fetch(&store.reader, scope, id).await? else { return Ok(None) };
+pub(crate) async fn detail(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    id: DocumentId,
+) -> Result<Option<DocumentDetail>, StoreError> {
+    let Some(document) = fetch(&store.reader, scope, id).await? else {
+        return Ok(None);
+    };
     let rows = sqlx::query(
         "SELECT id, document, kind, code, title, text, parent, position, source_line
          FROM elements WHERE document = ?1 ORDER BY position",
@@ -219,13 +263,21 @@ pub(crate) async fn by_hash(
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn element(store: &SqliteStore, scope: &ReadScope, id: ElementId) -> Result<Option<Element>, StoreError> {
+pub(crate) async fn element(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    id: ElementId,
+) -> Result<Option<Element>, StoreError> {
     let sql = concat!(
         "SELECT e.id, e.document, e.kind, e.code, e.title, e.text, e.parent, e.position, e.source_line",
         " FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = ?5 AND ",
         visible!("document", "d", "id")
     );
-    let row = bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(&store.reader).await.map_err(db_error)?;
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(id.to_string())
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db_error)?;
     row.as_ref().map(element_from_row).transpose()
 }
 
@@ -238,13 +290,21 @@ pub(crate) async fn approve(
 ) -> Result<Document, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
-    let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+    let before = fetch(&mut *tx, &scope, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
     may_edit_programme(actor)?;
     if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-        return Err(StoreError::Stale { expected, current: before.version });
+        return Err(StoreError::Stale {
+            expected,
+            current: before.version,
+        });
     }
     if !before.kind.is_programme() {
-        return Err(StoreError::Conflict(format!("a {} is not approved; only programmes are", before.kind.as_str())));
+        return Err(StoreError::Conflict(format!(
+            "a {} is not approved; only programmes are",
+            before.kind.as_str()
+        )));
     }
     if before.status != DocumentStatus::Agreed {
         return Err(StoreError::Conflict(format!(
@@ -253,8 +313,14 @@ pub(crate) async fn approve(
         )));
     }
     if before.approvals.iter().any(|a| a.by == approval.by) {
-        let who = if approval.by == Approver::Nac { "the North Atlantic Council" } else { "the partner" };
-        return Err(StoreError::Conflict(format!("{who} has already approved this programme")));
+        let who = if approval.by == Approver::Nac {
+            "the North Atlantic Council"
+        } else {
+            "the partner"
+        };
+        return Err(StoreError::Conflict(format!(
+            "{who} has already approved this programme"
+        )));
     }
     let mut after = before.clone();
     after.approvals.push(approval);
@@ -277,8 +343,16 @@ pub(crate) async fn approve(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    append(&mut tx, Some(actor), EntityType::Document, &id.to_string(), Operation::Approve, Some(&before), Some(&after))
-        .await?;
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Document,
+        &id.to_string(),
+        Operation::Approve,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -301,7 +375,10 @@ fn from_row(row: &SqliteRow) -> Result<Document, StoreError> {
         entered_into_force_on: parse_date(optional("entered_into_force_on")?)?,
         signatories: from_json(&text("signatories")?)?,
         approvals: from_json(&text("approvals")?)?,
-        supersedes: optional("supersedes")?.map(|s| s.parse()).transpose().map_err(backend)?,
+        supersedes: optional("supersedes")?
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(backend)?,
         source: optional("source")?,
         notes: Text::parse(&text("notes")?).map_err(backend)?,
         content_hash: optional("content_hash")?,
@@ -320,7 +397,12 @@ fn element_from_row(row: &SqliteRow) -> Result<Element, StoreError> {
         code: text("code")?,
         title: Title::parse(&text("title")?).map_err(backend)?,
         text: Text::parse(&text("text")?).map_err(backend)?,
-        parent: row.try_get::<Option<String>, _>("parent").map_err(backend)?.map(|p| p.parse()).transpose().map_err(backend)?,
+        parent: row
+            .try_get::<Option<String>, _>("parent")
+            .map_err(backend)?
+            .map(|p| p.parse())
+            .transpose()
+            .map_err(backend)?,
         position: row.try_get("position").map_err(backend)?,
         source_line: row
             .try_get::<Option<i64>, _>("source_line")

@@ -61,7 +61,10 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?;
-        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Backend(format!("migrating {url}: {e}")))?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating {url}: {e}")))?;
         let reader = if in_memory {
             writer.clone()
         } else {

@@ -26,7 +26,11 @@ macro_rules! partnership_select {
     };
 }
 
-pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewPartnership) -> Result<Partnership, StoreError> {
+pub(crate) async fn create(
+    store: &SqliteStore,
+    actor: &Principal,
+    new: NewPartnership,
+) -> Result<Partnership, StoreError> {
     may_edit_programme(actor)?;
     // A partnership is always known to its own partner.
     let marking = if new.marking.is_public() {
@@ -67,18 +71,34 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewPartn
         other => other,
     })?;
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
-    append(&mut tx, Some(actor), EntityType::Partnership, &code, Operation::Create, None::<&()>, Some(&partnership)).await?;
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Partnership,
+        &code,
+        Operation::Create,
+        None::<&()>,
+        Some(&partnership),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(partnership)
 }
 
 pub(crate) async fn list(store: &SqliteStore, scope: &ReadScope) -> Result<Vec<Partnership>, StoreError> {
     let sql = concat!(partnership_select!(), " ORDER BY p.partner");
-    let rows = bind_scope(sqlx::query(sql), scope).fetch_all(&store.reader).await.map_err(db_error)?;
+    let rows = bind_scope(sqlx::query(sql), scope)
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db_error)?;
     rows.iter().map(from_row).collect()
 }
 
-pub(crate) async fn get(store: &SqliteStore, scope: &ReadScope, partner: &PartnerCode) -> Result<Option<Partnership>, StoreError> {
+pub(crate) async fn get(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    partner: &PartnerCode,
+) -> Result<Option<Partnership>, StoreError> {
     let sql = concat!(partnership_select!(), " AND p.partner = ?5");
     let row = bind_scope(sqlx::query(sql), scope)
         .bind(partner.as_str().to_owned())
@@ -102,7 +122,11 @@ fn from_row(row: &SqliteRow) -> Result<Partnership, StoreError> {
     })
 }
 
-pub(crate) async fn upsert_organisation(store: &SqliteStore, actor: &Principal, org: &Organisation) -> Result<(), StoreError> {
+pub(crate) async fn upsert_organisation(
+    store: &SqliteStore,
+    actor: &Principal,
+    org: &Organisation,
+) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
     let mut tx = store.writer.begin().await.map_err(db_error)?;
     let before = organisation(&mut tx, &org.code).await?;
@@ -120,8 +144,21 @@ pub(crate) async fn upsert_organisation(store: &SqliteStore, actor: &Principal, 
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
-    append(&mut tx, Some(actor), EntityType::Organisation, org.code.as_str(), operation, before.as_ref(), Some(org)).await?;
+    let operation = if before.is_some() {
+        Operation::Update
+    } else {
+        Operation::Create
+    };
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Organisation,
+        org.code.as_str(),
+        operation,
+        before.as_ref(),
+        Some(org),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)
 }
 
@@ -148,7 +185,12 @@ fn organisation_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
         code: OrgCode::parse(&text("code")?).map_err(backend)?,
         name: Title::parse(&text("name")?).map_err(backend)?,
         kind: OrgKind::parse(&text("kind")?).map_err(backend)?,
-        country: row.try_get::<Option<String>, _>("country").map_err(backend)?.map(|c| OrgCode::parse(&c)).transpose().map_err(backend)?,
+        country: row
+            .try_get::<Option<String>, _>("country")
+            .map_err(backend)?
+            .map(|c| OrgCode::parse(&c))
+            .transpose()
+            .map_err(backend)?,
     })
 }
 
@@ -166,19 +208,37 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
     if before.as_ref() == Some(area) {
         return Ok(());
     }
-    sqlx::query("INSERT INTO areas (code, title) VALUES (?1, ?2) ON CONFLICT (code) DO UPDATE SET title = excluded.title")
-        .bind(area.code.as_str().to_owned())
-        .bind(area.title.as_str().to_owned())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
-    append(&mut tx, Some(actor), EntityType::Area, area.code.as_str(), operation, before.as_ref(), Some(area)).await?;
+    sqlx::query(
+        "INSERT INTO areas (code, title) VALUES (?1, ?2) ON CONFLICT (code) DO UPDATE SET title = excluded.title",
+    )
+    .bind(area.code.as_str().to_owned())
+    .bind(area.title.as_str().to_owned())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let operation = if before.is_some() {
+        Operation::Update
+    } else {
+        Operation::Create
+    };
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Area,
+        area.code.as_str(),
+        operation,
+        before.as_ref(),
+        Some(area),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)
 }
 
 pub(crate) async fn list_areas(store: &SqliteStore) -> Result<Vec<Area>, StoreError> {
-    let rows = sqlx::query("SELECT code, title FROM areas ORDER BY code").fetch_all(&store.reader).await.map_err(db_error)?;
+    let rows = sqlx::query("SELECT code, title FROM areas ORDER BY code")
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db_error)?;
     rows.iter().map(area_from_row).collect()
 }
 

@@ -30,9 +30,16 @@ impl EntityType {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Organisation, Self::Area, Self::Partnership, Self::Document, Self::Activity, Self::User]
-            .into_iter()
-            .find(|e| e.as_str() == raw)
+        [
+            Self::Organisation,
+            Self::Area,
+            Self::Partnership,
+            Self::Document,
+            Self::Activity,
+            Self::User,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == raw)
     }
 }
 

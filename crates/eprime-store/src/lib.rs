@@ -116,7 +116,12 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>>;
     async fn list_users(&self, filter: &UserFilter) -> Result<Vec<StoredUser>>;
     async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser>;
-    async fn set_user_password(&self, actor: Option<&Principal>, username: &str, password_hash: String) -> Result<StoredUser>;
+    async fn set_user_password(
+        &self,
+        actor: Option<&Principal>,
+        username: &str,
+        password_hash: String,
+    ) -> Result<StoredUser>;
     async fn create_session(&self, session: SessionRecord) -> Result<()>;
     /// The principal a live (unexpired, unrevoked, enabled-account) session token hash belongs to.
     async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>>;

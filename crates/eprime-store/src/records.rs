@@ -52,7 +52,11 @@ pub struct StoredUser {
 
 impl StoredUser {
     pub fn principal(&self) -> Principal {
-        Principal { user_id: self.id, username: self.username.clone(), binding: self.binding.clone() }
+        Principal {
+            user_id: self.id,
+            username: self.username.clone(),
+            binding: self.binding.clone(),
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
@@ -37,19 +38,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             })
             .await?;
+            // Startup notes go to standard output; a closed stdout must not take the server down,
+            // so write errors are ignored rather than panicking as println! would.
+            let mut out = std::io::stdout().lock();
             if let Some(summary) = &server.demo {
-                println!(
+                let _ = writeln!(
+                    out,
                     "demo loaded: {} partnerships, {} documents, {} activities, {} organisations",
                     summary.partnerships, summary.documents, summary.activities, summary.organisations
                 );
-                println!("demo accounts (password: {demo_password}):");
-                for (username, name, role, partner, org) in eprime_demo::ACCOUNTS {
-                    let scope = partner.or(org).map(|s| format!(" ({s})")).unwrap_or_default();
-                    println!("  {username:<14} {}{scope} — {name}", role.as_str());
+                let _ = writeln!(out, "demo accounts (password: {demo_password}):");
+                for account in &eprime_demo::ACCOUNTS {
+                    let scope = account
+                        .partner
+                        .or(account.organisation)
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "  {:<14} {}{scope} — {}",
+                        account.username,
+                        account.role.as_str(),
+                        account.display_name
+                    );
                 }
             }
-            println!("e-PRIME listening on {} (database {})", server.url(), cli.database);
-            println!("API: {0}/api/v1   OpenAPI: {0}/api/openapi.json", server.url());
+            let _ = writeln!(out, "API: {0}/api/v1   OpenAPI: {0}/api/openapi.json", server.url());
+            let _ = writeln!(out, "e-PRIME listening on {} (database {})", server.url(), cli.database);
+            let _ = out.flush();
+            drop(out);
             server.wait(shutdown_signal()).await
         }
         Command::User(command) => {

@@ -83,8 +83,7 @@ pub struct NewActivity {
 impl NewActivity {
     pub fn validate(input: ActivityInput) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let partnership =
-            errors.check(PartnerCode::parse(&input.partnership).map_err(|e| e.at("partnership")));
+        let partnership = errors.check(PartnerCode::parse(&input.partnership).map_err(|e| e.at("partnership")));
         let title = errors.check(Title::parse(&input.title));
         let kind = errors.check(ActivityKind::parse(&input.kind));
         let description = errors.check(text_field("description", input.description.as_deref()));
@@ -105,15 +104,9 @@ impl NewActivity {
             )
             .flatten();
         let participants = errors
-            .check(code_list(
-                "participants",
-                input.participants,
-                OrgCode::parse,
-            ))
+            .check(code_list("participants", input.participants, OrgCode::parse))
             .unwrap_or_default();
-        let supports = errors
-            .check(id_list("supports", input.supports))
-            .unwrap_or_default();
+        let supports = errors.check(id_list("supports", input.supports)).unwrap_or_default();
         let areas = errors
             .check(code_list("areas", input.areas, AreaCode::parse))
             .unwrap_or_default();
@@ -208,9 +201,7 @@ impl ActivityChanges {
         let mut errors = ValidationErrors::default();
         let changes = Self {
             title: patch.title.and_then(|t| errors.check(Title::parse(&t))),
-            kind: patch
-                .kind
-                .and_then(|k| errors.check(ActivityKind::parse(&k))),
+            kind: patch.kind.and_then(|k| errors.check(ActivityKind::parse(&k))),
             description: patch
                 .description
                 .and_then(|d| errors.check(text_field("description", Some(&d)))),
@@ -220,9 +211,7 @@ impl ActivityChanges {
             ends_on: patch
                 .ends_on
                 .and_then(|d| errors.check(optional_date("ends_on", d.as_deref()))),
-            location: patch
-                .location
-                .and_then(|l| errors.check(location(l.as_deref()))),
+            location: patch.location.and_then(|l| errors.check(location(l.as_deref()))),
             lead: patch.lead.and_then(|l| {
                 errors.check(
                     l.as_deref()
@@ -233,9 +222,7 @@ impl ActivityChanges {
             participants: patch
                 .participants
                 .and_then(|p| errors.check(code_list("participants", Some(p), OrgCode::parse))),
-            supports: patch
-                .supports
-                .and_then(|s| errors.check(id_list("supports", Some(s)))),
+            supports: patch.supports.and_then(|s| errors.check(id_list("supports", Some(s)))),
             areas: patch
                 .areas
                 .and_then(|a| errors.check(code_list("areas", Some(a), AreaCode::parse))),
@@ -328,10 +315,9 @@ fn optional_date(field: &str, raw: Option<&str>) -> Result<Option<Date>, FieldEr
 
 fn date_order(starts_on: Option<Date>, ends_on: Option<Date>) -> Result<(), FieldError> {
     match (starts_on, ends_on) {
-        (Some(start), Some(end)) if end < start => Err(FieldError::new(
-            "ends_on",
-            format!("{end} is before starts_on {start}"),
-        )),
+        (Some(start), Some(end)) if end < start => {
+            Err(FieldError::new("ends_on", format!("{end} is before starts_on {start}")))
+        }
         _ => Ok(()),
     }
 }
@@ -359,10 +345,7 @@ fn code_list<T: Ord>(
 ) -> Result<Vec<T>, FieldError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_LIST {
-        return Err(FieldError::new(
-            field,
-            format!("at most {MAX_LIST} entries"),
-        ));
+        return Err(FieldError::new(field, format!("at most {MAX_LIST} entries")));
     }
     let mut codes = raw
         .iter()
@@ -377,18 +360,14 @@ fn code_list<T: Ord>(
 fn id_list(field: &str, raw: Option<Vec<String>>) -> Result<Vec<ElementId>, FieldError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_LIST {
-        return Err(FieldError::new(
-            field,
-            format!("at most {MAX_LIST} entries"),
-        ));
+        return Err(FieldError::new(field, format!("at most {MAX_LIST} entries")));
     }
     let mut ids = raw
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            r.parse::<ElementId>().map_err(|_| {
-                FieldError::new(format!("{field}[{i}]"), format!("`{r}` is not an id"))
-            })
+            r.parse::<ElementId>()
+                .map_err(|_| FieldError::new(format!("{field}[{i}]"), format!("`{r}` is not an id")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
@@ -408,10 +387,7 @@ fn source(raw: Option<SourceRef>) -> Result<Option<SourceRef>, FieldError> {
     Ok(Some(source))
 }
 
-fn marking(
-    classification: Option<&str>,
-    releasable_to: Option<Vec<String>>,
-) -> Result<Option<Marking>, FieldError> {
+fn marking(classification: Option<&str>, releasable_to: Option<Vec<String>>) -> Result<Option<Marking>, FieldError> {
     let classification = classification
         .map(Classification::parse)
         .transpose()?
@@ -492,16 +468,12 @@ mod tests {
             releasable_to: Some(vec!["FRA".into()]),
             ..input()
         };
-        assert_eq!(
-            NewActivity::validate(bad).unwrap_err().0[0].field,
-            "releasable_to"
-        );
+        assert_eq!(NewActivity::validate(bad).unwrap_err().0[0].field, "releasable_to");
     }
 
     #[test]
     fn patches_distinguish_absent_from_null() {
-        let patch: ActivityPatch =
-            serde_json::from_str(r#"{"ends_on": null, "title": "New"}"#).unwrap();
+        let patch: ActivityPatch = serde_json::from_str(r#"{"ends_on": null, "title": "New"}"#).unwrap();
         let changes = ActivityChanges::validate(patch).unwrap();
         assert_eq!(changes.ends_on, Some(None));
         assert_eq!(changes.starts_on, None);

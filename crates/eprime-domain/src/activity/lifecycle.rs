@@ -60,19 +60,13 @@ impl ActivityKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                FieldError::new(
-                    "kind",
-                    format!(
-                        "`{raw}` is not an activity kind; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|k| k.as_str() == raw).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
+            FieldError::new(
+                "kind",
+                format!("`{raw}` is not an activity kind; expected one of {}", names.join(", ")),
+            )
+        })
     }
 }
 
@@ -121,19 +115,16 @@ impl ActivityStatus {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|s| s.as_str()).collect();
-                FieldError::new(
-                    "status",
-                    format!(
-                        "`{raw}` is not an activity status; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|s| s.as_str()).collect();
+            FieldError::new(
+                "status",
+                format!(
+                    "`{raw}` is not an activity status; expected one of {}",
+                    names.join(", ")
+                ),
+            )
+        })
     }
 
     /// The statuses reachable in one step from this one.
@@ -160,11 +151,7 @@ impl ActivityStatus {
 
     /// Checks one step of the lifecycle. The error names the steps that are allowed, so a caller
     /// who asked for the wrong one learns the right ones.
-    pub fn transition(
-        self,
-        to: ActivityStatus,
-        reason: Option<&str>,
-    ) -> Result<ActivityStatus, TransitionError> {
+    pub fn transition(self, to: ActivityStatus, reason: Option<&str>) -> Result<ActivityStatus, TransitionError> {
         if !self.next().contains(&to) {
             return Err(TransitionError::NotAllowed {
                 from: self,
@@ -196,11 +183,7 @@ fn allowed_list(allowed: &[ActivityStatus]) -> String {
     if allowed.is_empty() {
         "none (it is final)".to_owned()
     } else {
-        allowed
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -250,10 +233,7 @@ mod tests {
             Approved.transition(Cancelled, Some("  ")),
             Err(TransitionError::ReasonRequired { to: Cancelled })
         );
-        assert_eq!(
-            Approved.transition(Postponed, Some("typhoon")),
-            Ok(Postponed)
-        );
+        assert_eq!(Approved.transition(Postponed, Some("typhoon")), Ok(Postponed));
     }
 
     #[test]
@@ -264,12 +244,7 @@ mod tests {
         for k in ActivityKind::ALL {
             assert_eq!(ActivityKind::parse(k.as_str()), Ok(k));
         }
-        assert!(
-            ActivityKind::parse("party")
-                .unwrap_err()
-                .message
-                .contains("trust_fund")
-        );
+        assert!(ActivityKind::parse("party").unwrap_err().message.contains("trust_fund"));
     }
 
     fn any_status() -> impl Strategy<Value = ActivityStatus> {

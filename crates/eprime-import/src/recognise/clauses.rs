@@ -21,16 +21,40 @@ pub struct Signing {
 pub fn signing_block(blocks: &[Block], from: usize) -> Option<usize> {
     blocks.iter().enumerate().skip(from).find_map(|(i, b)| {
         let lower = b.rest.to_lowercase();
-        let starts = ["signed in ", "signed at ", "done in ", "done at ", "signed on "].iter().any(|p| lower.starts_with(p));
+        let starts = ["signed in ", "signed at ", "done in ", "done at ", "signed on "]
+            .iter()
+            .any(|p| lower.starts_with(p));
         (starts && b.text.chars().count() <= 300).then_some(i)
     })
 }
 
-const HONORIFICS: &[&str] = &["Mr", "Mr.", "Mrs", "Mrs.", "Ms", "Ms.", "Dr", "Dr.", "H.E.", "Sir", "Madam", "Dame"];
+const HONORIFICS: &[&str] = &[
+    "Mr", "Mr.", "Mrs", "Mrs.", "Ms", "Ms.", "Dr", "Dr.", "H.E.", "Sir", "Madam", "Dame",
+];
 const OFFICE_WORDS: &[&str] = &[
-    "Prime", "President", "Minister", "Secretary", "Ambassador", "Deputy", "Chairman", "Chair", "Head", "Permanent",
-    "Chief", "Foreign", "Vice", "Assistant", "Director", "Commander", "Representative", "Supreme", "Special", "Defence",
-    "Head,", "King", "Queen",
+    "Prime",
+    "President",
+    "Minister",
+    "Secretary",
+    "Ambassador",
+    "Deputy",
+    "Chairman",
+    "Chair",
+    "Head",
+    "Permanent",
+    "Chief",
+    "Foreign",
+    "Vice",
+    "Assistant",
+    "Director",
+    "Commander",
+    "Representative",
+    "Supreme",
+    "Special",
+    "Defence",
+    "Head,",
+    "King",
+    "Queen",
 ];
 
 pub fn read(blocks: &[Block], body_start: usize, body_end: usize, partner: Option<&PartnerCode>) -> Signing {
@@ -61,11 +85,22 @@ pub fn read(blocks: &[Block], body_start: usize, body_end: usize, partner: Optio
     let partner_name = partner.and_then(partners::name_of).map(str::to_lowercase);
     for b in body.iter().filter(|b| b.kind != BlockKind::Heading) {
         let lower = b.lower();
-        let force = ["enter into force", "enters into force", "entry into force", "come into force", "comes into force", "come into effect", "comes into effect"]
-            .iter()
-            .any(|p| lower.contains(p));
+        let force = [
+            "enter into force",
+            "enters into force",
+            "entry into force",
+            "come into force",
+            "comes into force",
+            "come into effect",
+            "comes into effect",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
         if force && out.entry_into_force.is_none() {
-            out.entry_into_force = Some(Clause { text: squash(&b.rest), line: b.line });
+            out.entry_into_force = Some(Clause {
+                text: squash(&b.rest),
+                line: b.line,
+            });
             if contains_phrase(&lower, "north atlantic council") || contains_phrase(&lower, "nac") {
                 out.approvers.push("nac".to_owned());
             }
@@ -77,11 +112,24 @@ pub fn read(blocks: &[Block], body_start: usize, body_end: usize, partner: Optio
             }
             continue;
         }
-        let review = ["be reviewed", "reviewed", "will review", "shall review", "review of this", "review of the", "reviewing", "stock-take", "stocktake"]
-            .iter()
-            .any(|p| contains_phrase(&lower, p));
+        let review = [
+            "be reviewed",
+            "reviewed",
+            "will review",
+            "shall review",
+            "review of this",
+            "review of the",
+            "reviewing",
+            "stock-take",
+            "stocktake",
+        ]
+        .iter()
+        .any(|p| contains_phrase(&lower, p));
         if review && out.review.is_none() {
-            out.review = Some(Clause { text: squash(&b.rest), line: b.line });
+            out.review = Some(Clause {
+                text: squash(&b.rest),
+                line: b.line,
+            });
         }
     }
     out
@@ -113,7 +161,10 @@ fn signatories(b: &Block) -> Vec<Signatory> {
         .iter()
         .enumerate()
         .filter(|(i, w)| {
-            HONORIFICS.contains(w) && words.get(i + 1).is_some_and(|n| n.chars().next().is_some_and(char::is_uppercase))
+            HONORIFICS.contains(w)
+                && words
+                    .get(i + 1)
+                    .is_some_and(|n| n.chars().next().is_some_and(char::is_uppercase))
         })
         .map(|(i, _)| i)
         .collect();
@@ -134,7 +185,11 @@ fn signatories(b: &Block) -> Vec<Signatory> {
         let office = segment.get(office_at..).unwrap_or(&[]).join(" ");
         let name = name.trim_end_matches(',').to_owned();
         let office = office.trim_end_matches(['.', ',']).to_owned();
-        out.push(Signatory { name, office, line: b.line });
+        out.push(Signatory {
+            name,
+            office,
+            line: b.line,
+        });
     }
     out
 }

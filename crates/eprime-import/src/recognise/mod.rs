@@ -81,7 +81,10 @@ fn unique_codes(items: &mut [Item], warnings: &mut Vec<Warning>) {
         if !seen.insert(item.code.clone()) {
             warnings.push(Warning {
                 line: item.line,
-                message: format!("code `{}` appears twice; the second is renamed `{}-{}`", item.code, item.code, item.line),
+                message: format!(
+                    "code `{}` appears twice; the second is renamed `{}-{}`",
+                    item.code, item.code, item.line
+                ),
             });
             item.code = format!("{}-{}", item.code, item.line);
             seen.insert(item.code.clone());

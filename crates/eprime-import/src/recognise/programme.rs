@@ -44,7 +44,10 @@ fn ctx_of_heading(lower: &str) -> Ctx {
         Ctx::Goals
     } else if lower.contains("objective") {
         Ctx::Objectives
-    } else if lower.contains("priority area") || lower.contains("areas of cooperation") || lower.contains("areas for cooperation") {
+    } else if lower.contains("priority area")
+        || lower.contains("areas of cooperation")
+        || lower.contains("areas for cooperation")
+    {
         Ctx::Areas
     } else if lower.contains("modalit") {
         Ctx::Modalities
@@ -60,7 +63,10 @@ fn ctx_of_intro(lower: &str, ctx: Ctx) -> Ctx {
         Ctx::Objectives
     } else if lower.contains("goal") || lower.contains("priority issue") {
         Ctx::Goals
-    } else if lower.contains("modalit") || lower.contains("lines of cooperation") || lower.contains("forms of cooperation") {
+    } else if lower.contains("modalit")
+        || lower.contains("lines of cooperation")
+        || lower.contains("forms of cooperation")
+    {
         Ctx::Modalities
     } else {
         ctx
@@ -237,13 +243,30 @@ pub fn read(body: &[Block], kind: DocumentKind) -> Programme {
                 let code = list_code(l, b);
                 let item = match l.kind {
                     Ctx::Modalities => {
-                        let rest = b.rest.strip_prefix("To ").map(capitalise_first).unwrap_or_else(|| b.rest.clone());
-                        Item { code, title: nonempty(short_title(&rest), &b.rest), text: squash(&b.rest), line: b.line }
+                        let rest = b
+                            .rest
+                            .strip_prefix("To ")
+                            .map(capitalise_first)
+                            .unwrap_or_else(|| b.rest.clone());
+                        Item {
+                            code,
+                            title: nonempty(short_title(&rest), &b.rest),
+                            text: squash(&b.rest),
+                            line: b.line,
+                        }
                     }
-                    Ctx::Objectives => {
-                        Item { code, title: nonempty(item_title(&b.rest), &b.rest), text: squash(&b.rest), line: b.line }
-                    }
-                    _ => Item { code, title: nonempty(clean_title(&b.rest), &b.rest), text: squash(&b.rest), line: b.line },
+                    Ctx::Objectives => Item {
+                        code,
+                        title: nonempty(item_title(&b.rest), &b.rest),
+                        text: squash(&b.rest),
+                        line: b.line,
+                    },
+                    _ => Item {
+                        code,
+                        title: nonempty(clean_title(&b.rest), &b.rest),
+                        text: squash(&b.rest),
+                        line: b.line,
+                    },
                 };
                 match l.kind {
                     Ctx::Areas => p.areas.push(item),
@@ -267,19 +290,27 @@ pub fn read(body: &[Block], kind: DocumentKind) -> Programme {
                     ctx = Ctx::Goals;
                 }
                 let prefix = b.label().map(str::to_owned).or_else(|| section.clone());
-                list = Some(List { kind, intro: b.decimal().map(<[u32]>::to_vec), prefix, count: 0 });
+                list = Some(List {
+                    kind,
+                    intro: b.decimal().map(<[u32]>::to_vec),
+                    prefix,
+                    count: 0,
+                });
                 continue;
             }
         }
 
         if programme_kind {
-            such_as(&mut p, b, &lower_rest);
+            such_as(&mut p, b);
         }
     }
 
     for i in &p.issues {
         if i.goals.is_empty() {
-            p.warnings.push(Warning { line: i.line, message: format!("priority issue `{}` has no goals", i.title) });
+            p.warnings.push(Warning {
+                line: i.line,
+                message: format!("priority issue `{}` has no goals", i.title),
+            });
         }
     }
     if programme_kind {
@@ -301,11 +332,17 @@ fn push_issue(p: &mut Programme, b: &Block, text: &str) -> usize {
     let mut title = text.trim().trim_end_matches(':').trim().to_owned();
     for prefix in ["Priority Issue", "PRIORITY ISSUE", "Priority issue"] {
         if let Some(t) = title.strip_prefix(prefix) {
-            title = numbering::parse(t.trim_start_matches([':', ' ', '–', '-'])).rest.trim().to_owned();
+            title = numbering::parse(t.trim_start_matches([':', ' ', '–', '-']))
+                .rest
+                .trim()
+                .to_owned();
             title = title.trim_start_matches([':', ' ', '–', '-']).to_owned();
         }
     }
-    let code = b.label().map(str::to_owned).unwrap_or_else(|| letter_code(p.issues.len() + 1));
+    let code = b
+        .label()
+        .map(str::to_owned)
+        .unwrap_or_else(|| letter_code(p.issues.len() + 1));
     p.issues.push(PriorityIssue {
         code,
         title: nonempty(clean_title(&sentence_case(&title)), &b.text),
@@ -316,7 +353,12 @@ fn push_issue(p: &mut Programme, b: &Block, text: &str) -> usize {
 }
 
 fn push_goal(p: &mut Programme, issue: Option<usize>, b: &Block, own: Option<String>, rest: &str) {
-    let item = |code: String| Item { code, title: nonempty(item_title(rest), rest), text: squash(rest), line: b.line };
+    let item = |code: String| Item {
+        code,
+        title: nonempty(item_title(rest), rest),
+        text: squash(rest),
+        line: b.line,
+    };
     match issue.and_then(|i| p.issues.get_mut(i)) {
         Some(iss) => {
             let local = own.unwrap_or_else(|| (iss.goals.len() + 1).to_string());
@@ -337,7 +379,7 @@ fn belongs(l: &List, b: &Block) -> bool {
     }
     match (b.decimal(), &l.intro) {
         (Some(d), Some(intro)) => d.len() > intro.len() && d.starts_with(intro),
-        (Some(d), None) => d.len() >= 1,
+        (Some(d), None) => !d.is_empty(),
         (None, _) => true,
     }
 }
@@ -358,16 +400,29 @@ fn list_code(l: &List, b: &Block) -> String {
 
 /// "… through activities such as policy consultations, joint training and exercises, and research
 /// cooperation." → one modality per listed activity.
-fn such_as(p: &mut Programme, b: &Block, lower: &str) {
-    const PHRASES: [&str; 4] = ["activities such as ", "modalities such as ", "forms of cooperation such as ", "activities including "];
-    let Some(start) = PHRASES.iter().find_map(|ph| lower.find(ph).map(|i| i + ph.len())) else { return };
+fn such_as(p: &mut Programme, b: &Block) {
+    const PHRASES: [&str; 4] = [
+        "activities such as ",
+        "modalities such as ",
+        "forms of cooperation such as ",
+        "activities including ",
+    ];
+    // ASCII lower-casing keeps byte offsets, so positions found here are valid in `b.rest`.
+    let lower = b.rest.to_ascii_lowercase();
+    let Some(start) = PHRASES.iter().find_map(|ph| lower.find(ph).map(|i| i + ph.len())) else {
+        return;
+    };
     let Some(tail) = b.rest.get(start..) else { return };
     let sentence = tail.split(['.', ';']).next().unwrap_or("");
     let prefix = b.label().map(str::to_owned);
     let mut n = 0;
     for piece in sentence.split(',') {
         let piece = piece.trim();
-        let piece = piece.strip_prefix("and ").or_else(|| piece.strip_prefix("or ")).unwrap_or(piece).trim();
+        let piece = piece
+            .strip_prefix("and ")
+            .or_else(|| piece.strip_prefix("or "))
+            .unwrap_or(piece)
+            .trim();
         if piece.is_empty() || piece.split_whitespace().count() > 8 {
             continue;
         }
@@ -376,16 +431,41 @@ fn such_as(p: &mut Programme, b: &Block, lower: &str) {
             Some(pre) => format!("{pre}.{n}"),
             None => format!("m{n}"),
         };
-        p.modalities.push(Item { code, title: clean_title(&capitalise_first(piece)), text: piece.to_owned(), line: b.line });
+        p.modalities.push(Item {
+            code,
+            title: clean_title(&capitalise_first(piece)),
+            text: piece.to_owned(),
+            line: b.line,
+        });
     }
 }
 
 fn number_value(word: &str) -> Option<usize> {
     const WORDS: [&str; 20] = [
-        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-        "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
     ];
-    word.parse().ok().or_else(|| WORDS.iter().position(|w| *w == word).map(|i| i + 1))
+    word.parse()
+        .ok()
+        .or_else(|| WORDS.iter().position(|w| *w == word).map(|i| i + 1))
 }
 
 /// The first count a text states for a noun: "16 Goals", "three Strategic Objectives", "4 priority issues".
@@ -400,7 +480,11 @@ fn stated(body: &[Block], noun: &str, qualifiers: &[&str]) -> Option<(usize, u32
             while j > 0 && words.get(j - 1).is_some_and(|q| qualifiers.contains(&q.as_str())) {
                 j -= 1;
             }
-            if let Some(n) = j.checked_sub(1).and_then(|k| words.get(k)).and_then(|w| number_value(w)) {
+            if let Some(n) = j
+                .checked_sub(1)
+                .and_then(|k| words.get(k))
+                .and_then(|w| number_value(w))
+            {
                 return Some((n, b.line));
             }
         }
@@ -412,17 +496,22 @@ fn check_counts(p: &mut Programme, body: &[Block]) {
     let checks = [
         ("goals", &["partnership"][..], p.goals.len(), "partnership goals"),
         ("issues", &["priority"][..], p.issues.len(), "priority issues"),
-        ("objectives", &["strategic"][..], p.objectives.len(), "strategic objectives"),
+        (
+            "objectives",
+            &["strategic"][..],
+            p.objectives.len(),
+            "strategic objectives",
+        ),
         ("areas", &["priority"][..], p.areas.len(), "priority areas"),
     ];
     for (noun, qualifiers, found, name) in checks {
-        if let Some((n, line)) = stated(body, noun, qualifiers) {
-            if n != found {
-                p.warnings.push(Warning {
-                    line,
-                    message: format!("the text states {n} {name}, but {found} were found; check the list"),
-                });
-            }
+        if let Some((n, line)) = stated(body, noun, qualifiers)
+            && n != found
+        {
+            p.warnings.push(Warning {
+                line,
+                message: format!("the text states {n} {name}, but {found} were found; check the list"),
+            });
         }
     }
 }

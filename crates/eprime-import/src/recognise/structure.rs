@@ -22,12 +22,22 @@ pub fn read(body: &[Block]) -> (Vec<Section>, Vec<Warning>) {
             if title.is_empty() {
                 title = clean_title(&b.text);
             }
-            sections.push(Section { number, title, line: b.line, paragraphs: Vec::new() });
+            sections.push(Section {
+                number,
+                title,
+                line: b.line,
+                paragraphs: Vec::new(),
+            });
             continue;
         }
         seq.check(b, false, &mut warnings);
         if sections.is_empty() {
-            sections.push(Section { number: None, title: LEADING.to_owned(), line: b.line, paragraphs: Vec::new() });
+            sections.push(Section {
+                number: None,
+                title: LEADING.to_owned(),
+                line: b.line,
+                paragraphs: Vec::new(),
+            });
         }
         if let Some(section) = sections.last_mut() {
             section.paragraphs.push(Paragraph {
@@ -87,16 +97,17 @@ impl Sequence {
             _ => {
                 let key = format!("{:?}{:?}", marker.scheme, marker.style);
                 let value = marker.value();
-                if let Some(prev) = self.others.get(&key) {
-                    if value != prev + 1 && value != 1 {
-                        warnings.push(Warning {
+                if let Some(prev) = self.others.get(&key)
+                    && value != prev + 1
+                    && value != 1
+                {
+                    warnings.push(Warning {
                             line: b.line,
                             message: format!(
                                 "numbering skips: `{}` after item {} of the same list (an item may be missing or mis-numbered)",
                                 marker.label, prev
                             ),
                         });
-                    }
                 }
                 self.others.insert(key, value);
                 if heading {

@@ -21,7 +21,8 @@ use crate::extract::{ApiJson, ApiQuery, etag, if_match_version};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 fn activity_id(raw: &str) -> ApiResult<ActivityId> {
-    raw.parse().map_err(|_| ApiError::bad_request(format!("`{raw}` is not an activity id")))
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("`{raw}` is not an activity id")))
 }
 
 /// An activity with its `ETag` (the version to send back in `If-Match`).
@@ -59,12 +60,20 @@ impl ActivityQuery {
     fn into_parts(self) -> Result<(ActivityFilter, PageRequest), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let filter = ActivityFilter {
-            partnership: self.partnership.and_then(|p| errors.check(eprime_domain::PartnerCode::parse(&p).map_err(|e| e.at("partnership")))),
+            partnership: self
+                .partnership
+                .and_then(|p| errors.check(eprime_domain::PartnerCode::parse(&p).map_err(|e| e.at("partnership")))),
             document: self.document.and_then(|d| {
-                errors.check(d.parse().map_err(|_| eprime_domain::FieldError::new("document", format!("`{d}` is not a document id"))))
+                errors.check(
+                    d.parse()
+                        .map_err(|_| eprime_domain::FieldError::new("document", format!("`{d}` is not a document id"))),
+                )
             }),
             element: self.goal.and_then(|g| {
-                errors.check(g.parse().map_err(|_| eprime_domain::FieldError::new("goal", format!("`{g}` is not a goal id"))))
+                errors.check(
+                    g.parse()
+                        .map_err(|_| eprime_domain::FieldError::new("goal", format!("`{g}` is not a goal id"))),
+                )
             }),
             status: self.status.and_then(|s| errors.check(ActivityStatus::parse(&s))),
             kind: self.kind.and_then(|k| errors.check(ActivityKind::parse(&k))),
@@ -73,13 +82,19 @@ impl ActivityQuery {
             text: self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
         };
         if let Some(limit) = self.limit.filter(|l| !(1..=PageRequest::MAX_LIMIT).contains(l)) {
-            errors.push(eprime_domain::FieldError::new("limit", format!("{limit} is outside 1–{}", PageRequest::MAX_LIMIT)));
+            errors.push(eprime_domain::FieldError::new(
+                "limit",
+                format!("{limit} is outside 1–{}", PageRequest::MAX_LIMIT),
+            ));
         }
         if filter.text.as_ref().is_some_and(|q| q.chars().count() > 200) {
             errors.push(eprime_domain::FieldError::new("q", "at most 200 characters"));
         }
         errors.into_result()?;
-        let page = PageRequest { limit: self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT), after: self.after };
+        let page = PageRequest {
+            limit: self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT),
+            after: self.after,
+        };
         Ok((filter, page))
     }
 }
@@ -96,11 +111,18 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> ApiResult<Json<ActivityPage>> {
     let (filter, page) = query.into_parts().map_err(ApiError::bad_query)?;
-    let page = state.store.list_activities(&caller.read_scope(), &filter, &page).await.map_err(|e| match e {
-        eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
-        other => other.into(),
-    })?;
-    Ok(Json(ActivityPage { items: page.items, next_cursor: page.next_cursor }))
+    let page = state
+        .store
+        .list_activities(&caller.read_scope(), &filter, &page)
+        .await
+        .map_err(|e| match e {
+            eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
+            other => other.into(),
+        })?;
+    Ok(Json(ActivityPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Creates an activity in `proposed` status. NATO staff may create one for any partnership, a
@@ -144,7 +166,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = activity_id(&id)?;
-    let activity = state.store.activity(&caller.read_scope(), id).await?.ok_or_else(|| ApiError::not_found(format!("activity {id}")))?;
+    let activity = state
+        .store
+        .activity(&caller.read_scope(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("activity {id}")))?;
     Ok(with_etag(StatusCode::OK, activity))
 }
 
@@ -216,7 +242,10 @@ pub async fn transition(
     let id = activity_id(&id)?;
     let expected = if_match_version(&headers)?;
     let to = ActivityStatus::parse(&request.to).map_err(|e| ApiError::field("to", e.message))?;
-    let activity = state.store.transition_activity(&actor, id, expected, to, request.reason).await?;
+    let activity = state
+        .store
+        .transition_activity(&actor, id, expected, to, request.reason)
+        .await?;
     Ok(with_etag(StatusCode::OK, activity))
 }
 

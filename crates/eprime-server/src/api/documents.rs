@@ -17,7 +17,8 @@ use crate::extract::{ApiJson, ApiQuery, if_match_version};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub(crate) fn document_id(raw: &str) -> ApiResult<DocumentId> {
-    raw.parse().map_err(|_| ApiError::bad_request(format!("`{raw}` is not a document id")))
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a document id")))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -42,7 +43,12 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<Document>>> {
     let filter = DocumentFilter {
         partnership: query.partnership.as_deref().map(partner_code).transpose()?,
-        kind: query.kind.as_deref().map(DocumentKind::parse).transpose().map_err(|e| ApiError::bad_request(e.message))?,
+        kind: query
+            .kind
+            .as_deref()
+            .map(DocumentKind::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.message))?,
     };
     Ok(Json(state.store.list_documents(&caller.read_scope(), &filter).await?))
 }
@@ -61,7 +67,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentView>> {
     let id = document_id(&id)?;
-    let detail = state.store.document(&caller.read_scope(), id).await?.ok_or_else(|| ApiError::not_found(format!("document {id}")))?;
+    let detail = state
+        .store
+        .document(&caller.read_scope(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("document {id}")))?;
     Ok(Json(detail.into()))
 }
 
@@ -121,8 +131,15 @@ pub async fn approve(
     let by = errors.check(Approver::parse(&request.by));
     let on = errors.check(parse_date("on", &request.on));
     errors.into_result()?;
-    let (Some(by), Some(on)) = (by, on) else { return Err(ApiError::bad_request("invalid approval")) };
-    Ok(Json(state.store.approve_document(&actor, id, expected, Approval { by, on: Some(on) }).await?))
+    let (Some(by), Some(on)) = (by, on) else {
+        return Err(ApiError::bad_request("invalid approval"));
+    };
+    Ok(Json(
+        state
+            .store
+            .approve_document(&actor, id, expected, Approval { by, on: Some(on) })
+            .await?,
+    ))
 }
 
 /// One programme element — a partnership goal, priority area, priority issue or strategic
@@ -138,16 +155,25 @@ pub async fn element(
     CurrentCaller(caller): CurrentCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ElementDetailView>> {
-    let id: ElementId = id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a goal id")))?;
+    let id: ElementId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{id}` is not a goal id")))?;
     let scope = caller.read_scope();
-    let element = state.store.element(&scope, id).await?.ok_or_else(|| ApiError::not_found(format!("goal {id}")))?;
+    let element = state
+        .store
+        .element(&scope, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("goal {id}")))?;
     let document = state
         .store
         .document(&scope, element.document)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("goal {id}")))?
         .document;
-    let filter = ActivityFilter { element: Some(id), ..Default::default() };
+    let filter = ActivityFilter {
+        element: Some(id),
+        ..Default::default()
+    };
     let activity_count = state.store.count_activities(&scope, &filter).await?;
     Ok(Json(ElementDetailView {
         kind: element.kind,

@@ -17,7 +17,10 @@ pub(crate) fn partner_code(raw: &str) -> ApiResult<PartnerCode> {
 /// The partnerships the caller may see.
 #[utoipa::path(get, path = "/api/v1/partnerships", tag = "partnerships", security((), ("bearer" = [])),
     responses((status = 200, description = "Visible partnerships", body = Vec<eprime_domain::Partnership>)))]
-pub async fn list(State(state): State<AppState>, CurrentCaller(caller): CurrentCaller) -> ApiResult<Json<Vec<eprime_domain::Partnership>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentCaller(caller): CurrentCaller,
+) -> ApiResult<Json<Vec<eprime_domain::Partnership>>> {
     Ok(Json(state.store.list_partnerships(&caller.read_scope()).await?))
 }
 
@@ -35,11 +38,20 @@ pub async fn get(
 ) -> ApiResult<Json<PartnershipView>> {
     let partner = partner_code(&partner)?;
     let scope = caller.read_scope();
-    let partnership =
-        state.store.partnership(&scope, &partner).await?.ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
-    let filter = DocumentFilter { partnership: Some(partner.clone()), kind: None };
+    let partnership = state
+        .store
+        .partnership(&scope, &partner)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
+    let filter = DocumentFilter {
+        partnership: Some(partner.clone()),
+        kind: None,
+    };
     let documents = state.store.list_documents(&scope, &filter).await?;
-    let activities = ActivityFilter { partnership: Some(partner), ..Default::default() };
+    let activities = ActivityFilter {
+        partnership: Some(partner),
+        ..Default::default()
+    };
     let activity_count = state.store.count_activities(&scope, &activities).await?;
     Ok(Json(PartnershipView {
         partnership,

@@ -42,7 +42,10 @@ pub struct LoginResponse {
     ))]
 pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> ApiResult<Response> {
     let user = state.store.user_by_username(request.username.trim()).await?;
-    let stored_hash = user.as_ref().filter(|u| !u.disabled).map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let stored_hash = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let password = request.password;
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash))
@@ -83,7 +86,10 @@ pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<Logi
         },
     };
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("bad cookie"))?);
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("bad cookie"))?,
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok((headers, Json(body)).into_response())
 }

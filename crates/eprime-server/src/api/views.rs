@@ -1,6 +1,9 @@
 //! Response shapes that are not a single domain record.
 
-use eprime_domain::{Activity, Document, DocumentId, DocumentKind, DocumentStatus, Element, ElementId, ElementKind, PartnerCode, Partnership, Role};
+use eprime_domain::{
+    Activity, Document, DocumentId, DocumentKind, DocumentStatus, Element, ElementId, ElementKind, PartnerCode,
+    Partnership, Role,
+};
 use eprime_store::{ChangeEntry, DocumentDetail};
 use serde::Serialize;
 use time::Date;
@@ -19,7 +22,13 @@ pub struct ElementView {
 
 impl From<&Element> for ElementView {
     fn from(e: &Element) -> Self {
-        Self { id: e.id, code: e.code.clone(), title: e.title.to_string(), text: e.text.to_string(), source_line: e.source_line }
+        Self {
+            id: e.id,
+            code: e.code.clone(),
+            title: e.title.to_string(),
+            text: e.text.to_string(),
+            source_line: e.source_line,
+        }
     }
 }
 
@@ -162,12 +171,23 @@ impl From<ChangeEntry> for HistoryEntry {
                 fields
                     .into_iter()
                     .filter(|f| !matches!(f.as_str(), "version" | "updated_at") && before.get(*f) != after.get(*f))
-                    .map(|f| FieldChange { field: f.clone(), before: before.get(f).cloned(), after: after.get(f).cloned() })
+                    .map(|f| FieldChange {
+                        field: f.clone(),
+                        before: before.get(f).cloned(),
+                        after: after.get(f).cloned(),
+                    })
                     .collect()
             }
             _ => Vec::new(),
         };
-        Self { seq: entry.seq, at: entry.at, actor: entry.actor, operation: entry.operation.as_str().to_owned(), changes, after: entry.after }
+        Self {
+            seq: entry.seq,
+            at: entry.at,
+            actor: entry.actor,
+            operation: entry.operation.as_str().to_owned(),
+            changes,
+            after: entry.after,
+        }
     }
 }
 
