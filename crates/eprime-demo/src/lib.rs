@@ -10,7 +10,6 @@
 //! Everything is embedded in the binary, so `eprime serve --demo` works from any directory.
 
 mod data;
-pub mod programme;
 
 use std::collections::HashMap;
 
@@ -23,7 +22,7 @@ use eprime_domain::{
 use eprime_import::{ImportOptions, import};
 use eprime_store::{DocumentDetail, NewPartnership, NewUser, Store, StoreError};
 
-use crate::programme::{Provenance, content_hash, new_document};
+use eprime_import::record::{Provenance, content_hash, new_document};
 
 /// The seed documents, embedded.
 pub const SEEDS: [(&str, &str); 5] = [

@@ -40,6 +40,7 @@ pub mod normalise;
 pub mod numbering;
 pub mod partners;
 pub mod recognise;
+pub mod record;
 mod text;
 
 use eprime_domain::PartnerCode;

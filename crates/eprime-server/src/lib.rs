@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod extract;
+pub mod importing;
 pub mod problem;
 
 use std::sync::Arc;

@@ -153,7 +153,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     may_edit_activity(actor, &new.partnership)?;
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
-    ensure_partnership(&mut tx, &scope, &new.partnership).await?;
+    crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
     let at = now();
     let activity = Activity {
         id: ActivityId::new(),
@@ -394,31 +394,6 @@ async fn write_children(
     }
     if previous.is_none_or(|p| p.marking != next.marking) {
         crate::releasability::replace(tx, "activity", &id, next.marking.releasable_list()).await?;
-    }
-    Ok(())
-}
-
-/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
-async fn ensure_partnership(
-    tx: &mut SqliteConnection,
-    scope: &ReadScope,
-    partner: &PartnerCode,
-) -> Result<(), StoreError> {
-    let sql = concat!(
-        "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
-        visible!("partnership", "p", "partner")
-    );
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(partner.as_str().to_owned())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
-        return Err(ValidationErrors::from(FieldError::new(
-            "partnership",
-            format!("there is no partnership {partner}"),
-        ))
-        .into());
     }
     Ok(())
 }

@@ -40,6 +40,7 @@ pub(crate) async fn create(
     new.check()?;
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
+    crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
     let at = now();
     let mut document = Document {
         id: DocumentId::new(),

@@ -5,6 +5,7 @@ use eprime_domain::{
     Area, AreaCode, Framework, Marking, OrgCode, OrgKind, Organisation, PartnerCode, Partnership, Principal, ReadScope,
     Text, Title,
 };
+use eprime_domain::{FieldError, ValidationErrors};
 use eprime_store::{EntityType, NewPartnership, Operation, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -247,4 +248,29 @@ fn area_from_row(row: &SqliteRow) -> Result<Area, StoreError> {
         code: AreaCode::parse(&row.try_get::<String, _>("code").map_err(backend)?).map_err(backend)?,
         title: Title::parse(&row.try_get::<String, _>("title").map_err(backend)?).map_err(backend)?,
     })
+}
+
+/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
+pub(crate) async fn ensure_visible(
+    tx: &mut sqlx::SqliteConnection,
+    scope: &ReadScope,
+    partner: &PartnerCode,
+) -> Result<(), StoreError> {
+    let sql = concat!(
+        "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
+        visible!("partnership", "p", "partner")
+    );
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(partner.as_str().to_owned())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
+        return Err(ValidationErrors::from(FieldError::new(
+            "partnership",
+            format!("there is no partnership {partner}"),
+        ))
+        .into());
+    }
+    Ok(())
 }

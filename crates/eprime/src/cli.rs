@@ -34,6 +34,47 @@ pub enum Command {
     User(UserCommand),
     /// Bring the database schema up to date and print its version.
     Migrate,
+    /// Read a partnership document (plain text, as extracted from a PDF or web page) into its
+    /// structure — kind, partner, dates, objectives, priority issues and goals, priority areas,
+    /// clauses — and store it. The same text twice changes nothing; a new text of a document
+    /// already held supersedes it. What cannot be placed is reported with its line number.
+    ImportDocument(ImportArgs),
+    /// Line up the themes of two programmes (e.g. an IPCP's priority areas and an ITPP's goals):
+    /// carried over, new, dropped, matched by the meaning of their words.
+    CompareDocuments(CompareArgs),
+}
+
+/// How to print what was read.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The document's text file.
+    pub file: std::path::PathBuf,
+    /// The partner (ISO alpha-3, e.g. KOR) when the text does not name one; wins when given.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// Only read and print the result; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The earlier programme's text file.
+    pub a: std::path::PathBuf,
+    /// The later programme's text file.
+    pub b: std::path::PathBuf,
+    /// How to print the comparison.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod database;
+pub mod documents;
 pub mod running;
 pub mod users;
 

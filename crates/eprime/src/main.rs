@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use eprime::cli::{Cli, Command};
-use eprime::{ServeOptions, database, start, users};
+use eprime::{ServeOptions, database, documents, start, users};
 use eprime_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
@@ -75,6 +75,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sqlite.close().await;
             result
         }
+        Command::ImportDocument(args) => {
+            let database = cli.database.clone();
+            let mut opened = None;
+            let result = documents::import_document(args, async || {
+                let (store, sqlite) = database::open(&database).await?;
+                opened = Some(sqlite);
+                Ok(store)
+            })
+            .await;
+            if let Some(sqlite) = opened {
+                sqlite.close().await;
+            }
+            result
+        }
+        Command::CompareDocuments(args) => documents::compare_documents(args),
         Command::Migrate => {
             let (_, sqlite) = database::open(&cli.database).await?;
             println!("{}: schema version {}", cli.database, sqlite.schema_version().await?);

@@ -64,6 +64,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(documents::history))
         .routes(routes!(documents::approve))
         .routes(routes!(documents::element))
+        .routes(routes!(documents::import))
+        .routes(routes!(documents::compare))
         .routes(routes!(activities::list, activities::create))
         .routes(routes!(activities::get, activities::update))
         .routes(routes!(activities::transition))

@@ -1,11 +1,13 @@
-//! From what the importer read to a document the store keeps.
+//! From what the importer read to a document the store keeps: the imported structure, plus the
+//! provenance the text does not carry (status, edition, marking, approvals, where it came from).
 
 use eprime_domain::{
-    Approval, DocumentKind, DocumentStatus, Edition, ElementKind, FieldError, Marking, NewDocument, NewElement,
-    PartnerCode, Signatory, Text, Title, ValidationErrors,
+    Approval, DocumentStatus, Edition, Element, ElementKind, FieldError, Marking, NewDocument, NewElement, PartnerCode,
+    Signatory, Text, Title, ValidationErrors,
 };
-use eprime_import::{ImportedDocument, Item};
 use sha2::{Digest, Sha256};
+
+use crate::{ImportedDocument, Item, Theme};
 
 /// What the text of a document does not say and its record needs.
 pub struct Provenance {
@@ -119,7 +121,53 @@ fn at_line(error: FieldError, line: u32) -> FieldError {
     error.at(field)
 }
 
-/// Whether the imported kind carries a programme; used to tell apart what a page only reports.
-pub fn is_programme(kind: DocumentKind) -> bool {
-    kind.is_programme() && kind != DocumentKind::Other
+impl Provenance {
+    /// What a text says about itself when nobody says more: signed means agreed (a draft is not
+    /// signed), an Open Edition is public, anything else is NATO UNCLASSIFIED released to the
+    /// partner.
+    pub fn defaults(imported: &ImportedDocument, partnership: PartnerCode, source: String) -> Self {
+        let open = imported.edition.as_deref() == Some("open");
+        Self {
+            status: if imported.signed_on.is_some() || !imported.signatories.is_empty() {
+                DocumentStatus::Agreed
+            } else {
+                DocumentStatus::Draft
+            },
+            edition: if open { Edition::Open } else { Edition::Restricted },
+            marking: if open {
+                Marking::public()
+            } else {
+                Marking::releasable_to([partnership.as_org()])
+            },
+            partnership,
+            approvals: Vec::new(),
+            source,
+            notes: String::new(),
+        }
+    }
+}
+
+/// The themes of a stored programme, as [`crate::themes`] gives them for an imported one: its
+/// goals if it has any, else its priority areas, else its strategic objectives.
+pub fn stored_themes(elements: &[Element]) -> Vec<Theme> {
+    let of = |kind: ElementKind| -> Vec<Theme> {
+        elements
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| Theme {
+                code: e.code.clone(),
+                title: e.title.to_string(),
+                text: e.text.to_string(),
+            })
+            .collect()
+    };
+    [
+        ElementKind::PartnershipGoal,
+        ElementKind::PriorityArea,
+        ElementKind::StrategicObjective,
+    ]
+    .into_iter()
+    .map(of)
+    .find(|themes| !themes.is_empty())
+    .unwrap_or_default()
 }

@@ -1,0 +1,258 @@
+//! User accounts and sign-in sessions. Only hashes are stored: argon2id for passwords,
+//! SHA-256 for session tokens.
+
+use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, UserId};
+use eprime_store::{EntityType, NewUser, Operation, SessionRecord, StoreError, StoredUser, UserFilter};
+use serde::Serialize;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+use crate::changelog::append;
+use crate::codec::{backend, db_error, is_unique_violation, now};
+
+/// What the change log records of an account: never the password hash.
+#[derive(Serialize)]
+struct AccountView<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    #[serde(flatten)]
+    binding: &'a RoleBinding,
+    disabled: bool,
+}
+
+impl<'a> From<&'a StoredUser> for AccountView<'a> {
+    fn from(user: &'a StoredUser) -> Self {
+        Self {
+            username: &user.username,
+            display_name: &user.display_name,
+            binding: &user.binding,
+            disabled: user.disabled,
+        }
+    }
+}
+
+macro_rules! user_select {
+    () => {
+        "SELECT id, username, display_name, role, partner, organisation, disabled, password_hash, created_at FROM users"
+    };
+}
+
+pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser, StoreError> {
+    let user = StoredUser {
+        id: UserId::new(),
+        username: new.username,
+        display_name: new.display_name,
+        binding: new.binding,
+        disabled: false,
+        password_hash: new.password_hash,
+        created_at: now(),
+    };
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, partner, organisation, disabled, password_hash, version,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, false, $7, 1, $8, $8)",
+    )
+    .bind(user.id.0)
+    .bind(user.username.clone())
+    .bind(user.display_name.clone())
+    .bind(user.binding.role.as_str())
+    .bind(user.binding.partner.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(user.binding.organisation.as_ref().map(|o| o.as_str().to_owned()))
+    .bind(user.password_hash.clone())
+    .bind(user.created_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(format!("the username `{}` is taken", user.username))
+        } else {
+            db_error(e)
+        }
+    })?;
+    let view = AccountView::from(&user);
+    append(
+        &mut tx,
+        actor,
+        EntityType::User,
+        &user.username,
+        Operation::Create,
+        None::<&()>,
+        Some(&view),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(user)
+}
+
+pub(crate) async fn by_username(pool: &PgPool, username: &str) -> Result<Option<StoredUser>, StoreError> {
+    let sql = concat!(user_select!(), " WHERE username = $1");
+    let row = sqlx::query(sql)
+        .bind(username.to_owned())
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn list(pool: &PgPool, filter: &UserFilter) -> Result<Vec<StoredUser>, StoreError> {
+    let sql = concat!(
+        user_select!(),
+        " WHERE ($1::text IS NULL OR partner = $1) ORDER BY username COLLATE \"C\""
+    );
+    let rows = sqlx::query(sql)
+        .bind(filter.partner.as_ref().map(|p| p.as_str().to_owned()))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn set_disabled(
+    pool: &PgPool,
+    actor: Option<&Principal>,
+    username: &str,
+    disabled: bool,
+) -> Result<StoredUser, StoreError> {
+    let operation = if disabled {
+        Operation::Disable
+    } else {
+        Operation::Enable
+    };
+    change(pool, actor, username, operation, |user| user.disabled = disabled).await
+}
+
+pub(crate) async fn set_password(
+    pool: &PgPool,
+    actor: Option<&Principal>,
+    username: &str,
+    password_hash: String,
+) -> Result<StoredUser, StoreError> {
+    change(pool, actor, username, Operation::SetPassword, |user| {
+        user.password_hash = password_hash
+    })
+    .await
+}
+
+/// Changes one account in a transaction, holding its row lock so concurrent changes queue and
+/// each logs the state it replaced; a disabled account or a new password also ends its sessions.
+async fn change(
+    pool: &PgPool,
+    actor: Option<&Principal>,
+    username: &str,
+    operation: Operation,
+    apply: impl FnOnce(&mut StoredUser),
+) -> Result<StoredUser, StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let sql = concat!(user_select!(), " WHERE username = $1 FOR NO KEY UPDATE");
+    let row = sqlx::query(sql)
+        .bind(username.to_owned())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let before = row
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+    let mut after = before.clone();
+    apply(&mut after);
+    let at = now();
+    sqlx::query(
+        "UPDATE users SET disabled = $2, password_hash = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+    )
+    .bind(after.id.0)
+    .bind(after.disabled)
+    .bind(after.password_hash.clone())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    if after.disabled || after.password_hash != before.password_hash {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(after.id.0)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    let (b, a) = (AccountView::from(&before), AccountView::from(&after));
+    append(
+        &mut tx,
+        actor,
+        EntityType::User,
+        username,
+        operation,
+        Some(&b),
+        Some(&a),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(after)
+}
+
+pub(crate) async fn create_session(pool: &PgPool, session: SessionRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(session.token_hash)
+        .bind(session.user_id.0)
+        .bind(session.name)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub(crate) async fn session_principal(pool: &PgPool, token_hash: &str) -> Result<Option<Principal>, StoreError> {
+    // "Now" is the application's clock, as in the SQLite store, not the database server's.
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.role, u.partner, u.organisation FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND NOT u.disabled",
+    )
+    .bind(token_hash.to_owned())
+    .bind(now())
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Principal {
+        user_id: UserId(row.try_get("id").map_err(backend)?),
+        username: row.try_get("username").map_err(backend)?,
+        binding: binding(&row)?,
+    }))
+}
+
+pub(crate) async fn revoke_session(pool: &PgPool, token_hash: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(token_hash.to_owned())
+        .bind(now())
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(result.rows_affected() > 0)
+}
+
+fn binding(row: &PgRow) -> Result<RoleBinding, StoreError> {
+    let role = Role::parse(&row.try_get::<String, _>("role").map_err(backend)?).map_err(backend)?;
+    let partner = row.try_get::<Option<String>, _>("partner").map_err(backend)?;
+    let organisation = row.try_get::<Option<String>, _>("organisation").map_err(backend)?;
+    RoleBinding::new(
+        role,
+        partner.map(|p| PartnerCode::parse(&p)).transpose().map_err(backend)?,
+        organisation.map(|o| OrgCode::parse(&o)).transpose().map_err(backend)?,
+    )
+    .map_err(backend)
+}
+
+fn from_row(row: &PgRow) -> Result<StoredUser, StoreError> {
+    Ok(StoredUser {
+        id: UserId(row.try_get("id").map_err(backend)?),
+        username: row.try_get("username").map_err(backend)?,
+        display_name: row.try_get("display_name").map_err(backend)?,
+        binding: binding(row)?,
+        disabled: row.try_get("disabled").map_err(backend)?,
+        password_hash: row.try_get("password_hash").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}

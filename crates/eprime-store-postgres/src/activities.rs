@@ -1,0 +1,565 @@
+//! Cooperation activities: reads through the visibility rule, writes in one transaction each,
+//! holding a row lock on the activity being changed.
+
+use eprime_domain::access::{may_edit_activity, may_transition_activity};
+use eprime_domain::{
+    Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
+    NewActivity, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
+};
+use eprime_store::{ActivityFilter, EntityType, Operation, Page, PageRequest, StoreError};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use uuid::Uuid;
+
+use crate::changelog::append;
+use crate::codec::{backend, db_error, marking, now, parse_codes};
+use crate::scope::{PgQuery, bind_scope, visible};
+
+/// The columns every activity read selects, lists included: child lists come back as arrays from
+/// correlated subqueries, so a page of activities is one statement, however long the page.
+macro_rules! activity_select {
+    () => {
+        concat!(
+            "SELECT a.id, a.partnership, a.title, a.description, a.kind, a.starts_on, a.ends_on, a.location,",
+            " a.lead, a.status, a.status_reason, a.outcome, a.source, a.marking, a.version, a.created_at,",
+            " a.updated_at, a.sort_key,",
+            " ARRAY(SELECT org FROM activity_participants WHERE activity = a.id) AS participants,",
+            " ARRAY(SELECT element FROM activity_elements WHERE activity = a.id) AS supports,",
+            " ARRAY(SELECT area FROM activity_areas WHERE activity = a.id) AS areas,",
+            " ARRAY(SELECT org FROM releasability",
+            "   WHERE entity_type = 'activity' AND entity_id = a.id::text) AS releasable",
+            " FROM activities a"
+        )
+    };
+}
+
+/// The filter conditions shared by the list and the count (parameters $5..$12). The text search
+/// is one phrase, case-insensitive, with the pattern's wildcards escaped (`E'\\'` whatever
+/// `standard_conforming_strings` says).
+macro_rules! activity_filter {
+    () => {
+        concat!(
+            " AND ($5::text IS NULL OR a.partnership = $5)",
+            " AND ($6::text IS NULL OR a.status = $6)",
+            " AND ($7::text IS NULL OR a.kind = $7)",
+            " AND ($8::date IS NULL OR a.ends_on IS NULL OR a.ends_on >= $8)",
+            " AND ($9::date IS NULL OR a.starts_on IS NULL OR a.starts_on <= $9)",
+            " AND ($10::uuid IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae",
+            "      WHERE ae.activity = a.id AND ae.element = $10))",
+            " AND ($11::uuid IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element",
+            "      WHERE ae.activity = a.id AND e.document = $11))",
+            " AND ($12::text IS NULL OR a.title ILIKE $12 ESCAPE E'\\\\' OR a.description ILIKE $12 ESCAPE E'\\\\'",
+            "      OR coalesce(a.location, '') ILIKE $12 ESCAPE E'\\\\')"
+        )
+    };
+}
+
+fn bind_filter(query: PgQuery, filter: &ActivityFilter) -> PgQuery {
+    query
+        .bind(filter.partnership.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(filter.status.map(ActivityStatus::as_str))
+        .bind(filter.kind.map(ActivityKind::as_str))
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.element.map(|e| e.0))
+        .bind(filter.document.map(|d| d.0))
+        .bind(filter.text.as_deref().map(like_pattern))
+}
+
+/// `%phrase%` with LIKE's own wildcards escaped, so a search for "100%" finds "100%".
+fn like_pattern(phrase: &str) -> String {
+    let escaped = phrase
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(crate) async fn fetch<'e>(
+    executor: impl PgExecutor<'e>,
+    scope: &ReadScope,
+    id: ActivityId,
+) -> Result<Option<Activity>, StoreError> {
+    let sql = concat!(
+        activity_select!(),
+        " WHERE a.id = $5 AND ",
+        visible!("activity", "a", "id::text")
+    );
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(id.0)
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<Activity>, StoreError> {
+    let after = page.after.as_deref().map(parse_cursor).transpose()?;
+    let sql = concat!(
+        activity_select!(),
+        " WHERE ",
+        visible!("activity", "a", "id::text"),
+        activity_filter!(),
+        " AND ($13::text IS NULL OR a.sort_key < $13) ORDER BY a.sort_key DESC LIMIT $14"
+    );
+    let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
+        .bind(after)
+        .bind(i64::from(limit) + 1);
+    let rows = query.fetch_all(pool).await.map_err(db_error)?;
+    let has_more = rows.len() > limit as usize;
+    let mut next_cursor = None;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    for row in rows.iter().take(limit as usize) {
+        items.push(from_row(row)?);
+        if has_more {
+            next_cursor = Some(row.try_get::<String, _>("sort_key").map_err(backend)?);
+        }
+    }
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) async fn count(pool: &PgPool, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
+    let sql = concat!(
+        "SELECT count(*) FROM activities a WHERE ",
+        visible!("activity", "a", "id::text"),
+        activity_filter!()
+    );
+    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
+}
+
+/// A cursor is the sort key of the last item seen: `YYYY-MM-DD|<uuid>` (or `0000-00-00|…` for
+/// undated), the same as the SQLite store's.
+fn parse_cursor(raw: &str) -> Result<String, StoreError> {
+    let valid = raw.split_once('|').is_some_and(|(date, id)| {
+        date.len() == 10 && date.bytes().all(|b| b.is_ascii_digit() || b == b'-') && id.parse::<ActivityId>().is_ok()
+    });
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new("after", "is not a cursor this server gave out").into())
+    }
+}
+
+pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
+    may_edit_activity(actor, &new.partnership)?;
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    ensure_partnership(&mut tx, &scope, &new.partnership).await?;
+    let at = now();
+    let activity = Activity {
+        id: ActivityId::new(),
+        partnership: new.partnership.clone(),
+        title: new.title,
+        description: new.description,
+        kind: new.kind,
+        starts_on: new.starts_on,
+        ends_on: new.ends_on,
+        location: new.location,
+        lead: new.lead,
+        participants: new.participants,
+        supports: new.supports,
+        areas: new.areas,
+        status: new.status,
+        status_reason: new.status_reason,
+        outcome: new.outcome,
+        source: new.source,
+        // Enforced here, not only at input: an activity is always released to its own partner.
+        marking: eprime_domain::activity::marking_for(&new.partnership, new.marking),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    check_references(&mut tx, &scope, &activity).await?;
+    sqlx::query(
+        "INSERT INTO activities (id, partnership, title, description, kind, starts_on, ends_on, location, lead,
+             status, status_reason, outcome, source, marking, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+    )
+    .bind(activity.id.0)
+    .bind(activity.partnership.as_str().to_owned())
+    .bind(activity.title.as_str().to_owned())
+    .bind(activity.description.as_str().to_owned())
+    .bind(activity.kind.as_str())
+    .bind(activity.starts_on)
+    .bind(activity.ends_on)
+    .bind(activity.location.clone())
+    .bind(activity.lead.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(activity.status.as_str())
+    .bind(activity.status_reason.clone())
+    .bind(activity.outcome.as_str().to_owned())
+    .bind(activity.source.clone().map(Json))
+    .bind(activity.marking.classification.as_str())
+    .bind(activity.version)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    write_children(&mut tx, &activity, None).await?;
+    let id = activity.id.to_string();
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Activity,
+        &id,
+        Operation::Create,
+        None::<&Activity>,
+        Some(&activity),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(activity)
+}
+
+pub(crate) async fn update(
+    pool: &PgPool,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    changes: ActivityChanges,
+) -> Result<Activity, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    may_edit_activity(actor, &current.partnership)?;
+    let mut next = changes.apply_to(&current)?;
+    check_references(&mut tx, &scope, &next).await?;
+    next.version = current.version + 1;
+    next.updated_at = now();
+    save(&mut tx, &next, current.version).await?;
+    write_children(&mut tx, &next, Some(&current)).await?;
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Activity,
+        &id.to_string(),
+        Operation::Update,
+        Some(&current),
+        Some(&next),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(next)
+}
+
+pub(crate) async fn transition(
+    pool: &PgPool,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    to: ActivityStatus,
+    reason: Option<String>,
+) -> Result<Activity, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    may_transition_activity(actor, &current.partnership, to)?;
+    let status = current.status.transition(to, reason.as_deref())?;
+    let reason = match reason.filter(|_| status.needs_reason()) {
+        Some(r) => Some(Text::parse(&r).map_err(|e| e.at("reason"))?.to_string()),
+        None => None,
+    };
+    let mut next = current.clone();
+    next.status = status;
+    next.status_reason = reason;
+    next.version = current.version + 1;
+    next.updated_at = now();
+    save(&mut tx, &next, current.version).await?;
+    append(
+        &mut tx,
+        Some(actor),
+        EntityType::Activity,
+        &id.to_string(),
+        Operation::Transition,
+        Some(&current),
+        Some(&next),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(next)
+}
+
+/// Locks the activity a write is about (if the actor can see it), reads it as the actor sees it,
+/// and checks the caller's version.
+///
+/// The lock comes first and the read second, in its own statement: under READ COMMITTED a
+/// statement that waited for a lock still sees its own (older) snapshot in subqueries, while the
+/// next statement sees everything committed before the lock was granted. So a writer that queued
+/// behind another reads the version that other writer committed, and a stale `expected_version`
+/// is refused however many writers race. `FOR NO KEY UPDATE` because keys never change: foreign-key
+/// checks of other writers (which take KEY SHARE) are not blocked.
+async fn load_for_write(
+    tx: &mut PgConnection,
+    scope: &ReadScope,
+    id: ActivityId,
+    expected_version: Option<i64>,
+) -> Result<Activity, StoreError> {
+    let sql = concat!(
+        "SELECT a.version FROM activities a WHERE a.id = $5 AND ",
+        visible!("activity", "a", "id::text"),
+        " FOR NO KEY UPDATE OF a"
+    );
+    let not_found = || StoreError::NotFound(format!("activity {id}"));
+    bind_scope(sqlx::query(sql), scope)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    let current = fetch(&mut *tx, scope, id).await?.ok_or_else(not_found)?;
+    match expected_version {
+        Some(expected) if expected != current.version => Err(StoreError::Stale {
+            expected,
+            current: current.version,
+        }),
+        _ => Ok(current),
+    }
+}
+
+async fn save(tx: &mut PgConnection, next: &Activity, previous_version: i64) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "UPDATE activities SET title = $3, description = $4, kind = $5, starts_on = $6, ends_on = $7, location = $8,
+             lead = $9, status = $10, status_reason = $11, outcome = $12, marking = $13, version = $14, updated_at = $15
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(next.id.0)
+    .bind(previous_version)
+    .bind(next.title.as_str().to_owned())
+    .bind(next.description.as_str().to_owned())
+    .bind(next.kind.as_str())
+    .bind(next.starts_on)
+    .bind(next.ends_on)
+    .bind(next.location.clone())
+    .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(next.status.as_str())
+    .bind(next.status_reason.clone())
+    .bind(next.outcome.as_str().to_owned())
+    .bind(next.marking.classification.as_str())
+    .bind(next.version)
+    .bind(next.updated_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    if result.rows_affected() != 1 {
+        // The row is locked since `load_for_write`, so this cannot happen; if it ever does, the
+        // write must not go through.
+        return Err(StoreError::Stale {
+            expected: previous_version,
+            current: previous_version + 1,
+        });
+    }
+    Ok(())
+}
+
+/// Writes the child lists that changed (all of them for a new activity), one statement per list.
+async fn write_children(tx: &mut PgConnection, next: &Activity, previous: Option<&Activity>) -> Result<(), StoreError> {
+    let id = next.id.0;
+    if previous.is_none_or(|p| p.participants != next.participants) {
+        let orgs: Vec<String> = next.participants.iter().map(|o| o.as_str().to_owned()).collect();
+        replace_list(
+            tx,
+            "DELETE FROM activity_participants WHERE activity = $1",
+            sqlx::query("INSERT INTO activity_participants (activity, org) SELECT $1, unnest($2::text[])")
+                .bind(id)
+                .bind(orgs),
+            id,
+        )
+        .await?;
+    }
+    if previous.is_none_or(|p| p.supports != next.supports) {
+        let elements: Vec<Uuid> = next.supports.iter().map(|e| e.0).collect();
+        replace_list(
+            tx,
+            "DELETE FROM activity_elements WHERE activity = $1",
+            sqlx::query("INSERT INTO activity_elements (activity, element) SELECT $1, unnest($2::uuid[])")
+                .bind(id)
+                .bind(elements),
+            id,
+        )
+        .await?;
+    }
+    if previous.is_none_or(|p| p.areas != next.areas) {
+        let areas: Vec<String> = next.areas.iter().map(|a| a.as_str().to_owned()).collect();
+        replace_list(
+            tx,
+            "DELETE FROM activity_areas WHERE activity = $1",
+            sqlx::query("INSERT INTO activity_areas (activity, area) SELECT $1, unnest($2::text[])")
+                .bind(id)
+                .bind(areas),
+            id,
+        )
+        .await?;
+    }
+    if previous.is_none_or(|p| p.marking != next.marking) {
+        crate::releasability::replace(tx, "activity", &next.id.to_string(), next.marking.releasable_list()).await?;
+    }
+    Ok(())
+}
+
+/// Empties one child list of an activity and inserts its new rows (an `unnest` insert, which
+/// inserts nothing for an empty array).
+async fn replace_list(
+    tx: &mut PgConnection,
+    delete: &'static str,
+    insert: PgQuery,
+    activity: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query(delete)
+        .bind(activity)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    insert.execute(&mut *tx).await.map_err(db_error)?;
+    Ok(())
+}
+
+/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
+async fn ensure_partnership(tx: &mut PgConnection, scope: &ReadScope, partner: &PartnerCode) -> Result<(), StoreError> {
+    let sql = concat!(
+        "SELECT EXISTS (SELECT 1 FROM partnerships p WHERE p.partner = $5 AND ",
+        visible!("partnership", "p", "partner"),
+        ")"
+    );
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(partner.as_str().to_owned())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if !row.try_get::<bool, _>(0).map_err(backend)? {
+        return Err(ValidationErrors::from(FieldError::new(
+            "partnership",
+            format!("there is no partnership {partner}"),
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Every code and id the activity names must exist, and supported elements must belong to a
+/// visible document of the activity's own partnership. All problems are reported together.
+async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &Activity) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::default();
+    let orgs = activity.lead.iter().map(|l| ("lead".to_owned(), l)).chain(
+        activity
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("participants[{i}]"), p)),
+    );
+    for (field, org) in orgs {
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)", org.as_str()).await? {
+            errors.push(FieldError::new(field, format!("there is no organisation {org}")));
+        }
+    }
+    for (i, area) in activity.areas.iter().enumerate() {
+        if !exists(tx, "SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)", area.as_str()).await? {
+            errors.push(FieldError::new(
+                format!("areas[{i}]"),
+                format!("there is no area of cooperation {area}"),
+            ));
+        }
+    }
+    let sql = concat!(
+        "SELECT EXISTS (SELECT 1 FROM elements e JOIN documents d ON d.id = e.document",
+        " WHERE e.id = $5 AND d.partnership = $6 AND ",
+        visible!("document", "d", "id::text"),
+        ")"
+    );
+    for (i, element) in activity.supports.iter().enumerate() {
+        let row = bind_scope(sqlx::query(sql), scope)
+            .bind(element.0)
+            .bind(activity.partnership.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if !row.try_get::<bool, _>(0).map_err(backend)? {
+            errors.push(FieldError::new(
+                format!("supports[{i}]"),
+                format!(
+                    "{element} is not a goal, area or objective of a {} document",
+                    activity.partnership
+                ),
+            ));
+        }
+    }
+    if let Some(document) = activity.source.as_ref().and_then(|s| s.document) {
+        let sql = concat!(
+            "SELECT EXISTS (SELECT 1 FROM documents d WHERE d.id = $5 AND ",
+            visible!("document", "d", "id::text"),
+            ")"
+        );
+        let row = bind_scope(sqlx::query(sql), scope)
+            .bind(document.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if !row.try_get::<bool, _>(0).map_err(backend)? {
+            errors.push(FieldError::new(
+                "source.document",
+                format!("there is no document {document}"),
+            ));
+        }
+    }
+    errors.into_result().map_err(StoreError::from)
+}
+
+async fn exists(tx: &mut PgConnection, sql: &'static str, key: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query(sql)
+        .bind(key.to_owned())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    row.try_get::<bool, _>(0).map_err(backend)
+}
+
+fn from_row(row: &PgRow) -> Result<Activity, StoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
+    let optional = |name: &str| row.try_get::<Option<String>, _>(name).map_err(backend);
+    let list = |name: &str| row.try_get::<Vec<String>, _>(name).map_err(backend);
+    let mut supports: Vec<ElementId> = row
+        .try_get::<Vec<Uuid>, _>("supports")
+        .map_err(backend)?
+        .into_iter()
+        .map(ElementId)
+        .collect();
+    supports.sort();
+    Ok(Activity {
+        id: ActivityId(row.try_get("id").map_err(backend)?),
+        partnership: PartnerCode::parse(&text("partnership")?).map_err(backend)?,
+        title: Title::parse(&text("title")?).map_err(backend)?,
+        description: Text::parse(&text("description")?).map_err(backend)?,
+        kind: ActivityKind::parse(&text("kind")?).map_err(backend)?,
+        starts_on: row.try_get("starts_on").map_err(backend)?,
+        ends_on: row.try_get("ends_on").map_err(backend)?,
+        location: optional("location")?,
+        lead: optional("lead")?
+            .map(|l| OrgCode::parse(&l))
+            .transpose()
+            .map_err(backend)?,
+        participants: parse_codes(list("participants")?, OrgCode::parse)?,
+        supports,
+        areas: parse_codes(list("areas")?, AreaCode::parse)?,
+        status: ActivityStatus::parse(&text("status")?).map_err(backend)?,
+        status_reason: optional("status_reason")?,
+        outcome: Text::parse(&text("outcome")?).map_err(backend)?,
+        source: row
+            .try_get::<Option<Json<SourceRef>>, _>("source")
+            .map_err(backend)?
+            .map(|s| s.0),
+        marking: marking(&text("marking")?, list("releasable")?)?,
+        version: row.try_get("version").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        updated_at: row.try_get("updated_at").map_err(backend)?,
+    })
+}

@@ -1,0 +1,130 @@
+//! Appending to and reading the change log.
+
+use eprime_domain::{Principal, ReadScope};
+use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
+use serde::Serialize;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use crate::codec::{backend, db_error, now};
+use crate::scope::{bind_scope, visible};
+
+/// Appends one entry inside the caller's transaction, so the change and its record commit together.
+///
+/// The EXCLUSIVE table lock (held to commit; plain reads are not blocked) makes appends queue, so
+/// a smaller sequence number is always committed before a larger one is handed out: a reader
+/// following the log by `seq` never skips an entry that commits late. Writers therefore append
+/// as their last step, after every other statement that could fail or wait.
+pub(crate) async fn append<B: Serialize, A: Serialize>(
+    tx: &mut PgConnection,
+    actor: Option<&Principal>,
+    entity: EntityType,
+    entity_id: &str,
+    operation: Operation,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<i64, StoreError> {
+    // Serialised up front: a record that cannot be written as JSON fails before the lock.
+    let before = before.map(serde_json::to_value).transpose().map_err(backend)?;
+    let after = after.map(serde_json::to_value).transpose().map_err(backend)?;
+    sqlx::query("LOCK TABLE change_log IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO change_log (at, actor, entity, entity_id, operation, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(now())
+    .bind(actor.map(|a| a.username.clone()))
+    .bind(entity.as_str())
+    .bind(entity_id.to_owned())
+    .bind(operation.as_str())
+    .bind(before.map(Json))
+    .bind(after.map(Json))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(seq)
+}
+
+/// Whether the record a history is asked for exists and is visible to `scope`.
+async fn visible_record(pool: &PgPool, scope: &ReadScope, entity: EntityType, id: &str) -> Result<bool, StoreError> {
+    // Activities and documents are keyed by uuid: anything else names no record.
+    let uuid = || Uuid::parse_str(id).ok();
+    let query = match entity {
+        EntityType::Activity => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM activities a WHERE a.id = $5 AND ",
+                visible!("activity", "a", "id::text"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        EntityType::Document => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM documents d WHERE d.id = $5 AND ",
+                visible!("document", "d", "id::text"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        EntityType::Partnership => {
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM partnerships p WHERE p.partner = $5 AND ",
+                visible!("partnership", "p", "partner"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id.to_owned())
+        }
+        // Reference data is public.
+        EntityType::Organisation => {
+            sqlx::query("SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)").bind(id.to_owned())
+        }
+        EntityType::Area => sqlx::query("SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)").bind(id.to_owned()),
+        // An account's history belongs to the audit log, not to a record page.
+        EntityType::User => return Ok(false),
+    };
+    let row = query.fetch_one(pool).await.map_err(db_error)?;
+    row.try_get::<bool, _>(0).map_err(backend)
+}
+
+pub(crate) async fn history(
+    pool: &PgPool,
+    scope: &ReadScope,
+    entity: EntityType,
+    id: &str,
+) -> Result<Option<Vec<ChangeEntry>>, StoreError> {
+    if !visible_record(pool, scope, entity, id).await? {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, operation, before, after
+         FROM change_log WHERE entity = $1 AND entity_id = $2 ORDER BY seq",
+    )
+    .bind(entity.as_str())
+    .bind(id.to_owned())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(entry).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
+    let entity: String = row.try_get("entity").map_err(backend)?;
+    let operation: String = row.try_get("operation").map_err(backend)?;
+    Ok(ChangeEntry {
+        seq: row.try_get("seq").map_err(backend)?,
+        at: row.try_get("at").map_err(backend)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
+        entity_id: row.try_get("entity_id").map_err(backend)?,
+        operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
+        before: row.try_get("before").map_err(backend)?,
+        after: row.try_get("after").map_err(backend)?,
+    })
+}

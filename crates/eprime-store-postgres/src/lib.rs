@@ -1,0 +1,261 @@
+//! e-PRIME's server store: [`eprime_store::Store`] on PostgreSQL.
+//!
+//! A pool of connections to one database, migrations embedded in the binary and run at connect
+//! (under sqlx's advisory lock, so several instances may start at once). The schema and every
+//! statement mirror the SQLite store, in PostgreSQL's native types (`uuid`, `date`,
+//! `timestamptz`, `jsonb`); cursors and change-log entries are the same on both.
+//!
+//! Unlike SQLite, PostgreSQL runs many writers at once. Every write therefore locks the record it
+//! changes (`SELECT … FOR NO KEY UPDATE`) before reading it and checking its version, and appends
+//! to the change log under a table lock, so log order is commit order.
+
+mod accounts;
+mod activities;
+mod changelog;
+mod codec;
+mod documents;
+mod partnerships;
+mod releasability;
+mod scope;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eprime_domain::{
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, Document, DocumentId, Element, ElementId,
+    NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope,
+};
+use eprime_store::{
+    ActivityFilter, ChangeEntry, DocumentDetail, DocumentFilter, EntityType, NewPartnership, NewUser, Page,
+    PageRequest, Result, SessionRecord, Store, StoreError, StoredUser, UserFilter,
+};
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::codec::{backend, db_error};
+
+/// The embedded migrations; the schema version is the number of the last one applied.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Most connections one process holds: enough for a busy server, far below PostgreSQL's default
+/// `max_connections` (100), so several instances fit.
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a free connection before it fails (rather than hanging).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle connections are closed after this, so a quiet server holds few.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Connections are renewed after this, so server-side memory and settings do not drift.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// No statement (including one waiting for a row lock) runs longer than this.
+const STATEMENT_TIMEOUT: &str = "30s";
+/// A transaction left open by a stuck client is ended by the server after this.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
+/// A handle on one PostgreSQL database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`) and
+    /// brings its schema up to date. The database must exist; error messages never repeat the
+    /// URL, which may hold a password.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("not a PostgreSQL database URL: {e}")))?
+            .application_name("eprime")
+            .options([
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(IDLE_TIMEOUT)
+            .max_lifetime(MAX_LIFETIME)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the PostgreSQL database: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The number of the newest migration applied.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT coalesce(max(version), 0)::bigint FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.try_get(0).map_err(backend)
+    }
+
+    /// Waits for in-flight work and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn is_empty(&self) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT NOT (EXISTS (SELECT 1 FROM partnerships) OR EXISTS (SELECT 1 FROM organisations)
+                      OR EXISTS (SELECT 1 FROM users))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.try_get::<bool, _>(0).map_err(backend)
+    }
+
+    async fn upsert_organisation(&self, actor: &Principal, organisation: &Organisation) -> Result<()> {
+        partnerships::upsert_organisation(&self.pool, actor, organisation).await
+    }
+
+    async fn list_organisations(&self) -> Result<Vec<Organisation>> {
+        partnerships::list_organisations(&self.pool).await
+    }
+
+    async fn upsert_area(&self, actor: &Principal, area: &Area) -> Result<()> {
+        partnerships::upsert_area(&self.pool, actor, area).await
+    }
+
+    async fn list_areas(&self) -> Result<Vec<Area>> {
+        partnerships::list_areas(&self.pool).await
+    }
+
+    async fn create_partnership(&self, actor: &Principal, new: NewPartnership) -> Result<Partnership> {
+        partnerships::create(&self.pool, actor, new).await
+    }
+
+    async fn list_partnerships(&self, scope: &ReadScope) -> Result<Vec<Partnership>> {
+        partnerships::list(&self.pool, scope).await
+    }
+
+    async fn partnership(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<Option<Partnership>> {
+        partnerships::get(&self.pool, scope, partner).await
+    }
+
+    async fn create_document(&self, actor: &Principal, new: NewDocument) -> Result<DocumentDetail> {
+        documents::create(&self.pool, actor, new).await
+    }
+
+    async fn list_documents(&self, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>> {
+        documents::list(&self.pool, scope, filter).await
+    }
+
+    async fn document(&self, scope: &ReadScope, id: DocumentId) -> Result<Option<DocumentDetail>> {
+        documents::detail(&self.pool, scope, id).await
+    }
+
+    async fn approve_document(
+        &self,
+        actor: &Principal,
+        id: DocumentId,
+        expected_version: Option<i64>,
+        approval: Approval,
+    ) -> Result<Document> {
+        documents::approve(&self.pool, actor, id, expected_version, approval).await
+    }
+
+    async fn document_by_hash(&self, scope: &ReadScope, partner: &PartnerCode, hash: &str) -> Result<Option<Document>> {
+        documents::by_hash(&self.pool, scope, partner, hash).await
+    }
+
+    async fn element(&self, scope: &ReadScope, id: ElementId) -> Result<Option<Element>> {
+        documents::element(&self.pool, scope, id).await
+    }
+
+    async fn create_activity(&self, actor: &Principal, new: NewActivity) -> Result<Activity> {
+        activities::create(&self.pool, actor, new).await
+    }
+
+    async fn list_activities(
+        &self,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>> {
+        activities::list(&self.pool, scope, filter, page).await
+    }
+
+    async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
+        activities::count(&self.pool, scope, filter).await
+    }
+
+    async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>> {
+        activities::fetch(&self.pool, scope, id).await
+    }
+
+    async fn update_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        changes: ActivityChanges,
+    ) -> Result<Activity> {
+        activities::update(&self.pool, actor, id, expected_version, changes).await
+    }
+
+    async fn transition_activity(
+        &self,
+        actor: &Principal,
+        id: ActivityId,
+        expected_version: Option<i64>,
+        to: ActivityStatus,
+        reason: Option<String>,
+    ) -> Result<Activity> {
+        activities::transition(&self.pool, actor, id, expected_version, to, reason).await
+    }
+
+    async fn history(&self, scope: &ReadScope, entity: EntityType, id: &str) -> Result<Option<Vec<ChangeEntry>>> {
+        changelog::history(&self.pool, scope, entity, id).await
+    }
+
+    async fn create_user(&self, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser> {
+        accounts::create(&self.pool, actor, new).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>> {
+        accounts::by_username(&self.pool, username).await
+    }
+
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<StoredUser>> {
+        accounts::list(&self.pool, filter).await
+    }
+
+    async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
+        accounts::set_disabled(&self.pool, actor, username, disabled).await
+    }
+
+    async fn set_user_password(
+        &self,
+        actor: Option<&Principal>,
+        username: &str,
+        password_hash: String,
+    ) -> Result<StoredUser> {
+        accounts::set_password(&self.pool, actor, username, password_hash).await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> Result<()> {
+        accounts::create_session(&self.pool, session).await
+    }
+
+    async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
+        accounts::session_principal(&self.pool, token_hash).await
+    }
+
+    async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
+        accounts::revoke_session(&self.pool, token_hash).await
+    }
+}

@@ -1,0 +1,60 @@
+//! The visibility rule of `eprime_domain::access` as SQL.
+//!
+//! Every read statement that returns programme data binds the caller's scope to parameters
+//! `$1`..`$4` and includes [`visible!`] for each record kind it returns: there is no other way
+//! to build those statements in this crate. The test suite checks this translation against
+//! `ReadScope::can_read` on random data.
+
+use eprime_domain::ReadScope;
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+
+/// `(caller sees everything) OR (record is PUBLIC) OR (record released to one of $2..$4)`
+/// for the record kind `$entity` aliased as `$alias`, whose releasability key is `$alias.$id`
+/// (an expression giving text: `id::text` for uuid keys, since the releasability table also
+/// holds partner codes).
+macro_rules! visible {
+    ($entity:literal, $alias:literal, $id:literal) => {
+        concat!(
+            "($1 OR ",
+            $alias,
+            ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
+            $entity,
+            "' AND r.entity_id = ",
+            $alias,
+            ".",
+            $id,
+            " AND r.org IN ($2, $3, $4)))"
+        )
+    };
+}
+pub(crate) use visible;
+
+pub(crate) type PgQuery = Query<'static, Postgres, PgArguments>;
+
+/// Binds `$1`..`$4`. Unused audience slots get the empty string, which is never an org code.
+pub(crate) fn bind_scope(query: PgQuery, scope: &ReadScope) -> PgQuery {
+    let audiences = scope.audiences();
+    let slot = |i: usize| audiences.get(i).map(|a| a.as_str().to_owned()).unwrap_or_default();
+    query
+        .bind(scope.sees_everything())
+        .bind(slot(0))
+        .bind(slot(1))
+        .bind(slot(2))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fragment_names_its_entity_and_alias() {
+        let sql = visible!("activity", "a", "id::text");
+        assert!(sql.starts_with("($1 OR a.marking = 'PUBLIC'"));
+        assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id::text"));
+        assert!(sql.ends_with("r.org IN ($2, $3, $4)))"));
+        const _: () = assert!(
+            eprime_domain::ReadScope::MAX_AUDIENCES == 3,
+            "visible! binds exactly three audiences"
+        );
+    }
+}
