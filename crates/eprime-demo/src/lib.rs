@@ -26,26 +26,11 @@ use eprime_import::record::{Provenance, content_hash, new_document};
 
 /// The seed documents, embedded.
 pub const SEEDS: [(&str, &str); 5] = [
-    (
-        "000_3b0b251586ad6093.txt",
-        include_str!("../../../seeds/000_3b0b251586ad6093.txt"),
-    ),
-    (
-        "001_569038fb7a03f57f.txt",
-        include_str!("../../../seeds/001_569038fb7a03f57f.txt"),
-    ),
-    (
-        "002_00afff77f7d7b4ab.txt",
-        include_str!("../../../seeds/002_00afff77f7d7b4ab.txt"),
-    ),
-    (
-        "003_82e5337bd389dbe6.txt",
-        include_str!("../../../seeds/003_82e5337bd389dbe6.txt"),
-    ),
-    (
-        "004_cf7b80114048b85a.txt",
-        include_str!("../../../seeds/004_cf7b80114048b85a.txt"),
-    ),
+    ("000_3b0b251586ad6093.txt", include_str!("../../../seeds/000_3b0b251586ad6093.txt")),
+    ("001_569038fb7a03f57f.txt", include_str!("../../../seeds/001_569038fb7a03f57f.txt")),
+    ("002_00afff77f7d7b4ab.txt", include_str!("../../../seeds/002_00afff77f7d7b4ab.txt")),
+    ("003_82e5337bd389dbe6.txt", include_str!("../../../seeds/003_82e5337bd389dbe6.txt")),
+    ("004_cf7b80114048b85a.txt", include_str!("../../../seeds/004_cf7b80114048b85a.txt")),
 ];
 
 const ORGANISATIONS: &str = include_str!("../data/organisations.toml");
@@ -70,61 +55,19 @@ const fn account(
     partner: Option<&'static str>,
     organisation: Option<&'static str>,
 ) -> DemoAccount {
-    DemoAccount {
-        username,
-        display_name,
-        role,
-        partner,
-        organisation,
-    }
+    DemoAccount { username, display_name, role, partner, organisation }
 }
 
 /// The demo accounts, one per kind of user, so each sees a visibly different slice.
 pub const ACCOUNTS: [DemoAccount; 8] = [
     account("nato.admin", "NATO administrator", Role::NatoAdmin, None, None),
-    account(
-        "nato.staff",
-        "NATO partnership desk officer",
-        Role::NatoStaff,
-        None,
-        None,
-    ),
+    account("nato.staff", "NATO partnership desk officer", Role::NatoStaff, None, None),
     account("auditor", "Auditor", Role::Auditor, None, None),
-    account(
-        "jpn.officer",
-        "Japan Mission to NATO officer",
-        Role::PartnerOfficer,
-        Some("JPN"),
-        None,
-    ),
-    account(
-        "jpn.admin",
-        "Japan partner administrator",
-        Role::PartnerAdmin,
-        Some("JPN"),
-        None,
-    ),
-    account(
-        "kor.officer",
-        "Republic of Korea Mission officer",
-        Role::PartnerOfficer,
-        Some("KOR"),
-        None,
-    ),
-    account(
-        "ndc.provider",
-        "NATO Defense College course office",
-        Role::Provider,
-        None,
-        Some("NDC"),
-    ),
-    account(
-        "fra.ally",
-        "French delegation officer",
-        Role::AllyOfficer,
-        None,
-        Some("FRA"),
-    ),
+    account("jpn.officer", "Japan Mission to NATO officer", Role::PartnerOfficer, Some("JPN"), None),
+    account("jpn.admin", "Japan partner administrator", Role::PartnerAdmin, Some("JPN"), None),
+    account("kor.officer", "Republic of Korea Mission officer", Role::PartnerOfficer, Some("KOR"), None),
+    account("ndc.provider", "NATO Defense College course office", Role::Provider, None, Some("NDC")),
+    account("fra.ally", "French delegation officer", Role::AllyOfficer, None, Some("FRA")),
 ];
 
 /// The password of every demo account unless `EPRIME_DEMO_PASSWORD` says otherwise.
@@ -145,10 +88,7 @@ pub enum DemoError {
 }
 
 fn data_error(file: &'static str, message: impl std::fmt::Display) -> DemoError {
-    DemoError::Data {
-        file,
-        message: message.to_string(),
-    }
+    DemoError::Data { file, message: message.to_string() }
 }
 
 /// What the demo put in the database.
@@ -183,14 +123,7 @@ pub async fn load(
     let documents = load_documents(store, &loader).await?;
     let activities = load_activities(store, &loader, &documents).await?;
     let accounts = load_accounts(store, password, hash_password).await?;
-    let summary = Summary {
-        organisations,
-        areas,
-        partnerships,
-        documents: documents.len(),
-        activities,
-        accounts,
-    };
+    let summary = Summary { organisations, areas, partnerships, documents: documents.len(), activities, accounts };
     tracing::info!(?summary, "demo loaded");
     Ok(summary)
 }
@@ -203,12 +136,7 @@ async fn load_organisations(store: &dyn Store, loader: &Principal) -> Result<usi
             code: OrgCode::parse(&row.code).map_err(|e| data_error(FILE, e))?,
             name: Title::parse(&row.name).map_err(|e| data_error(FILE, e))?,
             kind: OrgKind::parse(&row.kind).map_err(|e| data_error(FILE, e))?,
-            country: row
-                .country
-                .as_deref()
-                .map(OrgCode::parse)
-                .transpose()
-                .map_err(|e| data_error(FILE, e))?,
+            country: row.country.as_deref().map(OrgCode::parse).transpose().map_err(|e| data_error(FILE, e))?,
         };
         store.upsert_organisation(loader, &org).await?;
     }
@@ -279,9 +207,7 @@ fn seed_text(file: &'static str, seed: &str) -> Result<&'static str, DemoError> 
 }
 
 fn date(file: &'static str, raw: Option<&str>) -> Result<Option<time::Date>, DemoError> {
-    raw.map(|d| parse_date("date", d))
-        .transpose()
-        .map_err(|e| data_error(file, e))
+    raw.map(|d| parse_date("date", d)).transpose().map_err(|e| data_error(file, e))
 }
 
 /// Loads every document and returns them by their data key.
@@ -292,14 +218,12 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
     // The seed texts, through the importer, oldest first so a newer one can supersede.
     for facts in &rows.document_facts {
         let text = seed_text(FILE, &facts.seed)?;
-        let imported = import(text, &ImportOptions::default()).map_err(|e| DemoError::Import {
-            seed: facts.seed.clone(),
-            message: e.to_string(),
-        })?;
-        let partnership = imported.partner.clone().ok_or_else(|| DemoError::Import {
-            seed: facts.seed.clone(),
-            message: "no partner recognised".into(),
-        })?;
+        let imported = import(text, &ImportOptions::default())
+            .map_err(|e| DemoError::Import { seed: facts.seed.clone(), message: e.to_string() })?;
+        let partnership = imported
+            .partner
+            .clone()
+            .ok_or_else(|| DemoError::Import { seed: facts.seed.clone(), message: "no partner recognised".into() })?;
         let approvals = facts
             .approvals
             .iter()
@@ -319,10 +243,8 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
             source: format!("seeds/{}", facts.seed),
             notes: facts.notes.clone(),
         };
-        let mut new = new_document(&imported, text, provenance).map_err(|e| DemoError::Import {
-            seed: facts.seed.clone(),
-            message: e.to_string(),
-        })?;
+        let mut new = new_document(&imported, text, provenance)
+            .map_err(|e| DemoError::Import { seed: facts.seed.clone(), message: e.to_string() })?;
         // Where the text is silent, the curated facts fill in (the JPD page gives no signing date).
         if new.signed_on.is_none() {
             new.signed_on = date(FILE, facts.signed_on.as_deref())?;
@@ -342,10 +264,7 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
         let detail = store
             .create_document(loader, new)
             .await
-            .map_err(|source| DemoError::Record {
-                what: format!("document {}", facts.key),
-                source,
-            })?;
+            .map_err(|source| DemoError::Record { what: format!("document {}", facts.key), source })?;
         loaded.insert(facts.key.clone(), detail);
     }
     for row in &rows.document {
@@ -386,10 +305,7 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
         let detail = store
             .create_document(loader, new)
             .await
-            .map_err(|source| DemoError::Record {
-                what: format!("document {}", row.key),
-                source,
-            })?;
+            .map_err(|source| DemoError::Record { what: format!("document {}", row.key), source })?;
         loaded.insert(row.key.clone(), detail);
     }
     // Pages and articles activities cite: kept as documents of kind OTHER with their text's hash.
@@ -424,23 +340,12 @@ async fn load_documents(store: &dyn Store, loader: &Principal) -> Result<HashMap
 /// Resolves `DOCKEY:CODE` to the element's id.
 fn element_id(documents: &HashMap<String, DocumentDetail>, reference: &str) -> Result<ElementId, DemoError> {
     const FILE: &str = "activities.toml";
-    let (key, code) = reference
-        .split_once(':')
-        .ok_or_else(|| data_error(FILE, format!("`{reference}` is not DOCKEY:CODE")))?;
-    let document = documents
-        .get(key)
-        .ok_or_else(|| data_error(FILE, format!("no document {key}")))?;
-    document
-        .elements
-        .iter()
-        .find(|e| e.code == code && e.kind != ElementKind::PriorityIssue)
-        .map(|e| e.id)
-        .ok_or_else(|| {
-            data_error(
-                FILE,
-                format!("{key} has no goal, area or objective {code} (the importer did not find it)"),
-            )
-        })
+    let (key, code) =
+        reference.split_once(':').ok_or_else(|| data_error(FILE, format!("`{reference}` is not DOCKEY:CODE")))?;
+    let document = documents.get(key).ok_or_else(|| data_error(FILE, format!("no document {key}")))?;
+    document.elements.iter().find(|e| e.code == code && e.kind != ElementKind::PriorityIssue).map(|e| e.id).ok_or_else(
+        || data_error(FILE, format!("{key} has no goal, area or objective {code} (the importer did not find it)")),
+    )
 }
 
 async fn load_activities(
@@ -471,18 +376,10 @@ async fn load_activities(
                     .get(&s.document)
                     .map(|d| d.document.id)
                     .ok_or_else(|| context(&format!("no document {}", s.document)))?;
-                Ok(SourceRef {
-                    document: Some(document),
-                    locator: s.locator.clone(),
-                    quote: s.quote.clone(),
-                })
+                Ok(SourceRef { document: Some(document), locator: s.locator.clone(), quote: s.quote.clone() })
             })
             .transpose()?;
-        let mut supports = row
-            .supports
-            .iter()
-            .map(|r| element_id(documents, r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut supports = row.supports.iter().map(|r| element_id(documents, r)).collect::<Result<Vec<_>, _>>()?;
         supports.sort();
         supports.dedup();
         let status = ActivityStatus::parse(&row.status).map_err(|e| context(&e))?;
@@ -494,12 +391,7 @@ async fn load_activities(
             starts_on: date(FILE, row.starts_on.as_deref())?,
             ends_on: date(FILE, row.ends_on.as_deref())?,
             location: row.location.clone(),
-            lead: row
-                .lead
-                .as_deref()
-                .map(OrgCode::parse)
-                .transpose()
-                .map_err(|e| context(&e))?,
+            lead: row.lead.as_deref().map(OrgCode::parse).transpose().map_err(|e| context(&e))?,
             participants: sorted(
                 row.participants
                     .iter()
@@ -509,11 +401,7 @@ async fn load_activities(
             ),
             supports,
             areas: sorted(
-                row.areas
-                    .iter()
-                    .map(|a| AreaCode::parse(a))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| context(&e))?,
+                row.areas.iter().map(|a| AreaCode::parse(a)).collect::<Result<_, _>>().map_err(|e| context(&e))?,
             ),
             outcome: Text::parse(row.outcome.as_deref().unwrap_or_default()).map_err(|e| context(&e))?,
             source,
@@ -524,10 +412,7 @@ async fn load_activities(
         store
             .create_activity(loader, new)
             .await
-            .map_err(|source| DemoError::Record {
-                what: format!("activity `{}`", row.title),
-                source,
-            })?;
+            .map_err(|source| DemoError::Record { what: format!("activity `{}`", row.title), source })?;
     }
     Ok(rows.activity.len())
 }
@@ -544,16 +429,9 @@ async fn load_accounts(
     hash_password: &dyn Fn(&str) -> String,
 ) -> Result<usize, DemoError> {
     for account in &ACCOUNTS {
-        let partner = account
-            .partner
-            .map(PartnerCode::parse)
-            .transpose()
-            .map_err(|e| data_error("accounts", e))?;
-        let organisation = account
-            .organisation
-            .map(OrgCode::parse)
-            .transpose()
-            .map_err(|e| data_error("accounts", e))?;
+        let partner = account.partner.map(PartnerCode::parse).transpose().map_err(|e| data_error("accounts", e))?;
+        let organisation =
+            account.organisation.map(OrgCode::parse).transpose().map_err(|e| data_error("accounts", e))?;
         let binding = RoleBinding::new(account.role, partner, organisation).map_err(|e| data_error("accounts", e))?;
         store
             .create_user(

@@ -68,10 +68,7 @@ impl Role {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         Self::ALL.into_iter().find(|r| r.as_str() == raw).ok_or_else(|| {
             let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-            FieldError::new(
-                "role",
-                format!("`{raw}` is not a role; expected one of {}", names.join(", ")),
-            )
+            FieldError::new("role", format!("`{raw}` is not a role; expected one of {}", names.join(", ")))
         })
     }
 
@@ -109,27 +106,14 @@ pub struct RoleBinding {
 impl RoleBinding {
     pub fn new(role: Role, partner: Option<PartnerCode>, organisation: Option<OrgCode>) -> Result<Self, FieldError> {
         if role.needs_partner() && partner.is_none() {
-            return Err(FieldError::new(
-                "partner",
-                format!("role `{}` needs a partner (e.g. JPN)", role.as_str()),
-            ));
+            return Err(FieldError::new("partner", format!("role `{}` needs a partner (e.g. JPN)", role.as_str())));
         }
         if !role.needs_partner() && partner.is_some() {
-            return Err(FieldError::new(
-                "partner",
-                format!("role `{}` is not bound to a partner", role.as_str()),
-            ));
+            return Err(FieldError::new("partner", format!("role `{}` is not bound to a partner", role.as_str())));
         }
         if role.needs_organisation() && organisation.is_none() {
-            let example = if role == Role::AllyOfficer {
-                "an Ally, e.g. FRA"
-            } else {
-                "an organisation, e.g. NDC"
-            };
-            return Err(FieldError::new(
-                "organisation",
-                format!("role `{}` needs {example}", role.as_str()),
-            ));
+            let example = if role == Role::AllyOfficer { "an Ally, e.g. FRA" } else { "an organisation, e.g. NDC" };
+            return Err(FieldError::new("organisation", format!("role `{}` needs {example}", role.as_str())));
         }
         if role.sees_everything() && organisation.is_some() {
             return Err(FieldError::new(
@@ -137,11 +121,7 @@ impl RoleBinding {
                 format!("role `{}` is not bound to an organisation", role.as_str()),
             ));
         }
-        Ok(Self {
-            role,
-            partner,
-            organisation,
-        })
+        Ok(Self { role, partner, organisation })
     }
 }
 
@@ -182,10 +162,7 @@ impl Caller {
         };
         let binding = &principal.binding;
         if binding.role.sees_everything() {
-            return ReadScope {
-                everything: true,
-                audiences: Vec::new(),
-            };
+            return ReadScope { everything: true, audiences: Vec::new() };
         }
         let mut audiences = Vec::with_capacity(2);
         if let Some(partner) = &binding.partner {
@@ -197,10 +174,7 @@ impl Caller {
         if binding.role == Role::AllyOfficer {
             audiences.push(OrgCode::allies());
         }
-        ReadScope {
-            everything: false,
-            audiences,
-        }
+        ReadScope { everything: false, audiences }
     }
 }
 
@@ -216,18 +190,12 @@ impl ReadScope {
     pub const MAX_AUDIENCES: usize = 3;
 
     pub fn public_only() -> Self {
-        Self {
-            everything: false,
-            audiences: Vec::new(),
-        }
+        Self { everything: false, audiences: Vec::new() }
     }
 
     /// For the system's own work (migrations, the demo loader, background jobs): never for a request.
     pub fn system() -> Self {
-        Self {
-            everything: true,
-            audiences: Vec::new(),
-        }
+        Self { everything: true, audiences: Vec::new() }
     }
 
     pub fn sees_everything(&self) -> bool {
@@ -258,13 +226,10 @@ pub fn may_edit_activity(actor: &Principal, partnership: &PartnerCode) -> Result
     match binding.role {
         r if r.is_nato_writer() => Ok(()),
         Role::PartnerOfficer if binding.partner.as_ref() == Some(partnership) => Ok(()),
-        Role::PartnerOfficer => Err(Refusal(format!(
-            "a partner officer edits only its own partnership's activities, not {partnership}'s"
-        ))),
-        role => Err(Refusal(format!(
-            "role `{}` cannot create or edit activities",
-            role.as_str()
-        ))),
+        Role::PartnerOfficer => {
+            Err(Refusal(format!("a partner officer edits only its own partnership's activities, not {partnership}'s")))
+        }
+        role => Err(Refusal(format!("role `{}` cannot create or edit activities", role.as_str()))),
     }
 }
 
@@ -287,10 +252,73 @@ pub fn may_edit_programme(actor: &Principal) -> Result<(), Refusal> {
     if actor.role().is_nato_writer() {
         Ok(())
     } else {
-        Err(Refusal(format!(
-            "role `{}` cannot change partnerships or documents; NATO staff do",
-            actor.role().as_str()
-        )))
+        Err(Refusal(format!("role `{}` cannot change partnerships or documents; NATO staff do", actor.role().as_str())))
+    }
+}
+
+/// Whose accounts a user may see and manage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountScope {
+    /// Every account (NATO administrators).
+    All,
+    /// The accounts of one partner nation (its partner administrators).
+    Partner(PartnerCode),
+}
+
+/// Which accounts `actor` manages, or why none.
+pub fn account_scope(actor: &Principal) -> Result<AccountScope, Refusal> {
+    match (actor.role(), &actor.binding.partner) {
+        (Role::NatoAdmin, _) => Ok(AccountScope::All),
+        (Role::PartnerAdmin, Some(partner)) => Ok(AccountScope::Partner(partner.clone())),
+        (role, _) => Err(Refusal(format!("role `{}` does not manage accounts", role.as_str()))),
+    }
+}
+
+impl AccountScope {
+    /// Whether an existing account is within this scope (outside it, it looks absent).
+    pub fn covers(&self, account: &RoleBinding) -> bool {
+        match self {
+            Self::All => true,
+            Self::Partner(partner) => account.partner.as_ref() == Some(partner),
+        }
+    }
+}
+
+/// May `actor` create, disable or reset an account with `binding`? A partner administrator
+/// grants only its own nation's partner roles — never another nation's, never a NATO role.
+pub fn may_manage_account(actor: &Principal, binding: &RoleBinding) -> Result<(), Refusal> {
+    match account_scope(actor)? {
+        AccountScope::All => Ok(()),
+        AccountScope::Partner(partner) => {
+            if !matches!(binding.role, Role::PartnerOfficer | Role::PartnerAdmin) {
+                return Err(Refusal(format!(
+                    "a partner administrator grants only partner_officer or partner_admin, not `{}`",
+                    binding.role.as_str()
+                )));
+            }
+            if binding.partner.as_ref() != Some(&partner) {
+                return Err(Refusal(format!("a partner administrator of {partner} manages only {partner}'s accounts")));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What part of the audit log a user may read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditScope {
+    /// Everything (auditors and NATO administrators).
+    All,
+    /// The account events of one partner nation (its partner administrators).
+    Accounts(PartnerCode),
+}
+
+/// Which audit entries `actor` may read, or why none.
+pub fn audit_scope(actor: &Principal) -> Result<AuditScope, Refusal> {
+    match (actor.role(), &actor.binding.partner) {
+        (Role::Auditor | Role::NatoAdmin, _) => Ok(AuditScope::All),
+        (Role::PartnerAdmin, Some(partner)) => Ok(AuditScope::Accounts(partner.clone())),
+        (role, _) => Err(Refusal(format!("role `{}` cannot read the audit log; auditors can", role.as_str()))),
     }
 }
 
@@ -366,6 +394,30 @@ mod tests {
         assert!(may_edit_activity(&provider, &japan).unwrap_err().0.contains("provider"));
     }
 
+    #[test]
+    fn partner_administrators_manage_only_their_own_nations_partner_roles() {
+        let admin = principal(Role::PartnerAdmin, Some("JPN"), None);
+        let binding = |role, partner: Option<&str>, org: Option<&str>| {
+            RoleBinding::new(role, partner.map(|p| PartnerCode::parse(p).unwrap()), org.map(org_code)).unwrap()
+        };
+        assert!(may_manage_account(&admin, &binding(Role::PartnerOfficer, Some("JPN"), None)).is_ok());
+        assert!(may_manage_account(&admin, &binding(Role::PartnerAdmin, Some("JPN"), None)).is_ok());
+        assert!(may_manage_account(&admin, &binding(Role::PartnerOfficer, Some("KOR"), None)).is_err());
+        assert!(may_manage_account(&admin, &binding(Role::NatoStaff, None, None)).is_err());
+        assert!(may_manage_account(&admin, &binding(Role::AllyOfficer, None, Some("FRA"))).is_err());
+        let nato = principal(Role::NatoAdmin, None, None);
+        assert!(may_manage_account(&nato, &binding(Role::NatoStaff, None, None)).is_ok());
+        let staff = principal(Role::NatoStaff, None, None);
+        assert!(account_scope(&staff).is_err());
+        assert_eq!(audit_scope(&admin), Ok(AuditScope::Accounts(PartnerCode::parse("JPN").unwrap())));
+        assert_eq!(audit_scope(&principal(Role::Auditor, None, None)), Ok(AuditScope::All));
+        assert!(audit_scope(&staff).is_err());
+    }
+
+    fn org_code(code: &str) -> OrgCode {
+        OrgCode::parse(code).unwrap()
+    }
+
     fn any_org() -> impl Strategy<Value = OrgCode> {
         proptest::sample::select(vec!["JPN", "KOR", "AUS", "FRA", "DEU", "NDC", "ALLIES"]).prop_map(org)
     }
@@ -373,20 +425,14 @@ mod tests {
     fn any_caller() -> impl Strategy<Value = Caller> {
         let partners = proptest::sample::select(vec!["JPN", "KOR", "AUS"]);
         let orgs = proptest::sample::select(vec!["FRA", "DEU", "NDC"]);
-        (
-            proptest::sample::select(Role::ALL.to_vec()),
-            partners,
-            orgs,
-            any::<bool>(),
-        )
-            .prop_map(|(role, p, o, anon)| {
-                if anon {
-                    return Caller::Anonymous;
-                }
-                let partner = role.needs_partner().then_some(p);
-                let organisation = role.needs_organisation().then_some(o);
-                Caller::User(principal(role, partner, organisation))
-            })
+        (proptest::sample::select(Role::ALL.to_vec()), partners, orgs, any::<bool>()).prop_map(|(role, p, o, anon)| {
+            if anon {
+                return Caller::Anonymous;
+            }
+            let partner = role.needs_partner().then_some(p);
+            let organisation = role.needs_organisation().then_some(o);
+            Caller::User(principal(role, partner, organisation))
+        })
     }
 
     proptest! {

@@ -42,15 +42,9 @@ impl DocumentKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| {
-                FieldError::new(
-                    "kind",
-                    format!("`{raw}` is not a document kind (JPD, IPCP, ITPP, IPAP, ANP or OTHER)"),
-                )
-            })
+        Self::ALL.into_iter().find(|kind| kind.as_str().eq_ignore_ascii_case(raw.trim())).ok_or_else(|| {
+            FieldError::new("kind", format!("`{raw}` is not a document kind (JPD, IPCP, ITPP, IPAP, ANP or OTHER)"))
+        })
     }
 
     /// Whether documents of this kind carry a programme (objectives, goals, areas) that
@@ -82,10 +76,7 @@ impl Edition {
         match raw {
             "open" => Ok(Self::Open),
             "restricted" => Ok(Self::Restricted),
-            other => Err(FieldError::new(
-                "edition",
-                format!("`{other}` is not an edition (open or restricted)"),
-            )),
+            other => Err(FieldError::new("edition", format!("`{other}` is not an edition (open or restricted)"))),
         }
     }
 }
@@ -112,15 +103,14 @@ impl DocumentStatus {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        [Self::Draft, Self::Agreed, Self::InForce, Self::Superseded]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| {
+        [Self::Draft, Self::Agreed, Self::InForce, Self::Superseded].into_iter().find(|s| s.as_str() == raw).ok_or_else(
+            || {
                 FieldError::new(
                     "status",
                     format!("`{raw}` is not a document status (draft, agreed, in_force, superseded)"),
                 )
-            })
+            },
+        )
     }
 
     /// The statuses a document may move to from this one. Entry into force is not here:
@@ -158,10 +148,7 @@ impl Approver {
         match raw {
             "nac" => Ok(Self::Nac),
             "partner" => Ok(Self::Partner),
-            other => Err(FieldError::new(
-                "by",
-                format!("`{other}` is not an approver (nac or partner)"),
-            )),
+            other => Err(FieldError::new("by", format!("`{other}` is not an approver (nac or partner)"))),
         }
     }
 }
@@ -179,9 +166,7 @@ pub struct Approval {
 /// Whether both the North Atlantic Council and the partner have approved: the condition for a
 /// programme to be in force.
 pub fn approved_by_both(approvals: &[Approval]) -> bool {
-    [Approver::Nac, Approver::Partner]
-        .iter()
-        .all(|who| approvals.iter().any(|a| a.by == *who))
+    [Approver::Nac, Approver::Partner].iter().all(|who| approvals.iter().any(|a| a.by == *who))
 }
 
 /// The date a programme enters into force: the later of the NAC's and the partner's approval,
@@ -190,12 +175,7 @@ pub fn entry_into_force(approvals: &[Approval]) -> Option<Date> {
     if !approved_by_both(approvals) {
         return None;
     }
-    approvals
-        .iter()
-        .map(|a| a.on)
-        .collect::<Option<Vec<_>>>()?
-        .into_iter()
-        .max()
+    approvals.iter().map(|a| a.on).collect::<Option<Vec<_>>>()?.into_iter().max()
 }
 
 /// Someone who signed a document, with the office they signed in.
@@ -233,15 +213,10 @@ impl ElementKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        [
-            Self::StrategicObjective,
-            Self::PriorityIssue,
-            Self::PartnershipGoal,
-            Self::PriorityArea,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == raw)
-        .ok_or_else(|| FieldError::new("kind", format!("`{raw}` is not a programme element kind")))
+        [Self::StrategicObjective, Self::PriorityIssue, Self::PartnershipGoal, Self::PriorityArea]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| FieldError::new("kind", format!("`{raw}` is not a programme element kind")))
     }
 }
 
@@ -350,16 +325,11 @@ impl NewDocument {
         let mut seen = std::collections::HashSet::new();
         for (i, element) in self.elements.iter().enumerate() {
             if !seen.insert((element.kind, element.code.as_str())) {
-                errors.push(FieldError::new(
-                    format!("elements[{i}].code"),
-                    format!("`{}` appears twice", element.code),
-                ));
+                errors
+                    .push(FieldError::new(format!("elements[{i}].code"), format!("`{}` appears twice", element.code)));
             }
             if let Some(parent) = element.parent {
-                let is_issue = self
-                    .elements
-                    .get(parent)
-                    .is_some_and(|p| p.kind == ElementKind::PriorityIssue);
+                let is_issue = self.elements.get(parent).is_some_and(|p| p.kind == ElementKind::PriorityIssue);
                 if element.kind != ElementKind::PartnershipGoal || !is_issue || parent >= i {
                     errors.push(FieldError::new(
                         format!("elements[{i}].parent"),
@@ -394,27 +364,15 @@ mod tests {
 
     #[test]
     fn entry_into_force_needs_both_approvals() {
-        let nac = Approval {
-            by: Approver::Nac,
-            on: Some(date!(2014 - 05 - 01)),
-        };
-        let jpn = Approval {
-            by: Approver::Partner,
-            on: Some(date!(2014 - 05 - 06)),
-        };
+        let nac = Approval { by: Approver::Nac, on: Some(date!(2014 - 05 - 01)) };
+        let jpn = Approval { by: Approver::Partner, on: Some(date!(2014 - 05 - 06)) };
         assert_eq!(entry_into_force(&[]), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&nac)), None);
         assert_eq!(entry_into_force(std::slice::from_ref(&jpn)), None);
         assert!(!approved_by_both(std::slice::from_ref(&jpn)));
         assert_eq!(entry_into_force(&[nac.clone(), jpn]), Some(date!(2014 - 05 - 06)));
-        let undated = Approval {
-            by: Approver::Partner,
-            on: None,
-        };
-        assert!(
-            approved_by_both(&[nac.clone(), undated.clone()]),
-            "an undated approval still counts"
-        );
+        let undated = Approval { by: Approver::Partner, on: None };
+        assert!(approved_by_both(&[nac.clone(), undated.clone()]), "an undated approval still counts");
         assert_eq!(entry_into_force(&[nac, undated]), None, "but gives no date");
     }
 }

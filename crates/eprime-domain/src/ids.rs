@@ -46,4 +46,6 @@ id_type!(
     ElementId,
     /// A user account.
     UserId,
+    /// A sign-in session or a named API token.
+    TokenId,
 );

@@ -16,7 +16,7 @@ pub mod partnership;
 pub mod password;
 pub mod text;
 
-pub use access::{Caller, Principal, ReadScope, Refusal, Role, RoleBinding};
+pub use access::{AccountScope, AuditScope, Caller, Principal, ReadScope, Refusal, Role, RoleBinding};
 pub use activity::{
     Activity, ActivityChanges, ActivityInput, ActivityKind, ActivityPatch, ActivityStatus, NewActivity, SourceRef,
     TransitionError,
@@ -27,7 +27,7 @@ pub use document::{
     Signatory,
 };
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{ActivityId, DocumentId, ElementId, UserId};
+pub use ids::{ActivityId, DocumentId, ElementId, TokenId, UserId};
 pub use marking::{Classification, Marking};
 pub use partnership::{Area, Framework, OrgKind, Organisation, Partnership};
 pub use text::{Text, Title};

@@ -30,10 +30,9 @@ impl Classification {
         match raw {
             "PUBLIC" => Ok(Self::Public),
             "NATO UNCLASSIFIED" => Ok(Self::NatoUnclassified),
-            other => Err(FieldError::new(
-                "marking",
-                format!("`{other}` is not a marking (PUBLIC or NATO UNCLASSIFIED)"),
-            )),
+            other => {
+                Err(FieldError::new("marking", format!("`{other}` is not a marking (PUBLIC or NATO UNCLASSIFIED)")))
+            }
         }
     }
 }
@@ -54,10 +53,7 @@ pub struct Marking {
 
 impl Marking {
     pub fn public() -> Self {
-        Self {
-            classification: Classification::Public,
-            releasable_to: Vec::new(),
-        }
+        Self { classification: Classification::Public, releasable_to: Vec::new() }
     }
 
     /// NATO UNCLASSIFIED, released to the given organisations (deduplicated, ordered).
@@ -65,10 +61,7 @@ impl Marking {
         let mut releasable_to: Vec<OrgCode> = orgs.into_iter().collect();
         releasable_to.sort();
         releasable_to.dedup();
-        Self {
-            classification: Classification::NatoUnclassified,
-            releasable_to,
-        }
+        Self { classification: Classification::NatoUnclassified, releasable_to }
     }
 
     /// Builds a marking from its two parts, refusing a public record with a releasability list

@@ -34,15 +34,14 @@ impl OrgKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        [Self::NatoBody, Self::Ally, Self::Partner, Self::Provider]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or_else(|| {
+        [Self::NatoBody, Self::Ally, Self::Partner, Self::Provider].into_iter().find(|k| k.as_str() == raw).ok_or_else(
+            || {
                 FieldError::new(
                     "kind",
                     format!("`{raw}` is not an organisation kind (nato_body, ally, partner, provider)"),
                 )
-            })
+            },
+        )
     }
 }
 

@@ -55,17 +55,11 @@ pub fn check(password: &str, username: &str) -> Result<(), FieldError> {
         ));
     }
     if chars > MAX_CHARS {
-        return Err(FieldError::new(
-            "password",
-            format!("must be at most {MAX_CHARS} characters long"),
-        ));
+        return Err(FieldError::new("password", format!("must be at most {MAX_CHARS} characters long")));
     }
     let lower = password.to_lowercase();
     if COMMON.contains(&lower.as_str()) {
-        return Err(FieldError::new(
-            "password",
-            "is one of the most common passwords; choose another",
-        ));
+        return Err(FieldError::new("password", "is one of the most common passwords; choose another"));
     }
     if !username.is_empty() && lower.contains(&username.to_lowercase()) {
         return Err(FieldError::new("password", "must not contain the username"));
@@ -76,16 +70,11 @@ pub fn check(password: &str, username: &str) -> Result<(), FieldError> {
 /// Checks a username: 3–64 characters of lower-case letters, digits, '.', '_' or '-'.
 pub fn check_username(username: &str) -> Result<(), FieldError> {
     let ok = (3..=64).contains(&username.len())
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new(
-            "username",
-            format!("`{username}` must be 3–64 characters of a–z, 0–9, '.', '_' or '-'"),
-        ))
+        Err(FieldError::new("username", format!("`{username}` must be 3–64 characters of a–z, 0–9, '.', '_' or '-'")))
     }
 }
 
@@ -98,12 +87,7 @@ mod tests {
         assert!(check("demo-password", "nato.staff").is_ok());
         assert!(check("short", "x").unwrap_err().message.contains("at least 12"));
         assert!(check("Password1234", "x").unwrap_err().message.contains("common"));
-        assert!(
-            check("jpn.officer-2026!", "jpn.officer")
-                .unwrap_err()
-                .message
-                .contains("username")
-        );
+        assert!(check("jpn.officer-2026!", "jpn.officer").unwrap_err().message.contains("username"));
     }
 
     #[test]

@@ -50,10 +50,7 @@ impl Text {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
-        if text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
+        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
             return Err(FieldError::new("text", "must not contain control characters"));
         }
         let chars = text.chars().count();

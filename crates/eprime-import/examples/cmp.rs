@@ -1,12 +1,8 @@
 //! Compares the themes of two documents: `cargo run -p eprime-import --example cmp -- OLD NEW`.
 
 fn load(path: &str) -> Option<eprime_import::ImportedDocument> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| eprintln!("{path}: {e}"))
-        .ok()?;
-    eprime_import::import(&text, &eprime_import::ImportOptions::default())
-        .map_err(|e| eprintln!("{path}: {e}"))
-        .ok()
+    let text = std::fs::read_to_string(path).map_err(|e| eprintln!("{path}: {e}")).ok()?;
+    eprime_import::import(&text, &eprime_import::ImportOptions::default()).map_err(|e| eprintln!("{path}: {e}")).ok()
 }
 
 fn main() {

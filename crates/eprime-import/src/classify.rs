@@ -35,10 +35,7 @@ impl Block {
     }
 
     pub fn decimal(&self) -> Option<&[u32]> {
-        self.marker
-            .as_ref()
-            .filter(|m| m.scheme == Scheme::Decimal)
-            .map(|m| m.parts.as_slice())
+        self.marker.as_ref().filter(|m| m.scheme == Scheme::Decimal).map(|m| m.parts.as_slice())
     }
 
     pub fn label(&self) -> Option<&str> {

@@ -54,14 +54,7 @@ pub fn themes(doc: &ImportedDocument) -> Vec<Theme> {
     } else {
         &doc.strategic_objectives
     };
-    items
-        .iter()
-        .map(|i| Theme {
-            code: i.code.clone(),
-            title: i.title.clone(),
-            text: i.text.clone(),
-        })
-        .collect()
+    items.iter().map(|i| Theme { code: i.code.clone(), title: i.title.clone(), text: i.text.clone() }).collect()
 }
 
 /// Key concepts: phrases (as lower-case words) and the concept they name. Longer phrases are tried
@@ -106,18 +99,9 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("technologies", "science and technology"),
     ("research", "science and technology"),
     ("science and technology", "science and technology"),
-    (
-        "emerging and disruptive technologies",
-        "emerging and disruptive technologies",
-    ),
-    (
-        "emerging and disruptive technology",
-        "emerging and disruptive technologies",
-    ),
-    (
-        "emerging disruptive technologies",
-        "emerging and disruptive technologies",
-    ),
+    ("emerging and disruptive technologies", "emerging and disruptive technologies"),
+    ("emerging and disruptive technology", "emerging and disruptive technologies"),
+    ("emerging disruptive technologies", "emerging and disruptive technologies"),
     ("edt", "emerging and disruptive technologies"),
     ("women peace and security", "women, peace and security"),
     ("wps", "women, peace and security"),
@@ -295,11 +279,7 @@ fn terms_of(text: &str) -> Terms {
             if best.is_some_and(|(n, _)| n >= parts.len()) {
                 continue;
             }
-            if parts
-                .iter()
-                .enumerate()
-                .all(|(k, p)| words.get(i + k).is_some_and(|w| w == p))
-            {
+            if parts.iter().enumerate().all(|(k, p)| words.get(i + k).is_some_and(|w| w == p)) {
                 best = Some((parts.len(), concept));
             }
         }
@@ -325,11 +305,7 @@ fn terms_of(text: &str) -> Terms {
 
 fn theme_terms(theme: &Theme) -> Terms {
     let t = terms_of(&theme.title);
-    if t.concepts.is_empty() && t.stems.is_empty() {
-        terms_of(&theme.text)
-    } else {
-        t
-    }
+    if t.concepts.is_empty() && t.stems.is_empty() { terms_of(&theme.text) } else { t }
 }
 
 fn score(a: &Terms, b: &Terms) -> (f64, Vec<String>) {
@@ -372,12 +348,7 @@ pub fn compare(a: &[Theme], b: &[Theme]) -> Comparison {
             out.new.push(b[j].clone());
         }
     }
-    out.dropped = a
-        .iter()
-        .zip(a_matched)
-        .filter(|(_, m)| !m)
-        .map(|(t, _)| t.clone())
-        .collect();
+    out.dropped = a.iter().zip(a_matched).filter(|(_, m)| !m).map(|(t, _)| t.clone()).collect();
     out
 }
 
@@ -386,11 +357,7 @@ mod tests {
     use super::*;
 
     fn theme(code: &str, title: &str) -> Theme {
-        Theme {
-            code: code.into(),
-            title: title.into(),
-            text: title.into(),
-        }
+        Theme { code: code.into(), title: title.into(), text: title.into() }
     }
 
     #[test]
@@ -402,10 +369,8 @@ mod tests {
 
     #[test]
     fn synonyms_match_and_filler_does_not() {
-        let a = [
-            theme("1", "Cooperation on humanitarian assistance and disaster relief"),
-            theme("2", "Counter terrorism"),
-        ];
+        let a =
+            [theme("1", "Cooperation on humanitarian assistance and disaster relief"), theme("2", "Counter terrorism")];
         let b = [theme("x", "Emergency management"), theme("y", "Space security")];
         let c = compare(&a, &b);
         assert_eq!(c.carried_over.len(), 1);

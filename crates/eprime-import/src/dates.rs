@@ -34,8 +34,7 @@ pub mod serde_date {
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
             let text = Option::<String>::deserialize(d)?;
-            text.map(|t| Date::parse(&t, FORMAT).map_err(serde::de::Error::custom))
-                .transpose()
+            text.map(|t| Date::parse(&t, FORMAT).map_err(serde::de::Error::custom)).transpose()
         }
     }
 }
@@ -94,10 +93,8 @@ fn iso(word: &str) -> Option<Date> {
 
 /// The first calendar date written in `text`, if any.
 pub fn find_date(text: &str) -> Option<Date> {
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || c == '(' || c == ')').filter(|w| !w.is_empty()).collect();
     for (i, w) in words.iter().enumerate() {
         if let Some(date) = iso(w) {
             return Some(date);
@@ -126,10 +123,7 @@ pub fn is_dateline(text: &str) -> bool {
     if find_date(text).is_none() {
         return false;
     }
-    let words = text
-        .split_whitespace()
-        .filter(|w| w.chars().any(|c| c.is_alphabetic()))
-        .count();
+    let words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_alphabetic())).count();
     words <= 6 && text.chars().count() <= 60
 }
 
@@ -191,10 +185,7 @@ mod tests {
 
     #[test]
     fn reads_the_shapes_documents_use() {
-        assert_eq!(
-            find_date("Signed in Brussels on 6 May 2014 in two"),
-            Some(date!(2014 - 05 - 06))
-        );
+        assert_eq!(find_date("Signed in Brussels on 6 May 2014 in two"), Some(date!(2014 - 05 - 06)));
         assert_eq!(find_date("  • 13 Apr. 2013 -"), Some(date!(2013 - 04 - 13)));
         assert_eq!(find_date("Wednesday, May 7, 2014"), Some(date!(2014 - 05 - 07)));
         assert_eq!(find_date("on 2014-05-06."), Some(date!(2014 - 05 - 06)));
@@ -204,14 +195,8 @@ mod tests {
 
     #[test]
     fn periods_are_whole_years() {
-        assert_eq!(
-            find_period("for 2023 – 2026"),
-            Some((date!(2023 - 01 - 01), date!(2026 - 12 - 31)))
-        );
-        assert_eq!(
-            find_period("from 2019 to 2021"),
-            Some((date!(2019 - 01 - 01), date!(2021 - 12 - 31)))
-        );
+        assert_eq!(find_period("for 2023 – 2026"), Some((date!(2023 - 01 - 01), date!(2026 - 12 - 31))));
+        assert_eq!(find_period("from 2019 to 2021"), Some((date!(2019 - 01 - 01), date!(2021 - 12 - 31))));
         assert_eq!(find_period("on 2014-05-06"), None);
         assert_eq!(find_period("12345-2020"), None);
     }

@@ -91,9 +91,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<ImportedDoc
         return Err(ImportError::Empty);
     }
     if bytes.starts_with(b"%PDF") {
-        return Err(ImportError::Binary {
-            detail: "it is a PDF file, not its text".to_owned(),
-        });
+        return Err(ImportError::Binary { detail: "it is a PDF file, not its text".to_owned() });
     }
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(ImportError::Binary {
@@ -105,9 +103,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<ImportedDoc
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => import(text, options),
-        Err(e) => Err(ImportError::Binary {
-            detail: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-        }),
+        Err(e) => Err(ImportError::Binary { detail: format!("invalid UTF-8 at byte {}", e.valid_up_to()) }),
     }
 }
 
@@ -116,16 +112,10 @@ fn binary_detail(bytes: &[u8]) -> Option<String> {
     if let Some(pos) = bytes.iter().position(|&b| b == 0) {
         return Some(format!("it contains a NUL byte at byte {pos}"));
     }
-    let controls = bytes
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
-        .count();
+    let controls = bytes.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)).count();
     // A few stray control characters occur in extracted text; a tenth of the file does not.
     if bytes.len() >= 16 && controls * 10 > bytes.len() {
-        return Some(format!(
-            "{controls} of its {} bytes are control characters",
-            bytes.len()
-        ));
+        return Some(format!("{controls} of its {} bytes are control characters", bytes.len()));
     }
     None
 }

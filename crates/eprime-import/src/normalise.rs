@@ -20,11 +20,8 @@ pub struct Line {
 /// Normalises `text` into logical lines.
 pub fn normalise(text: &str) -> Vec<Line> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let raw: Vec<(u32, String)> = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (u32::try_from(i + 1).unwrap_or(u32::MAX), clean_chars(l)))
-        .collect();
+    let raw: Vec<(u32, String)> =
+        text.split('\n').enumerate().map(|(i, l)| (u32::try_from(i + 1).unwrap_or(u32::MAX), clean_chars(l))).collect();
     let raw = drop_furniture(raw);
     let joined = join_lines(&raw);
     let mut out = Vec::with_capacity(joined.len());
@@ -39,13 +36,7 @@ fn clean_chars(line: &str) -> String {
     let mapped: String = line
         .chars()
         .filter(|c| *c != '\r')
-        .map(|c| {
-            if c.is_control() || c == '\u{a0}' || c == '\u{2007}' || c == '\u{202f}' {
-                ' '
-            } else {
-                c
-            }
-        })
+        .map(|c| if c.is_control() || c == '\u{a0}' || c == '\u{2007}' || c == '\u{202f}' { ' ' } else { c })
         .collect();
     let trimmed = mapped.trim();
     // A line of bullets and punctuation only ("• |") carries nothing.
@@ -79,9 +70,7 @@ fn is_furniture(line: &str) -> bool {
         ["page", n, "of", m] | [n, "of", m] => {
             n.bytes().all(|b| b.is_ascii_digit()) && m.bytes().all(|b| b.is_ascii_digit())
         }
-        [n] if n.contains('/') => n
-            .split('/')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+        [n] if n.contains('/') => n.split('/').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
         _ => false,
     }
 }
@@ -158,11 +147,7 @@ fn starts_structure(line: &str) -> bool {
 }
 
 fn is_signature_start(line: &str) -> bool {
-    [
-        "Mr ", "Mrs ", "Ms ", "Dr ", "H.E. ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Sir ",
-    ]
-    .iter()
-    .any(|h| line.starts_with(h))
+    ["Mr ", "Mrs ", "Ms ", "Dr ", "H.E. ", "Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Sir "].iter().any(|h| line.starts_with(h))
 }
 
 /// Whether `next` continues the logical line `current`.
@@ -213,12 +198,7 @@ fn join_lines(raw: &[(u32, String)]) -> Vec<Line> {
             blank = false;
             continue;
         }
-        out.push(Line {
-            no: *no,
-            text: text.clone(),
-            blank_before: blank,
-            blank_after: true,
-        });
+        out.push(Line { no: *no, text: text.clone(), blank_before: blank, blank_after: true });
         blank = false;
     }
     // blank_after is true unless a non-blank line followed directly.
@@ -252,10 +232,7 @@ fn append(current: &mut String, next: &str) {
 fn split_run_together(line: Line, out: &mut Vec<Line>) {
     let parsed = numbering::parse(&line.text);
     let mut pieces: Vec<String> = Vec::new();
-    if let Some(marker) = parsed
-        .marker
-        .filter(|m| !matches!(m.scheme, Scheme::Keyword(k) if k.is_division()))
-    {
+    if let Some(marker) = parsed.marker.filter(|m| !matches!(m.scheme, Scheme::Keyword(k) if k.is_division())) {
         // Offsets, not copies: a long line of many items stays linear.
         let text = line.text.as_str();
         let mut begin = 0;
@@ -340,32 +317,20 @@ mod tests {
         let t = texts("1.1 We will coop-\neration with the\nNorth Atlantic Council.\n\n1.2 Next.");
         assert_eq!(
             t,
-            vec![
-                (1, "1.1 We will cooperation with the North Atlantic Council.".into()),
-                (5, "1.2 Next.".into())
-            ]
+            vec![(1, "1.1 We will cooperation with the North Atlantic Council.".into()), (5, "1.2 Next.".into())]
         );
     }
 
     #[test]
     fn joins_across_a_blank_inside_a_sentence() {
         let t = texts("2.1 aimed at the Declaration,\n\nsigned by the Prime Minister.\n");
-        assert_eq!(
-            t,
-            vec![(1, "2.1 aimed at the Declaration, signed by the Prime Minister.".into())]
-        );
+        assert_eq!(t, vec![(1, "2.1 aimed at the Declaration, signed by the Prime Minister.".into())]);
     }
 
     #[test]
     fn drops_page_furniture() {
         let t = texts("1. Text that goes on to the\n\nNATO UNCLASSIFIED\nPage 3 of 7\n\nnext page.\n2. Other.");
-        assert_eq!(
-            t,
-            vec![
-                (1, "1. Text that goes on to the next page.".into()),
-                (7, "2. Other.".into())
-            ]
-        );
+        assert_eq!(t, vec![(1, "1. Text that goes on to the next page.".into()), (7, "2. Other.".into())]);
     }
 
     #[test]

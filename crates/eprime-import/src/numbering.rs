@@ -23,10 +23,7 @@ pub enum Keyword {
 impl Keyword {
     /// Divisions of a document (as opposed to elements of its programme).
     pub fn is_division(self) -> bool {
-        matches!(
-            self,
-            Self::Part | Self::Section | Self::Chapter | Self::Article | Self::Annex
-        )
+        matches!(self, Self::Part | Self::Section | Self::Chapter | Self::Article | Self::Annex)
     }
 }
 
@@ -165,14 +162,10 @@ pub fn parse_roman(s: &str) -> Option<u32> {
 }
 
 fn number_word(s: &str) -> Option<u32> {
-    const WORDS: [&str; 12] = [
-        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    ];
+    const WORDS: [&str; 12] =
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
     let lower = s.to_lowercase();
-    WORDS
-        .iter()
-        .position(|w| *w == lower)
-        .and_then(|i| u32::try_from(i + 1).ok())
+    WORDS.iter().position(|w| *w == lower).and_then(|i| u32::try_from(i + 1).ok())
 }
 
 /// A line split into its leading bullet, its marker and the rest.
@@ -185,9 +178,7 @@ pub struct Parsed<'a> {
     pub keyword_word: &'a str,
 }
 
-const BULLETS: &[char] = &[
-    '•', '●', '▪', '■', '◦', '○', '·', '►', '➢', '\u{f0b7}', '\u{f0a7}', '✓', '∙', '‣', '⁃',
-];
+const BULLETS: &[char] = &['•', '●', '▪', '■', '◦', '○', '·', '►', '➢', '\u{f0b7}', '\u{f0a7}', '✓', '∙', '‣', '⁃'];
 const DASHES: &[char] = &['-', '–', '—', '*'];
 
 /// Strips leading bullets; returns whether there was one.
@@ -210,27 +201,12 @@ pub fn strip_bullets(line: &str) -> (bool, &str) {
 pub fn parse(line: &str) -> Parsed<'_> {
     let (bullet, rest) = strip_bullets(line);
     if let Some((marker, rest, word)) = keyword_marker(rest) {
-        return Parsed {
-            bullet,
-            marker: Some(marker),
-            rest,
-            keyword_word: word,
-        };
+        return Parsed { bullet, marker: Some(marker), rest, keyword_word: word };
     }
     if let Some((marker, rest)) = plain_marker(rest) {
-        return Parsed {
-            bullet,
-            marker: Some(marker),
-            rest,
-            keyword_word: "",
-        };
+        return Parsed { bullet, marker: Some(marker), rest, keyword_word: "" };
     }
-    Parsed {
-        bullet,
-        marker: None,
-        rest,
-        keyword_word: "",
-    }
+    Parsed { bullet, marker: None, rest, keyword_word: "" }
 }
 
 fn split_word(s: &str) -> (&str, &str) {
@@ -248,26 +224,12 @@ fn keyword_marker(s: &str) -> Option<(Marker, &str, &str)> {
     let (second, after_second) = split_word(after_first.trim_start());
     let second_clean = second.trim_end_matches([':', '.']).to_lowercase();
     let (keyword, number_part, word_len) = match (first_clean.as_str(), second_clean.as_str()) {
-        ("strategic", "objective" | "objectives") => (
-            Keyword::Objective,
-            after_second,
-            first.len() + after_first.len() - after_second.len(),
-        ),
-        ("partnership", "goal") => (
-            Keyword::Goal,
-            after_second,
-            first.len() + after_first.len() - after_second.len(),
-        ),
-        ("priority", "issue") => (
-            Keyword::Issue,
-            after_second,
-            first.len() + after_first.len() - after_second.len(),
-        ),
-        ("priority", "area") => (
-            Keyword::Area,
-            after_second,
-            first.len() + after_first.len() - after_second.len(),
-        ),
+        ("strategic", "objective" | "objectives") => {
+            (Keyword::Objective, after_second, first.len() + after_first.len() - after_second.len())
+        }
+        ("partnership", "goal") => (Keyword::Goal, after_second, first.len() + after_first.len() - after_second.len()),
+        ("priority", "issue") => (Keyword::Issue, after_second, first.len() + after_first.len() - after_second.len()),
+        ("priority", "area") => (Keyword::Area, after_second, first.len() + after_first.len() - after_second.len()),
         ("part", _) => (Keyword::Part, after_first, first.len()),
         ("section", _) => (Keyword::Section, after_first, first.len()),
         ("chapter", _) => (Keyword::Chapter, after_first, first.len()),
@@ -299,13 +261,7 @@ fn keyword_marker(s: &str) -> Option<(Marker, &str, &str)> {
     if keyword.is_division() && rest.chars().next().is_some_and(char::is_lowercase) {
         return None;
     }
-    let marker = Marker {
-        scheme: Scheme::Keyword(keyword),
-        style: Style::Bare,
-        parts,
-        label,
-        ambiguous: false,
-    };
+    let marker = Marker { scheme: Scheme::Keyword(keyword), style: Style::Bare, parts, label, ambiguous: false };
     Some((marker, rest, s.get(..word_len).unwrap_or("")))
 }
 
@@ -351,13 +307,7 @@ fn plain_marker(s: &str) -> Option<(Marker, &str)> {
             return None;
         }
         let style = if dotted.is_some() { Style::Dot } else { Style::Bare };
-        let marker = Marker {
-            scheme: Scheme::Decimal,
-            style,
-            label: core.to_owned(),
-            parts,
-            ambiguous: false,
-        };
+        let marker = Marker { scheme: Scheme::Decimal, style, label: core.to_owned(), parts, ambiguous: false };
         return Some((marker, rest));
     }
     // "a.", "B.", "iv.", "IV."
@@ -372,31 +322,15 @@ fn plain_marker(s: &str) -> Option<(Marker, &str)> {
 
 fn alnum_marker(inner: &str, style: Style) -> Option<Marker> {
     if let Some(parts) = decimal_parts(inner).filter(|p| p.len() == 1) {
-        return Some(Marker {
-            scheme: Scheme::Decimal,
-            style,
-            label: inner.to_owned(),
-            parts,
-            ambiguous: false,
-        });
+        return Some(Marker { scheme: Scheme::Decimal, style, label: inner.to_owned(), parts, ambiguous: false });
     }
     let mut chars = inner.chars();
     let c = chars.next()?;
     if chars.next().is_none() && c.is_ascii_alphabetic() {
         let value = u32::from(c.to_ascii_lowercase() as u8 - b'a') + 1;
         let ambiguous = matches!(c.to_ascii_lowercase(), 'i' | 'v' | 'x');
-        let scheme = if c.is_ascii_lowercase() {
-            Scheme::LowerAlpha
-        } else {
-            Scheme::UpperAlpha
-        };
-        return Some(Marker {
-            scheme,
-            style,
-            parts: vec![value],
-            label: inner.to_owned(),
-            ambiguous,
-        });
+        let scheme = if c.is_ascii_lowercase() { Scheme::LowerAlpha } else { Scheme::UpperAlpha };
+        return Some(Marker { scheme, style, parts: vec![value], label: inner.to_owned(), ambiguous });
     }
     let value = parse_roman(inner)?;
     let scheme = if inner.chars().all(|c| c.is_ascii_lowercase()) {
@@ -406,13 +340,7 @@ fn alnum_marker(inner: &str, style: Style) -> Option<Marker> {
     } else {
         return None;
     };
-    Some(Marker {
-        scheme,
-        style,
-        parts: vec![value],
-        label: inner.to_owned(),
-        ambiguous: false,
-    })
+    Some(Marker { scheme, style, parts: vec![value], label: inner.to_owned(), ambiguous: false })
 }
 
 /// Re-reads an ambiguous single letter as a roman numeral (`i` → 1, `v` → 5, `x` → 10).
@@ -440,34 +368,19 @@ mod tests {
     fn schemes() {
         assert_eq!(label("- 3.1.10 Other defence").map(|l| l.1), Some("3.1.10".into()));
         assert_eq!(label("1. POLITICAL").map(|l| l.0), Some(Scheme::Decimal));
-        assert_eq!(
-            label("a) item").map(|l| (l.0, l.1)),
-            Some((Scheme::LowerAlpha, "a".into()))
-        );
-        assert_eq!(
-            label("(ii) item").map(|l| (l.0, l.1)),
-            Some((Scheme::LowerRoman, "ii".into()))
-        );
+        assert_eq!(label("a) item").map(|l| (l.0, l.1)), Some((Scheme::LowerAlpha, "a".into())));
+        assert_eq!(label("(ii) item").map(|l| (l.0, l.1)), Some((Scheme::LowerRoman, "ii".into())));
         assert_eq!(
             label("PART II – GOALS").map(|l| (l.0, l.1, l.2)),
             Some((Scheme::Keyword(Keyword::Part), "II".into(), "GOALS".into()))
         );
         assert_eq!(label("Part 1 – THE").map(|l| l.1), Some("1".into()));
-        assert_eq!(
-            label("Section 3 Priority").map(|l| l.0),
-            Some(Scheme::Keyword(Keyword::Section))
-        );
+        assert_eq!(label("Section 3 Priority").map(|l| l.0), Some(Scheme::Keyword(Keyword::Section)));
         assert_eq!(label("Section 3 of the text").map(|l| l.0), None);
-        assert_eq!(
-            label("Area 4. Cyber").map(|l| (l.1, l.2)),
-            Some(("4".into(), "Cyber".into()))
-        );
+        assert_eq!(label("Area 4. Cyber").map(|l| (l.1, l.2)), Some(("4".into(), "Cyber".into())));
         assert_eq!(label("- b. LONGSTANDING").map(|l| l.1), Some("b".into()));
         assert_eq!(label("a. Strategic Objective 1: Japan").map(|l| l.1), Some("a".into()));
-        assert_eq!(
-            label("Strategic Objective 1: Japan").map(|l| (l.1, l.2)),
-            Some(("1".into(), "Japan".into()))
-        );
+        assert_eq!(label("Strategic Objective 1: Japan").map(|l| (l.1, l.2)), Some(("1".into(), "Japan".into())));
         assert_eq!(label("2023 – 2026"), None);
         assert_eq!(label("16 Goals in 4"), None);
         assert_eq!(label("- On CYBER"), None);

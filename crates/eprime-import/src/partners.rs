@@ -86,11 +86,10 @@ pub fn mentions(text: &str) -> Vec<Mention> {
             if best.is_some_and(|(len, _, _)| len >= n) {
                 continue;
             }
-            let matches = name.split(' ').enumerate().all(|(k, w)| {
-                words
-                    .get(i + k)
-                    .is_some_and(|x| x == w || x.strip_suffix("'s") == Some(w))
-            });
+            let matches = name
+                .split(' ')
+                .enumerate()
+                .all(|(k, w)| words.get(i + k).is_some_and(|x| x == w || x.strip_suffix("'s") == Some(w)));
             if matches {
                 best = Some((n, *code, canonical));
             }
@@ -131,10 +130,7 @@ pub fn detect(title: &str, body: &str) -> Option<Mention> {
 
 /// The canonical name of a partner code, when it is in the table.
 pub fn name_of(code: &PartnerCode) -> Option<&'static str> {
-    TABLE
-        .iter()
-        .find(|(_, c, _)| *c == Some(code.as_str()))
-        .map(|(_, _, n)| *n)
+    TABLE.iter().find(|(_, c, _)| *c == Some(code.as_str())).map(|(_, _, n)| *n)
 }
 
 #[cfg(test)]
@@ -148,9 +144,6 @@ mod tests {
             .map(|m| m.code)
             .collect();
         assert_eq!(codes, vec!["JPN", "KOR", "KOR", "ARE"]);
-        assert_eq!(
-            detect("Relations with Japan", "Moldova Georgia").map(|m| m.code),
-            Some("JPN")
-        );
+        assert_eq!(detect("Relations with Japan", "Moldova Georgia").map(|m| m.code), Some("JPN"));
     }
 }

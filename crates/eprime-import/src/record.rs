@@ -22,10 +22,7 @@ pub struct Provenance {
 
 /// SHA-256 of a document's text (hex): the same text imported twice is recognised.
 pub fn content_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Builds the document to store: the importer's structure, the provenance the caller knows.
@@ -36,46 +33,31 @@ pub fn new_document(
 ) -> Result<NewDocument, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let mut elements = Vec::new();
-    let mut push =
-        |kind: ElementKind, item: &Item, parent: Option<usize>, errors: &mut ValidationErrors| -> Option<usize> {
-            let title = errors.check(Title::parse(&item.title).map_err(|e| at_line(e, item.line)))?;
-            let text = errors.check(Text::parse(&item.text).map_err(|e| at_line(e, item.line)))?;
-            elements.push(NewElement {
-                kind,
-                code: item.code.clone(),
-                title,
-                text,
-                parent,
-                source_line: Some(item.line),
-            });
-            Some(elements.len() - 1)
-        };
+    let mut push = |kind: ElementKind,
+                    item: &Item,
+                    parent: Option<usize>,
+                    errors: &mut ValidationErrors|
+     -> Option<usize> {
+        let title = errors.check(Title::parse(&item.title).map_err(|e| at_line(e, item.line)))?;
+        let text = errors.check(Text::parse(&item.text).map_err(|e| at_line(e, item.line)))?;
+        elements.push(NewElement { kind, code: item.code.clone(), title, text, parent, source_line: Some(item.line) });
+        Some(elements.len() - 1)
+    };
     for item in &imported.strategic_objectives {
         push(ElementKind::StrategicObjective, item, None, &mut errors);
     }
     for issue in &imported.priority_issues {
-        let as_item = Item {
-            code: issue.code.clone(),
-            title: issue.title.clone(),
-            text: String::new(),
-            line: issue.line,
-        };
+        let as_item =
+            Item { code: issue.code.clone(), title: issue.title.clone(), text: String::new(), line: issue.line };
         let parent = push(ElementKind::PriorityIssue, &as_item, None, &mut errors);
         for goal in &issue.goals {
             push(ElementKind::PartnershipGoal, goal, parent, &mut errors);
         }
     }
     // Goals outside any priority issue (documents that have goals but no issues).
-    let grouped: std::collections::HashSet<&str> = imported
-        .priority_issues
-        .iter()
-        .flat_map(|i| i.goals.iter().map(|g| g.code.as_str()))
-        .collect();
-    for goal in imported
-        .partnership_goals
-        .iter()
-        .filter(|g| !grouped.contains(g.code.as_str()))
-    {
+    let grouped: std::collections::HashSet<&str> =
+        imported.priority_issues.iter().flat_map(|i| i.goals.iter().map(|g| g.code.as_str())).collect();
+    for goal in imported.partnership_goals.iter().filter(|g| !grouped.contains(g.code.as_str())) {
         push(ElementKind::PartnershipGoal, goal, None, &mut errors);
     }
     for area in &imported.priority_areas {
@@ -101,10 +83,7 @@ pub fn new_document(
         signatories: imported
             .signatories
             .iter()
-            .map(|s| Signatory {
-                name: s.name.clone(),
-                office: s.office.clone(),
-            })
+            .map(|s| Signatory { name: s.name.clone(), office: s.office.clone() })
             .collect(),
         approvals: provenance.approvals,
         supersedes: None,
@@ -134,11 +113,7 @@ impl Provenance {
                 DocumentStatus::Draft
             },
             edition: if open { Edition::Open } else { Edition::Restricted },
-            marking: if open {
-                Marking::public()
-            } else {
-                Marking::releasable_to([partnership.as_org()])
-            },
+            marking: if open { Marking::public() } else { Marking::releasable_to([partnership.as_org()]) },
             partnership,
             approvals: Vec::new(),
             source,
@@ -154,20 +129,12 @@ pub fn stored_themes(elements: &[Element]) -> Vec<Theme> {
         elements
             .iter()
             .filter(|e| e.kind == kind)
-            .map(|e| Theme {
-                code: e.code.clone(),
-                title: e.title.to_string(),
-                text: e.text.to_string(),
-            })
+            .map(|e| Theme { code: e.code.clone(), title: e.title.to_string(), text: e.text.to_string() })
             .collect()
     };
-    [
-        ElementKind::PartnershipGoal,
-        ElementKind::PriorityArea,
-        ElementKind::StrategicObjective,
-    ]
-    .into_iter()
-    .map(of)
-    .find(|themes| !themes.is_empty())
-    .unwrap_or_default()
+    [ElementKind::PartnershipGoal, ElementKind::PriorityArea, ElementKind::StrategicObjective]
+        .into_iter()
+        .map(of)
+        .find(|themes| !themes.is_empty())
+        .unwrap_or_default()
 }

@@ -9,10 +9,7 @@ const ACRONYMS: &[&str] = &[
 /// Proper nouns that keep their capital in sentence case.
 fn is_proper(word_lower: &str) -> bool {
     crate::partners::is_partner_word(word_lower)
-        || matches!(
-            word_lower,
-            "euro-atlantic" | "indo-pacific" | "atlantic" | "pacific" | "european" | "asia-pacific"
-        )
+        || matches!(word_lower, "euro-atlantic" | "indo-pacific" | "atlantic" | "pacific" | "european" | "asia-pacific")
 }
 
 /// Whether the letters of `text` are (almost) all upper case: an upper-case heading or phrase.
@@ -52,11 +49,7 @@ fn fix_word(word: &str, first: bool, title_case: bool) -> String {
             | "at"
             | "from"
     );
-    if first || is_proper(&core_lower) || (title_case && !small) {
-        capitalise(&lower)
-    } else {
-        lower
-    }
+    if first || is_proper(&core_lower) || (title_case && !small) { capitalise(&lower) } else { lower }
 }
 
 fn capitalise(word: &str) -> String {
@@ -79,11 +72,7 @@ pub fn sentence_case(text: &str) -> String {
     if !is_upper(text) {
         return text.to_owned();
     }
-    text.split_whitespace()
-        .enumerate()
-        .map(|(i, w)| fix_word(w, i == 0, false))
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split_whitespace().enumerate().map(|(i, w)| fix_word(w, i == 0, false)).collect::<Vec<_>>().join(" ")
 }
 
 /// "INDIVIDUAL PARTNERSHIP AND COOPERATION PROGRAMME BETWEEN JAPAN AND NATO" →
@@ -92,11 +81,7 @@ pub fn title_case(text: &str) -> String {
     if !is_upper(text) {
         return text.to_owned();
     }
-    text.split_whitespace()
-        .enumerate()
-        .map(|(i, w)| fix_word(w, i == 0, true))
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split_whitespace().enumerate().map(|(i, w)| fix_word(w, i == 0, true)).collect::<Vec<_>>().join(" ")
 }
 
 /// Collapses whitespace to single spaces.
@@ -189,10 +174,7 @@ mod tests {
             "Mainstreaming a perspective in peace missions"
         );
         assert_eq!(truncate_words("aaa bbb ccc", 7), "aaa bbb");
-        assert!(contains_phrase(
-            "the north atlantic council and",
-            "north atlantic council"
-        ));
+        assert!(contains_phrase("the north atlantic council and", "north atlantic council"));
         assert!(!contains_phrase("cyberspace", "cyber"));
     }
 }

@@ -12,25 +12,16 @@ fn read(name: &str) -> ImportedDocument {
 }
 
 fn summary(items: &[Item]) -> Vec<(&str, &str, u32)> {
-    items
-        .iter()
-        .map(|i| (i.code.as_str(), i.title.as_str(), i.line))
-        .collect()
+    items.iter().map(|i| (i.code.as_str(), i.title.as_str(), i.line)).collect()
 }
 
 #[test]
 fn korea_ipcp_with_area_numbering_and_page_furniture() {
     let doc = read("korea_ipcp.txt");
     assert_eq!(doc.kind, DocumentKind::Ipcp);
-    assert_eq!(
-        doc.title,
-        "Individual Partnership and Cooperation Programme between the Republic of Korea and NATO"
-    );
+    assert_eq!(doc.title, "Individual Partnership and Cooperation Programme between the Republic of Korea and NATO");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("KOR"));
-    assert_eq!(
-        doc.parties,
-        vec!["Republic of Korea", "North Atlantic Treaty Organization"]
-    );
+    assert_eq!(doc.parties, vec!["Republic of Korea", "North Atlantic Treaty Organization"]);
     assert_eq!(doc.signed_on, Some(date!(2012 - 09 - 20)));
     assert_eq!(doc.signed_at.as_deref(), Some("Brussels"));
     assert_eq!(
@@ -40,34 +31,17 @@ fn korea_ipcp_with_area_numbering_and_page_furniture() {
             ("2", "Counter-piracy and maritime security", 17),
             ("3", "Non-proliferation of weapons of mass destruction", 17),
             ("4", "Humanitarian assistance and disaster relief", 22),
-            (
-                "5",
-                "Science and technology, including interoperability of research networks",
-                23
-            ),
+            ("5", "Science and technology, including interoperability of research networks", 23),
         ]
     );
     // "practi-" / "cal" joined; the page footer did not end up in any text.
     let p12 = &doc.sections[0].paragraphs[1];
-    assert!(
-        p12.text.contains("practical cooperation developed in Afghanistan."),
-        "{}",
-        p12.text
-    );
-    assert!(
-        doc.sections
-            .iter()
-            .flat_map(|s| &s.paragraphs)
-            .all(|p| !p.text.contains("UNCLASSIFIED"))
-    );
+    assert!(p12.text.contains("practical cooperation developed in Afghanistan."), "{}", p12.text);
+    assert!(doc.sections.iter().flat_map(|s| &s.paragraphs).all(|p| !p.text.contains("UNCLASSIFIED")));
     assert_eq!(doc.approvers, vec!["nac", "partner"]);
     assert_eq!(doc.entry_into_force.as_ref().map(|c| c.line), Some(28));
     assert_eq!(doc.review.as_ref().map(|c| c.line), Some(29));
-    let signatories: Vec<(&str, &str)> = doc
-        .signatories
-        .iter()
-        .map(|s| (s.name.as_str(), s.office.as_str()))
-        .collect();
+    let signatories: Vec<(&str, &str)> = doc.signatories.iter().map(|s| (s.name.as_str(), s.office.as_str())).collect();
     assert_eq!(
         signatories,
         vec![
@@ -87,10 +61,7 @@ fn australia_itpp_with_parts_sections_and_roman_goals() {
     let period = doc.period.expect("period");
     assert_eq!((period.from, period.to), (date!(2024 - 01 - 01), date!(2027 - 12 - 31)));
     let parts: Vec<Option<&str>> = doc.sections.iter().map(|s| s.number.as_deref()).collect();
-    assert_eq!(
-        parts,
-        vec![Some("I"), Some("II"), Some("2"), Some("III"), Some("3"), Some("4")]
-    );
+    assert_eq!(parts, vec![Some("I"), Some("II"), Some("2"), Some("III"), Some("3"), Some("4")]);
     assert_eq!(
         summary(&doc.strategic_objectives),
         vec![
@@ -99,18 +70,9 @@ fn australia_itpp_with_parts_sections_and_roman_goals() {
             ("2.c", "Build resilience against hybrid threats", 18),
         ]
     );
-    let issues: Vec<(&str, &str, usize)> = doc
-        .priority_issues
-        .iter()
-        .map(|i| (i.code.as_str(), i.title.as_str(), i.goals.len()))
-        .collect();
-    assert_eq!(
-        issues,
-        vec![
-            ("3", "Emerging Security Challenges", 3),
-            ("4", "Maritime and Regional Security", 2)
-        ]
-    );
+    let issues: Vec<(&str, &str, usize)> =
+        doc.priority_issues.iter().map(|i| (i.code.as_str(), i.title.as_str(), i.goals.len())).collect();
+    assert_eq!(issues, vec![("3", "Emerging Security Challenges", 3), ("4", "Maritime and Regional Security", 2)]);
     assert_eq!(
         summary(&doc.partnership_goals),
         vec![
@@ -130,11 +92,8 @@ fn mongolia_ipap_with_chapters_and_letter_items() {
     assert_eq!(doc.kind, DocumentKind::Ipap);
     assert_eq!(doc.title, "Individual Partnership Action Plan Mongolia");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("MNG"));
-    let chapters: Vec<(Option<&str>, &str)> = doc
-        .sections
-        .iter()
-        .map(|s| (s.number.as_deref(), s.title.as_str()))
-        .collect();
+    let chapters: Vec<(Option<&str>, &str)> =
+        doc.sections.iter().map(|s| (s.number.as_deref(), s.title.as_str())).collect();
     assert_eq!(
         chapters,
         vec![
@@ -160,12 +119,7 @@ fn mongolia_ipap_with_chapters_and_letter_items() {
     assert_eq!(doc.approvers, vec!["nac", "partner"]);
     assert_eq!(doc.review.as_ref().map(|c| c.line), Some(27));
     // The running header "Mongolia – NATO IPAP" is page furniture, not a paragraph.
-    assert!(
-        doc.sections
-            .iter()
-            .flat_map(|s| &s.paragraphs)
-            .all(|p| !p.text.contains("NATO IPAP"))
-    );
+    assert!(doc.sections.iter().flat_map(|s| &s.paragraphs).all(|p| !p.text.contains("NATO IPAP")));
     assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
 }
 
@@ -193,13 +147,7 @@ fn skipped_numbering_and_misplaced_goals_are_warnings() {
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("JOR"));
     assert_eq!(doc.partnership_goals.len(), 1);
     assert_eq!(doc.priority_issues.len(), 2);
-    assert!(
-        doc.warnings
-            .iter()
-            .any(|w| w.line == 9 && w.message.contains("no goals")),
-        "{:?}",
-        doc.warnings
-    );
+    assert!(doc.warnings.iter().any(|w| w.line == 9 && w.message.contains("no goals")), "{:?}", doc.warnings);
 }
 
 #[test]

@@ -4,26 +4,11 @@ use eprime_domain::{DocumentKind, PartnerCode};
 use eprime_import::{ImportError, ImportOptions, ImportedDocument, compare, import, import_bytes, themes};
 use time::macros::date;
 
-const IPCP: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seeds/000_3b0b251586ad6093.txt"
-));
-const ITPP: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seeds/001_569038fb7a03f57f.txt"
-));
-const JPD: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seeds/002_00afff77f7d7b4ab.txt"
-));
-const RELATIONS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seeds/003_82e5337bd389dbe6.txt"
-));
-const NEWS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seeds/004_cf7b80114048b85a.txt"
-));
+const IPCP: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/000_3b0b251586ad6093.txt"));
+const ITPP: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/001_569038fb7a03f57f.txt"));
+const JPD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/002_00afff77f7d7b4ab.txt"));
+const RELATIONS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/003_82e5337bd389dbe6.txt"));
+const NEWS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/004_cf7b80114048b85a.txt"));
 
 fn read(text: &str) -> ImportedDocument {
     match import(text, &ImportOptions::default()) {
@@ -44,10 +29,7 @@ fn titles(items: &[eprime_import::Item]) -> Vec<&str> {
 fn ipcp_2014_metadata() {
     let doc = read(IPCP);
     assert_eq!(doc.kind, DocumentKind::Ipcp);
-    assert_eq!(
-        doc.title,
-        "Individual Partnership and Cooperation Programme between Japan and NATO"
-    );
+    assert_eq!(doc.title, "Individual Partnership and Cooperation Programme between Japan and NATO");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("JPN"));
     assert_eq!(doc.parties, vec!["Japan", "North Atlantic Treaty Organization"]);
     assert_eq!(doc.signed_on, Some(date!(2014 - 05 - 06)));
@@ -63,9 +45,7 @@ fn ipcp_2014_priority_areas() {
     let doc = read(IPCP);
     assert_eq!(
         codes(&doc.priority_areas),
-        vec![
-            "3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "3.1.6", "3.1.7", "3.1.8", "3.1.9", "3.1.10"
-        ]
+        vec!["3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "3.1.6", "3.1.7", "3.1.8", "3.1.9", "3.1.10"]
     );
     assert_eq!(
         titles(&doc.priority_areas),
@@ -91,16 +71,9 @@ fn ipcp_2014_priority_areas() {
 fn ipcp_2014_modalities_clauses_signatories() {
     let doc = read(IPCP);
     assert_eq!(codes(&doc.cooperation_modalities), vec!["2.2.1", "2.2.2", "2.2.3"]);
-    assert_eq!(
-        doc.cooperation_modalities[0].title,
-        "Strengthen high level dialogue between Japan and NATO"
-    );
+    assert_eq!(doc.cooperation_modalities[0].title, "Strengthen high level dialogue between Japan and NATO");
     assert_eq!(doc.cooperation_modalities[1].title, "Promote defence exchanges");
-    assert!(
-        doc.cooperation_modalities[1]
-            .text
-            .starts_with("To promote defence exchanges, including")
-    );
+    assert!(doc.cooperation_modalities[1].text.starts_with("To promote defence exchanges, including"));
     assert_eq!(doc.cooperation_modalities[2].line, 18);
 
     let eif = doc.entry_into_force.as_ref().expect("entry into force");
@@ -115,10 +88,7 @@ fn ipcp_2014_modalities_clauses_signatories() {
     assert_eq!(doc.signatories[0].name, "Mr Shinzo Abe");
     assert_eq!(doc.signatories[0].office, "Prime Minister of Japan");
     assert_eq!(doc.signatories[1].name, "Mr Anders Fogh Rasmussen");
-    assert_eq!(
-        doc.signatories[1].office,
-        "Secretary General, North Atlantic Treaty Organization"
-    );
+    assert_eq!(doc.signatories[1].office, "Secretary General, North Atlantic Treaty Organization");
     assert_eq!(doc.signatories[1].line, 45);
 }
 
@@ -134,11 +104,7 @@ fn ipcp_2014_sections_join_a_sentence_broken_by_a_blank_line() {
     assert!(p21.text.ends_with(
         "Declaration, signed by the Prime Minister of Japan and the NATO Secretary General in Tokyo on 15 April 2013."
     ));
-    let numbered: Vec<&str> = doc.sections[2]
-        .paragraphs
-        .iter()
-        .filter_map(|p| p.number.as_deref())
-        .collect();
+    let numbered: Vec<&str> = doc.sections[2].paragraphs.iter().filter_map(|p| p.number.as_deref()).collect();
     assert_eq!(numbered.len(), 13);
 }
 
@@ -146,10 +112,7 @@ fn ipcp_2014_sections_join_a_sentence_broken_by_a_blank_line() {
 fn itpp_2023_metadata() {
     let doc = read(ITPP);
     assert_eq!(doc.kind, DocumentKind::Itpp);
-    assert_eq!(
-        doc.title,
-        "Individually Tailored Partnership Programme between NATO and Japan for 2023 – 2026"
-    );
+    assert_eq!(doc.title, "Individually Tailored Partnership Programme between NATO and Japan for 2023 – 2026");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("JPN"));
     assert_eq!(doc.edition.as_deref(), Some("open"));
     let period = doc.period.expect("period");
@@ -165,21 +128,15 @@ fn itpp_2023_metadata() {
 fn itpp_2023_objectives() {
     let doc = read(ITPP);
     assert_eq!(codes(&doc.strategic_objectives), vec!["1", "2", "3"]);
-    assert_eq!(
-        doc.strategic_objectives[0].title,
-        "Japan and NATO strengthen dialogue and consultations"
-    );
+    assert_eq!(doc.strategic_objectives[0].title, "Japan and NATO strengthen dialogue and consultations");
     assert_eq!(doc.strategic_objectives[2].line, 35);
 }
 
 #[test]
 fn itpp_2023_goals_in_priority_issues() {
     let doc = read(ITPP);
-    let issues: Vec<(&str, &str, usize)> = doc
-        .priority_issues
-        .iter()
-        .map(|i| (i.code.as_str(), i.title.as_str(), i.goals.len()))
-        .collect();
+    let issues: Vec<(&str, &str, usize)> =
+        doc.priority_issues.iter().map(|i| (i.code.as_str(), i.title.as_str(), i.goals.len())).collect();
     assert_eq!(
         issues,
         vec![
@@ -219,10 +176,7 @@ fn itpp_2023_goals_in_priority_issues() {
         ]
     );
     let first = &doc.partnership_goals[0];
-    assert_eq!(
-        first.text,
-        "On CYBER DEFENCE, Japan and NATO enhance their cooperation in the area of cyber defence."
-    );
+    assert_eq!(first.text, "On CYBER DEFENCE, Japan and NATO enhance their cooperation in the area of cyber defence.");
     assert_eq!(first.line, 49);
     // The goal after the blank line in the middle of the list, and the one behind "- b.".
     assert_eq!(doc.partnership_goals[2].line, 52);
@@ -250,10 +204,7 @@ fn itpp_2023_activity_modes() {
 fn jpd_2013_web_page() {
     let doc = read(JPD);
     assert_eq!(doc.kind, DocumentKind::Jpd);
-    assert_eq!(
-        doc.title,
-        "Joint Political Declaration between Japan and the North Atlantic Treaty Organisation"
-    );
+    assert_eq!(doc.title, "Joint Political Declaration between Japan and the North Atlantic Treaty Organisation");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("JPN"));
     assert_eq!(doc.published_on, Some(date!(2013 - 04 - 13)));
     assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
@@ -262,24 +213,14 @@ fn jpd_2013_web_page() {
     let sections: Vec<(&str, u32, Vec<&str>)> = doc
         .sections
         .iter()
-        .map(|s| {
-            (
-                s.title.as_str(),
-                s.line,
-                s.paragraphs.iter().filter_map(|p| p.number.as_deref()).collect(),
-            )
-        })
+        .map(|s| (s.title.as_str(), s.line, s.paragraphs.iter().filter_map(|p| p.number.as_deref()).collect()))
         .collect();
     assert_eq!(
         sections,
         vec![
             ("Introduction", 8, vec!["1"]),
             ("Principles of cooperation", 10, vec!["1", "2"]),
-            (
-                "Outlines of future cooperation",
-                15,
-                vec!["1", "2", "3", "4", "5", "6", "7"]
-            ),
+            ("Outlines of future cooperation", 15, vec!["1", "2", "3", "4", "5", "6", "7"]),
         ]
     );
     assert_eq!(doc.sections[2].paragraphs[6].line, 23);
@@ -297,11 +238,7 @@ fn relations_page_is_other() {
     assert_eq!(doc.published_on, Some(date!(2018 - 09 - 12)));
     assert!(doc.parties.is_empty());
     assert!(doc.partnership_goals.is_empty() && doc.priority_areas.is_empty() && doc.cooperation_modalities.is_empty());
-    assert!(
-        doc.sections
-            .iter()
-            .any(|s| s.title == "Wider cooperation" && s.paragraphs.len() == 4)
-    );
+    assert!(doc.sections.iter().any(|s| s.title == "Wider cooperation" && s.paragraphs.len() == 4));
     assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
 }
 
@@ -361,26 +298,19 @@ fn bytes_crlf_and_bom_read_the_same() {
 
 #[test]
 fn partner_option_wins_with_a_warning() {
-    let options = ImportOptions {
-        partner: Some(PartnerCode::parse("KOR").expect("code")),
-    };
+    let options = ImportOptions { partner: Some(PartnerCode::parse("KOR").expect("code")) };
     let doc = import(IPCP, &options).expect("imports");
     assert_eq!(doc.partner.as_ref().map(PartnerCode::as_str), Some("KOR"));
     assert_eq!(doc.warnings.len(), 1);
     assert!(doc.warnings[0].message.contains("Japan"), "{:?}", doc.warnings);
-    let same = ImportOptions {
-        partner: Some(PartnerCode::parse("JPN").expect("code")),
-    };
+    let same = ImportOptions { partner: Some(PartnerCode::parse("JPN").expect("code")) };
     assert!(import(IPCP, &same).expect("imports").warnings.is_empty());
 }
 
 #[test]
 fn refuses_what_is_not_a_partnership_document() {
     assert!(matches!(import("", &ImportOptions::default()), Err(ImportError::Empty)));
-    assert!(matches!(
-        import(" \n\t\n", &ImportOptions::default()),
-        Err(ImportError::Empty)
-    ));
+    assert!(matches!(import(" \n\t\n", &ImportOptions::default()), Err(ImportError::Empty)));
     let recipe = "Pancakes\n\nMix flour, eggs and milk. Fry.";
     let err = import(recipe, &ImportOptions::default()).expect_err("refused");
     assert!(matches!(err, ImportError::NotAPartnershipDocument { .. }));
@@ -389,14 +319,8 @@ fn refuses_what_is_not_a_partnership_document() {
     let err = import_bytes(pdf, &ImportOptions::default()).expect_err("refused");
     assert!(err.to_string().contains("PDF"), "{err}");
     let latin1 = b"Partnership programme between NATO and Espa\xF1a";
-    assert!(matches!(
-        import_bytes(latin1, &ImportOptions::default()),
-        Err(ImportError::Binary { .. })
-    ));
-    assert!(matches!(
-        import_bytes(b"abc\0def", &ImportOptions::default()),
-        Err(ImportError::Binary { .. })
-    ));
+    assert!(matches!(import_bytes(latin1, &ImportOptions::default()), Err(ImportError::Binary { .. })));
+    assert!(matches!(import_bytes(b"abc\0def", &ImportOptions::default()), Err(ImportError::Binary { .. })));
 }
 
 #[test]
@@ -406,11 +330,7 @@ fn ipcp_areas_against_itpp_goals() {
     assert_eq!(before.len(), 10);
     assert_eq!(after.len(), 16);
     let c = compare(&before, &after);
-    let pairs: Vec<(&str, &str)> = c
-        .carried_over
-        .iter()
-        .map(|m| (m.from.code.as_str(), m.to.code.as_str()))
-        .collect();
+    let pairs: Vec<(&str, &str)> = c.carried_over.iter().map(|m| (m.from.code.as_str(), m.to.code.as_str())).collect();
     for expected in [
         ("3.1.1", "a.1"), // cyber defence
         ("3.1.5", "b.1"), // maritime security / counter piracy
@@ -432,15 +352,8 @@ fn ipcp_areas_against_itpp_goals() {
         assert!(new.contains(&title), "{title} not new: {new:?}");
     }
     let dropped: Vec<&str> = c.dropped.iter().map(|t| t.code.as_str()).collect();
-    assert!(
-        dropped.contains(&"3.1.3"),
-        "counter terrorism should be dropped: {dropped:?}"
-    );
-    assert!(
-        c.carried_over
-            .iter()
-            .all(|m| m.score >= 0.5 && !m.shared_terms.is_empty())
-    );
+    assert!(dropped.contains(&"3.1.3"), "counter terrorism should be dropped: {dropped:?}");
+    assert!(c.carried_over.iter().all(|m| m.score >= 0.5 && !m.shared_terms.is_empty()));
     let json = serde_json::to_value(&c).expect("serialises");
     assert!(json["carried_over"][0]["shared_terms"].is_array());
 }

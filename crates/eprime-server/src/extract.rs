@@ -51,9 +51,7 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
 /// axum prefixes its own words ("Failed to deserialize the JSON body into the target type: ");
 /// the caller needs only serde's part.
 fn source_text(text: &str) -> String {
-    text.split_once("target type: ")
-        .map_or(text, |(_, rest)| rest)
-        .to_owned()
+    text.split_once("target type: ").map_or(text, |(_, rest)| rest).to_owned()
 }
 
 /// Query string. A malformed one is 400 with what serde found wrong.
@@ -67,9 +65,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
                 let text = e.body_text();
-                let text = text
-                    .split_once("query string: ")
-                    .map_or(text.as_str(), |(_, rest)| rest);
+                let text = text.split_once("query string: ").map_or(text.as_str(), |(_, rest)| rest);
                 Err(ApiError::bad_request(format!("the query string is invalid: {text}")))
             }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
@@ -82,23 +78,13 @@ pub fn if_match_version(parts: &axum::http::HeaderMap) -> Result<Option<i64>, Ap
     let Some(value) = parts.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let raw = value
-        .to_str()
-        .map_err(|_| ApiError::bad_request("If-Match is not text"))?
-        .trim();
+    let raw = value.to_str().map_err(|_| ApiError::bad_request("If-Match is not text"))?.trim();
     if raw == "*" {
         return Ok(None);
     }
-    raw.trim_start_matches("W/")
-        .trim_matches('"')
-        .strip_prefix('v')
-        .and_then(|v| v.parse().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "If-Match `{raw}` is not an ETag this server gave out (like \"v3\")"
-            ))
-        })
+    raw.trim_start_matches("W/").trim_matches('"').strip_prefix('v').and_then(|v| v.parse().ok()).map(Some).ok_or_else(
+        || ApiError::bad_request(format!("If-Match `{raw}` is not an ETag this server gave out (like \"v3\")")),
+    )
 }
 
 /// The strong ETag of a record version.

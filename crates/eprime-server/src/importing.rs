@@ -32,11 +32,7 @@ pub struct ImportSettings {
 pub enum ImportOutcome {
     /// A new document; `superseded` names the one it replaced; `new_partnership` says the
     /// partnership the text names did not exist and was created for it.
-    Created {
-        detail: DocumentDetail,
-        superseded: Option<DocumentId>,
-        new_partnership: bool,
-    },
+    Created { detail: DocumentDetail, superseded: Option<DocumentId>, new_partnership: bool },
     /// The same text was imported before: nothing changed.
     Unchanged { document: Document },
 }
@@ -52,15 +48,9 @@ pub async fn store_import(
     may_edit_programme(actor)?;
     let scope = Caller::User(actor.clone()).read_scope();
     let partnership: PartnerCode = imported.partner.clone().ok_or_else(|| {
-        StoreError::from(FieldError::new(
-            "partner",
-            "the text names no partner; say which (e.g. JPN)",
-        ))
+        StoreError::from(FieldError::new("partner", "the text names no partner; say which (e.g. JPN)"))
     })?;
-    if let Some(document) = store
-        .document_by_hash(&scope, &partnership, &content_hash(text))
-        .await?
-    {
+    if let Some(document) = store.document_by_hash(&scope, &partnership, &content_hash(text)).await? {
         return Ok(ImportOutcome::Unchanged { document });
     }
     let new_partnership = store.partnership(&scope, &partnership).await?.is_none();
@@ -91,11 +81,7 @@ pub async fn store_import(
     };
     let superseded = new.supersedes;
     let detail = store.create_document(actor, new).await?;
-    Ok(ImportOutcome::Created {
-        detail,
-        superseded,
-        new_partnership,
-    })
+    Ok(ImportOutcome::Created { detail, superseded, new_partnership })
 }
 
 /// A programme can arrive before its partnership is recorded: record it from what the text says,
@@ -125,10 +111,7 @@ async fn predecessor(
     imported: &ImportedDocument,
     partnership: &PartnerCode,
 ) -> Result<Option<DocumentId>, StoreError> {
-    let filter = DocumentFilter {
-        partnership: Some(partnership.clone()),
-        kind: Some(imported.kind),
-    };
+    let filter = DocumentFilter { partnership: Some(partnership.clone()), kind: Some(imported.kind) };
     let documents = store.list_documents(scope, &filter).await?;
     Ok(documents
         .iter()
@@ -169,10 +152,7 @@ pub fn settings_from(
             }
         },
         supersedes: supersedes.and_then(|s| {
-            errors.check(
-                s.parse()
-                    .map_err(|_| FieldError::new("supersedes", format!("`{s}` is not a document id"))),
-            )
+            errors.check(s.parse().map_err(|_| FieldError::new("supersedes", format!("`{s}` is not a document id"))))
         }),
         source,
     };

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod extract;
 pub mod importing;
 pub mod problem;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,9 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (set when served over HTTPS, directly or via a proxy).
     pub secure_cookies: bool,
+    /// Failed sign-ins per account or address allowed within `sign_in_window`.
+    pub sign_in_failures: usize,
+    pub sign_in_window: Duration,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +44,8 @@ impl Default for ServerConfig {
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            sign_in_failures: 5,
+            sign_in_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -49,14 +55,13 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: DynStore,
     pub config: Arc<ServerConfig>,
+    pub throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
-        Self {
-            store,
-            config: Arc::new(config),
-        }
+        let throttle = Arc::new(throttle::SignInThrottle::new(config.sign_in_failures, config.sign_in_window));
+        Self { store, config: Arc::new(config), throttle }
     }
 }
 
@@ -100,5 +105,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -60,10 +60,7 @@ impl ApiError {
     }
 
     pub fn invalid(errors: ValidationErrors) -> Self {
-        let mut error = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the request is invalid: {errors}"),
-        );
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the request is invalid: {errors}"));
         error.0.errors = errors.0;
         error
     }
@@ -103,12 +100,7 @@ impl From<StoreError> for ApiError {
             StoreError::Transition(TransitionError::NotAllowed { from, to, allowed }) => {
                 let mut e = Self::new(
                     StatusCode::CONFLICT,
-                    TransitionError::NotAllowed {
-                        from,
-                        to,
-                        allowed: allowed.clone(),
-                    }
-                    .to_string(),
+                    TransitionError::NotAllowed { from, to, allowed: allowed.clone() }.to_string(),
                 );
                 e.0.allowed = Some(allowed.iter().map(|s| s.as_str().to_owned()).collect());
                 e
@@ -138,9 +130,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }

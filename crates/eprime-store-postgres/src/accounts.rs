@@ -1,8 +1,11 @@
 //! User accounts and sign-in sessions. Only hashes are stored: argon2id for passwords,
 //! SHA-256 for session tokens.
 
-use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, UserId};
-use eprime_store::{EntityType, NewUser, Operation, SessionRecord, StoreError, StoredUser, UserFilter};
+use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
+use eprime_store::{
+    EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo, TokenKind,
+    UserFilter,
+};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -73,9 +76,10 @@ pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUse
     let view = AccountView::from(&user);
     append(
         &mut tx,
-        actor,
+        actor.map(|a| a.username.as_str()),
         EntityType::User,
         &user.username,
+        user.binding.partner.as_ref().map(PartnerCode::as_str),
         Operation::Create,
         None::<&()>,
         Some(&view),
@@ -87,19 +91,12 @@ pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUse
 
 pub(crate) async fn by_username(pool: &PgPool, username: &str) -> Result<Option<StoredUser>, StoreError> {
     let sql = concat!(user_select!(), " WHERE username = $1");
-    let row = sqlx::query(sql)
-        .bind(username.to_owned())
-        .fetch_optional(pool)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(pool).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub(crate) async fn list(pool: &PgPool, filter: &UserFilter) -> Result<Vec<StoredUser>, StoreError> {
-    let sql = concat!(
-        user_select!(),
-        " WHERE ($1::text IS NULL OR partner = $1) ORDER BY username COLLATE \"C\""
-    );
+    let sql = concat!(user_select!(), " WHERE ($1::text IS NULL OR partner = $1) ORDER BY username COLLATE \"C\"");
     let rows = sqlx::query(sql)
         .bind(filter.partner.as_ref().map(|p| p.as_str().to_owned()))
         .fetch_all(pool)
@@ -114,11 +111,7 @@ pub(crate) async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<StoredUser, StoreError> {
-    let operation = if disabled {
-        Operation::Disable
-    } else {
-        Operation::Enable
-    };
+    let operation = if disabled { Operation::Disable } else { Operation::Enable };
     change(pool, actor, username, operation, |user| user.disabled = disabled).await
 }
 
@@ -128,10 +121,7 @@ pub(crate) async fn set_password(
     username: &str,
     password_hash: String,
 ) -> Result<StoredUser, StoreError> {
-    change(pool, actor, username, Operation::SetPassword, |user| {
-        user.password_hash = password_hash
-    })
-    .await
+    change(pool, actor, username, Operation::SetPassword, |user| user.password_hash = password_hash).await
 }
 
 /// Changes one account in a transaction, holding its row lock so concurrent changes queue and
@@ -145,16 +135,9 @@ async fn change(
 ) -> Result<StoredUser, StoreError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     let sql = concat!(user_select!(), " WHERE username = $1 FOR NO KEY UPDATE");
-    let row = sqlx::query(sql)
-        .bind(username.to_owned())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let before = row
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
+    let before =
+        row.as_ref().map(from_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
     let mut after = before.clone();
     apply(&mut after);
     let at = now();
@@ -179,9 +162,10 @@ async fn change(
     let (b, a) = (AccountView::from(&before), AccountView::from(&after));
     append(
         &mut tx,
-        actor,
+        actor.map(|a| a.username.as_str()),
         EntityType::User,
         username,
+        after.binding.partner.as_ref().map(PartnerCode::as_str),
         operation,
         Some(&b),
         Some(&a),
@@ -192,15 +176,20 @@ async fn change(
 }
 
 pub(crate) async fn create_session(pool: &PgPool, session: SessionRecord) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(session.token_hash)
-        .bind(session.user_id.0)
-        .bind(session.name)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .execute(pool)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO sessions (id, kind, token_hash, user_id, name, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(session.id.0)
+    .bind(session.kind.as_str())
+    .bind(session.token_hash)
+    .bind(session.user_id.0)
+    .bind(session.name)
+    .bind(session.created_at)
+    .bind(session.expires_at)
+    .execute(pool)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 
@@ -255,4 +244,58 @@ fn from_row(row: &PgRow) -> Result<StoredUser, StoreError> {
         password_hash: row.try_get("password_hash").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
     })
+}
+
+pub(crate) async fn list_tokens(pool: &PgPool, user_id: UserId) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, kind, name, created_at, expires_at, revoked_at FROM sessions
+         WHERE user_id = $1 AND id IS NOT NULL ORDER BY created_at DESC",
+    )
+    .bind(user_id.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let kind = row.try_get::<String, _>("kind").map_err(backend)?;
+            Ok(TokenInfo {
+                id: TokenId(row.try_get("id").map_err(backend)?),
+                kind: if kind == TokenKind::Api.as_str() { TokenKind::Api } else { TokenKind::Session },
+                name: row.try_get("name").map_err(backend)?,
+                created_at: row.try_get("created_at").map_err(backend)?,
+                expires_at: row.try_get("expires_at").map_err(backend)?,
+                revoked_at: row.try_get("revoked_at").map_err(backend)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn revoke_token(pool: &PgPool, user_id: UserId, id: TokenId) -> Result<bool, StoreError> {
+    let result =
+        sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(id.0)
+            .bind(user_id.0)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map_err(db_error)?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Appends a security event to the change log, in a transaction of its own (the log's lock is
+/// held to commit; see `changelog::append`).
+pub(crate) async fn record_security_event(pool: &PgPool, event: SecurityEvent) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    append(
+        &mut tx,
+        event.actor.as_deref(),
+        EntityType::Account,
+        &event.username,
+        event.partner.as_ref().map(PartnerCode::as_str),
+        event.operation,
+        None::<&()>,
+        Some(&event.details),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)
 }

@@ -69,11 +69,7 @@ fn bind_filter(query: PgQuery, filter: &ActivityFilter) -> PgQuery {
 
 /// `%phrase%` with LIKE's own wildcards escaped, so a search for "100%" finds "100%".
 fn like_pattern(phrase: &str) -> String {
-    let escaped = phrase
-        .trim()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = phrase.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -82,16 +78,8 @@ pub(crate) async fn fetch<'e>(
     scope: &ReadScope,
     id: ActivityId,
 ) -> Result<Option<Activity>, StoreError> {
-    let sql = concat!(
-        activity_select!(),
-        " WHERE a.id = $5 AND ",
-        visible!("activity", "a", "id::text")
-    );
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(id.0)
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+    let sql = concat!(activity_select!(), " WHERE a.id = $5 AND ", visible!("activity", "a", "id::text"));
+    let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -110,9 +98,7 @@ pub(crate) async fn list(
         " AND ($13::text IS NULL OR a.sort_key < $13) ORDER BY a.sort_key DESC LIMIT $14"
     );
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
-        .bind(after)
-        .bind(i64::from(limit) + 1);
+    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter).bind(after).bind(i64::from(limit) + 1);
     let rows = query.fetch_all(pool).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
     let mut next_cursor = None;
@@ -127,15 +113,9 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn count(pool: &PgPool, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
-    let sql = concat!(
-        "SELECT count(*) FROM activities a WHERE ",
-        visible!("activity", "a", "id::text"),
-        activity_filter!()
-    );
-    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
-        .fetch_one(pool)
-        .await
-        .map_err(db_error)?;
+    let sql =
+        concat!("SELECT count(*) FROM activities a WHERE ", visible!("activity", "a", "id::text"), activity_filter!());
+    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter).fetch_one(pool).await.map_err(db_error)?;
     Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
 }
 
@@ -156,7 +136,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
     may_edit_activity(actor, &new.partnership)?;
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = pool.begin().await.map_err(db_error)?;
-    ensure_partnership(&mut tx, &scope, &new.partnership).await?;
+    crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
     let at = now();
     let activity = Activity {
         id: ActivityId::new(),
@@ -210,9 +190,10 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
     let id = activity.id.to_string();
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id,
+        Some(activity.partnership.as_str()),
         Operation::Create,
         None::<&Activity>,
         Some(&activity),
@@ -241,9 +222,10 @@ pub(crate) async fn update(
     write_children(&mut tx, &next, Some(&current)).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id.to_string(),
+        Some(next.partnership.as_str()),
         Operation::Update,
         Some(&current),
         Some(&next),
@@ -278,9 +260,10 @@ pub(crate) async fn transition(
     save(&mut tx, &next, current.version).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id.to_string(),
+        Some(next.partnership.as_str()),
         Operation::Transition,
         Some(&current),
         Some(&next),
@@ -319,10 +302,7 @@ async fn load_for_write(
         .ok_or_else(not_found)?;
     let current = fetch(&mut *tx, scope, id).await?.ok_or_else(not_found)?;
     match expected_version {
-        Some(expected) if expected != current.version => Err(StoreError::Stale {
-            expected,
-            current: current.version,
-        }),
+        Some(expected) if expected != current.version => Err(StoreError::Stale { expected, current: current.version }),
         _ => Ok(current),
     }
 }
@@ -354,10 +334,7 @@ async fn save(tx: &mut PgConnection, next: &Activity, previous_version: i64) -> 
     if result.rows_affected() != 1 {
         // The row is locked since `load_for_write`, so this cannot happen; if it ever does, the
         // write must not go through.
-        return Err(StoreError::Stale {
-            expected: previous_version,
-            current: previous_version + 1,
-        });
+        return Err(StoreError::Stale { expected: previous_version, current: previous_version + 1 });
     }
     Ok(())
 }
@@ -415,34 +392,8 @@ async fn replace_list(
     insert: PgQuery,
     activity: Uuid,
 ) -> Result<(), StoreError> {
-    sqlx::query(delete)
-        .bind(activity)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(delete).bind(activity).execute(&mut *tx).await.map_err(db_error)?;
     insert.execute(&mut *tx).await.map_err(db_error)?;
-    Ok(())
-}
-
-/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
-async fn ensure_partnership(tx: &mut PgConnection, scope: &ReadScope, partner: &PartnerCode) -> Result<(), StoreError> {
-    let sql = concat!(
-        "SELECT EXISTS (SELECT 1 FROM partnerships p WHERE p.partner = $5 AND ",
-        visible!("partnership", "p", "partner"),
-        ")"
-    );
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(partner.as_str().to_owned())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    if !row.try_get::<bool, _>(0).map_err(backend)? {
-        return Err(ValidationErrors::from(FieldError::new(
-            "partnership",
-            format!("there is no partnership {partner}"),
-        ))
-        .into());
-    }
     Ok(())
 }
 
@@ -450,13 +401,11 @@ async fn ensure_partnership(tx: &mut PgConnection, scope: &ReadScope, partner: &
 /// visible document of the activity's own partnership. All problems are reported together.
 async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &Activity) -> Result<(), StoreError> {
     let mut errors = ValidationErrors::default();
-    let orgs = activity.lead.iter().map(|l| ("lead".to_owned(), l)).chain(
-        activity
-            .participants
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("participants[{i}]"), p)),
-    );
+    let orgs = activity
+        .lead
+        .iter()
+        .map(|l| ("lead".to_owned(), l))
+        .chain(activity.participants.iter().enumerate().map(|(i, p)| (format!("participants[{i}]"), p)));
     for (field, org) in orgs {
         if !exists(tx, "SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)", org.as_str()).await? {
             errors.push(FieldError::new(field, format!("there is no organisation {org}")));
@@ -464,10 +413,7 @@ async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &A
     }
     for (i, area) in activity.areas.iter().enumerate() {
         if !exists(tx, "SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)", area.as_str()).await? {
-            errors.push(FieldError::new(
-                format!("areas[{i}]"),
-                format!("there is no area of cooperation {area}"),
-            ));
+            errors.push(FieldError::new(format!("areas[{i}]"), format!("there is no area of cooperation {area}")));
         }
     }
     let sql = concat!(
@@ -486,10 +432,7 @@ async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &A
         if !row.try_get::<bool, _>(0).map_err(backend)? {
             errors.push(FieldError::new(
                 format!("supports[{i}]"),
-                format!(
-                    "{element} is not a goal, area or objective of a {} document",
-                    activity.partnership
-                ),
+                format!("{element} is not a goal, area or objective of a {} document", activity.partnership),
             ));
         }
     }
@@ -499,27 +442,16 @@ async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &A
             visible!("document", "d", "id::text"),
             ")"
         );
-        let row = bind_scope(sqlx::query(sql), scope)
-            .bind(document.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let row = bind_scope(sqlx::query(sql), scope).bind(document.0).fetch_one(&mut *tx).await.map_err(db_error)?;
         if !row.try_get::<bool, _>(0).map_err(backend)? {
-            errors.push(FieldError::new(
-                "source.document",
-                format!("there is no document {document}"),
-            ));
+            errors.push(FieldError::new("source.document", format!("there is no document {document}")));
         }
     }
     errors.into_result().map_err(StoreError::from)
 }
 
 async fn exists(tx: &mut PgConnection, sql: &'static str, key: &str) -> Result<bool, StoreError> {
-    let row = sqlx::query(sql)
-        .bind(key.to_owned())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(sql).bind(key.to_owned()).fetch_one(&mut *tx).await.map_err(db_error)?;
     row.try_get::<bool, _>(0).map_err(backend)
 }
 
@@ -527,12 +459,8 @@ fn from_row(row: &PgRow) -> Result<Activity, StoreError> {
     let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
     let optional = |name: &str| row.try_get::<Option<String>, _>(name).map_err(backend);
     let list = |name: &str| row.try_get::<Vec<String>, _>(name).map_err(backend);
-    let mut supports: Vec<ElementId> = row
-        .try_get::<Vec<Uuid>, _>("supports")
-        .map_err(backend)?
-        .into_iter()
-        .map(ElementId)
-        .collect();
+    let mut supports: Vec<ElementId> =
+        row.try_get::<Vec<Uuid>, _>("supports").map_err(backend)?.into_iter().map(ElementId).collect();
     supports.sort();
     Ok(Activity {
         id: ActivityId(row.try_get("id").map_err(backend)?),
@@ -543,20 +471,14 @@ fn from_row(row: &PgRow) -> Result<Activity, StoreError> {
         starts_on: row.try_get("starts_on").map_err(backend)?,
         ends_on: row.try_get("ends_on").map_err(backend)?,
         location: optional("location")?,
-        lead: optional("lead")?
-            .map(|l| OrgCode::parse(&l))
-            .transpose()
-            .map_err(backend)?,
+        lead: optional("lead")?.map(|l| OrgCode::parse(&l)).transpose().map_err(backend)?,
         participants: parse_codes(list("participants")?, OrgCode::parse)?,
         supports,
         areas: parse_codes(list("areas")?, AreaCode::parse)?,
         status: ActivityStatus::parse(&text("status")?).map_err(backend)?,
         status_reason: optional("status_reason")?,
         outcome: Text::parse(&text("outcome")?).map_err(backend)?,
-        source: row
-            .try_get::<Option<Json<SourceRef>>, _>("source")
-            .map_err(backend)?
-            .map(|s| s.0),
+        source: row.try_get::<Option<Json<SourceRef>>, _>("source").map_err(backend)?.map(|s| s.0),
         marking: marking(&text("marking")?, list("releasable")?)?,
         version: row.try_get("version").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,

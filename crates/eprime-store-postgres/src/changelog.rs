@@ -1,6 +1,6 @@
 //! Appending to and reading the change log.
 
-use eprime_domain::{Principal, ReadScope};
+use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
@@ -17,11 +17,13 @@ use crate::scope::{bind_scope, visible};
 /// a smaller sequence number is always committed before a larger one is handed out: a reader
 /// following the log by `seq` never skips an entry that commits late. Writers therefore append
 /// as their last step, after every other statement that could fail or wait.
+#[allow(clippy::too_many_arguments)] // one per column of the entry; a struct would only rename them
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut PgConnection,
-    actor: Option<&Principal>,
+    actor: Option<&str>,
     entity: EntityType,
     entity_id: &str,
+    partner: Option<&str>,
     operation: Operation,
     before: Option<&B>,
     after: Option<&A>,
@@ -29,18 +31,16 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     // Serialised up front: a record that cannot be written as JSON fails before the lock.
     let before = before.map(serde_json::to_value).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_value).transpose().map_err(backend)?;
-    sqlx::query("LOCK TABLE change_log IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query("LOCK TABLE change_log IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db_error)?;
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO change_log (at, actor, entity, entity_id, operation, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        "INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
     )
     .bind(now())
-    .bind(actor.map(|a| a.username.clone()))
+    .bind(actor.map(str::to_owned))
     .bind(entity.as_str())
     .bind(entity_id.to_owned())
+    .bind(partner.map(str::to_owned))
     .bind(operation.as_str())
     .bind(before.map(Json))
     .bind(after.map(Json))
@@ -87,7 +87,7 @@ async fn visible_record(pool: &PgPool, scope: &ReadScope, entity: EntityType, id
         }
         EntityType::Area => sqlx::query("SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)").bind(id.to_owned()),
         // An account's history belongs to the audit log, not to a record page.
-        EntityType::User => return Ok(false),
+        EntityType::User | EntityType::Account => return Ok(false),
     };
     let row = query.fetch_one(pool).await.map_err(db_error)?;
     row.try_get::<bool, _>(0).map_err(backend)
@@ -103,7 +103,7 @@ pub(crate) async fn history(
         return Ok(None);
     }
     let rows = sqlx::query(
-        "SELECT seq, at, actor, entity, entity_id, operation, before, after
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
          FROM change_log WHERE entity = $1 AND entity_id = $2 ORDER BY seq",
     )
     .bind(entity.as_str())
@@ -114,7 +114,7 @@ pub(crate) async fn history(
     rows.iter().map(entry).collect::<Result<Vec<_>, _>>().map(Some)
 }
 
-fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
+pub(crate) fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
     let entity: String = row.try_get("entity").map_err(backend)?;
     let operation: String = row.try_get("operation").map_err(backend)?;
     Ok(ChangeEntry {
@@ -123,6 +123,7 @@ fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
         actor: row.try_get("actor").map_err(backend)?,
         entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
         entity_id: row.try_get("entity_id").map_err(backend)?,
+        partner: row.try_get("partner").map_err(backend)?,
         operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
         before: row.try_get("before").map_err(backend)?,
         after: row.try_get("after").map_err(backend)?,

@@ -47,10 +47,7 @@ pub(crate) fn parse_codes<T: Ord, E: std::fmt::Display>(
     raw: Vec<String>,
     parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<Vec<T>, StoreError> {
-    let mut codes = raw
-        .iter()
-        .map(|c| parse(c).map_err(backend))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut codes = raw.iter().map(|c| parse(c).map_err(backend)).collect::<Result<Vec<_>, _>>()?;
     codes.sort();
     Ok(codes)
 }

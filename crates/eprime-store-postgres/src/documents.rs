@@ -34,6 +34,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     new.check()?;
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = pool.begin().await.map_err(db_error)?;
+    crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
     let at = now();
     let mut document = Document {
         id: DocumentId::new(),
@@ -138,9 +139,10 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     if let Some((before, after)) = &superseded {
         append(
             &mut tx,
-            Some(actor),
+            Some(actor.username.as_str()),
             EntityType::Document,
             &before.id.to_string(),
+            Some(before.partnership.as_str()),
             Operation::Update,
             Some(before),
             Some(after),
@@ -151,9 +153,10 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Document,
         &id,
+        Some(detail.document.partnership.as_str()),
         Operation::Create,
         None::<&()>,
         Some(&logged),
@@ -174,7 +177,7 @@ async fn supersede(
     let before = lock_and_fetch(tx, scope, old).await?;
     if &before.partnership != partnership {
         return Err(
-            eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into(),
+            eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into()
         );
     }
     let mut after = before.clone();
@@ -210,7 +213,11 @@ async fn lock_and_fetch(tx: &mut PgConnection, scope: &ReadScope, id: DocumentId
     fetch(&mut *tx, scope, id).await?.ok_or_else(not_found)
 }
 
-pub(crate) async fn list(pool: &PgPool, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>, StoreError> {
+pub(crate) async fn list(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &DocumentFilter,
+) -> Result<Vec<Document>, StoreError> {
     // SQLite sorts NULLs first and text bytewise; say so, so both stores list in the same order.
     let sql = concat!(
         document_select!(),
@@ -232,15 +239,15 @@ pub(crate) async fn fetch<'e>(
     id: DocumentId,
 ) -> Result<Option<Document>, StoreError> {
     let sql = concat!(document_select!(), " AND d.id = $5");
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(id.0)
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+    let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn detail(pool: &PgPool, scope: &ReadScope, id: DocumentId) -> Result<Option<DocumentDetail>, StoreError> {
+pub(crate) async fn detail(
+    pool: &PgPool,
+    scope: &ReadScope,
+    id: DocumentId,
+) -> Result<Option<DocumentDetail>, StoreError> {
     let Some(document) = fetch(pool, scope, id).await? else {
         return Ok(None);
     };
@@ -278,11 +285,7 @@ pub(crate) async fn element(pool: &PgPool, scope: &ReadScope, id: ElementId) -> 
         " FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = $5 AND ",
         visible!("document", "d", "id::text")
     );
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_error)?;
+    let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_optional(pool).await.map_err(db_error)?;
     row.as_ref().map(element_from_row).transpose()
 }
 
@@ -298,16 +301,10 @@ pub(crate) async fn approve(
     let before = lock_and_fetch(&mut tx, &scope, id).await?;
     may_edit_programme(actor)?;
     if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-        return Err(StoreError::Stale {
-            expected,
-            current: before.version,
-        });
+        return Err(StoreError::Stale { expected, current: before.version });
     }
     if !before.kind.is_programme() {
-        return Err(StoreError::Conflict(format!(
-            "a {} is not approved; only programmes are",
-            before.kind.as_str()
-        )));
+        return Err(StoreError::Conflict(format!("a {} is not approved; only programmes are", before.kind.as_str())));
     }
     if before.status != DocumentStatus::Agreed {
         return Err(StoreError::Conflict(format!(
@@ -316,14 +313,8 @@ pub(crate) async fn approve(
         )));
     }
     if before.approvals.iter().any(|a| a.by == approval.by) {
-        let who = if approval.by == Approver::Nac {
-            "the North Atlantic Council"
-        } else {
-            "the partner"
-        };
-        return Err(StoreError::Conflict(format!(
-            "{who} has already approved this programme"
-        )));
+        let who = if approval.by == Approver::Nac { "the North Atlantic Council" } else { "the partner" };
+        return Err(StoreError::Conflict(format!("{who} has already approved this programme")));
     }
     let mut after = before.clone();
     after.approvals.push(approval);
@@ -348,9 +339,10 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Document,
         &id.to_string(),
+        Some(after.partnership.as_str()),
         Operation::Approve,
         Some(&before),
         Some(&after),
@@ -377,15 +369,9 @@ fn from_row(row: &PgRow) -> Result<Document, StoreError> {
         period_from: date("period_from")?,
         period_to: date("period_to")?,
         entered_into_force_on: date("entered_into_force_on")?,
-        signatories: row
-            .try_get::<Json<Vec<Signatory>>, _>("signatories")
-            .map_err(backend)?
-            .0,
+        signatories: row.try_get::<Json<Vec<Signatory>>, _>("signatories").map_err(backend)?.0,
         approvals: row.try_get::<Json<Vec<Approval>>, _>("approvals").map_err(backend)?.0,
-        supersedes: row
-            .try_get::<Option<uuid::Uuid>, _>("supersedes")
-            .map_err(backend)?
-            .map(DocumentId),
+        supersedes: row.try_get::<Option<uuid::Uuid>, _>("supersedes").map_err(backend)?.map(DocumentId),
         source: optional("source")?,
         notes: Text::parse(&text("notes")?).map_err(backend)?,
         content_hash: optional("content_hash")?,
@@ -404,10 +390,7 @@ fn element_from_row(row: &PgRow) -> Result<Element, StoreError> {
         code: text("code")?,
         title: Title::parse(&text("title")?).map_err(backend)?,
         text: Text::parse(&text("text")?).map_err(backend)?,
-        parent: row
-            .try_get::<Option<uuid::Uuid>, _>("parent")
-            .map_err(backend)?
-            .map(ElementId),
+        parent: row.try_get::<Option<uuid::Uuid>, _>("parent").map_err(backend)?.map(ElementId),
         position: row.try_get("position").map_err(backend)?,
         source_line: row
             .try_get::<Option<i64>, _>("source_line")

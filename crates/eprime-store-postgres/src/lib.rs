@@ -11,6 +11,7 @@
 
 mod accounts;
 mod activities;
+mod audit;
 mod changelog;
 mod codec;
 mod documents;
@@ -23,12 +24,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use eprime_domain::{
-    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, Document, DocumentId, Element, ElementId,
-    NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope,
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Document, DocumentId, Element,
+    ElementId, NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope, TokenId, UserId,
 };
 use eprime_store::{
-    ActivityFilter, ChangeEntry, DocumentDetail, DocumentFilter, EntityType, NewPartnership, NewUser, Page,
-    PageRequest, Result, SessionRecord, Store, StoreError, StoredUser, UserFilter,
+    ActivityFilter, AuditFilter, ChangeEntry, DocumentDetail, DocumentFilter, EntityType, NewPartnership, NewUser,
+    Page, PageRequest, Result, SecurityEvent, SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -257,5 +258,21 @@ impl Store for PostgresStore {
 
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
         accounts::revoke_session(&self.pool, token_hash).await
+    }
+
+    async fn list_tokens(&self, user_id: UserId) -> Result<Vec<TokenInfo>> {
+        accounts::list_tokens(&self.pool, user_id).await
+    }
+
+    async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool> {
+        accounts::revoke_token(&self.pool, user_id, id).await
+    }
+
+    async fn record_security_event(&self, event: SecurityEvent) -> Result<()> {
+        accounts::record_security_event(&self.pool, event).await
+    }
+
+    async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>> {
+        audit::audit(&self.pool, scope, filter, page).await
     }
 }

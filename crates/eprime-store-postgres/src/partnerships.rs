@@ -2,8 +2,8 @@
 
 use eprime_domain::access::may_edit_programme;
 use eprime_domain::{
-    Area, AreaCode, Framework, Marking, OrgCode, OrgKind, Organisation, PartnerCode, Partnership, Principal, ReadScope,
-    Text, Title,
+    Area, AreaCode, FieldError, Framework, Marking, OrgCode, OrgKind, Organisation, PartnerCode, Partnership,
+    Principal, ReadScope, Text, Title, ValidationErrors,
 };
 use eprime_store::{EntityType, NewPartnership, Operation, StoreError};
 use sqlx::postgres::PgRow;
@@ -71,9 +71,10 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewPartnership
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Partnership,
         &code,
+        Some(code.as_str()),
         Operation::Create,
         None::<&()>,
         Some(&partnership),
@@ -85,10 +86,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewPartnership
 
 pub(crate) async fn list(pool: &PgPool, scope: &ReadScope) -> Result<Vec<Partnership>, StoreError> {
     let sql = concat!(partnership_select!(), " ORDER BY p.partner COLLATE \"C\"");
-    let rows = bind_scope(sqlx::query(sql), scope)
-        .fetch_all(pool)
-        .await
-        .map_err(db_error)?;
+    let rows = bind_scope(sqlx::query(sql), scope).fetch_all(pool).await.map_err(db_error)?;
     rows.iter().map(from_row).collect()
 }
 
@@ -123,7 +121,11 @@ fn from_row(row: &PgRow) -> Result<Partnership, StoreError> {
 /// Creates or changes an organisation. Concurrent upserts of one code are safe: the insert
 /// either creates the row or finds it taken, and a change locks the existing row before reading
 /// what it was, so the change log's `before` is always the state the change replaced.
-pub(crate) async fn upsert_organisation(pool: &PgPool, actor: &Principal, org: &Organisation) -> Result<(), StoreError> {
+pub(crate) async fn upsert_organisation(
+    pool: &PgPool,
+    actor: &Principal,
+    org: &Organisation,
+) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
     let mut tx = pool.begin().await.map_err(db_error)?;
     let inserted = sqlx::query(
@@ -156,16 +158,13 @@ pub(crate) async fn upsert_organisation(pool: &PgPool, actor: &Principal, org: &
             .map_err(db_error)?;
         before
     };
-    let operation = if before.is_some() {
-        Operation::Update
-    } else {
-        Operation::Create
-    };
+    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Organisation,
         org.code.as_str(),
+        None,
         operation,
         before.as_ref(),
         Some(org),
@@ -184,10 +183,12 @@ async fn locked_organisation(tx: &mut PgConnection, code: &OrgCode) -> Result<Op
 }
 
 pub(crate) async fn list_organisations(pool: &PgPool) -> Result<Vec<Organisation>, StoreError> {
-    let rows = sqlx::query("SELECT code, name, kind, country FROM organisations ORDER BY kind COLLATE \"C\", code COLLATE \"C\"")
-        .fetch_all(pool)
-        .await
-        .map_err(db_error)?;
+    let rows = sqlx::query(
+        "SELECT code, name, kind, country FROM organisations ORDER BY kind COLLATE \"C\", code COLLATE \"C\"",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
     rows.iter().map(organisation_from_row).collect()
 }
 
@@ -240,16 +241,13 @@ pub(crate) async fn upsert_area(pool: &PgPool, actor: &Principal, area: &Area) -
             .map_err(db_error)?;
         before
     };
-    let operation = if before.is_some() {
-        Operation::Update
-    } else {
-        Operation::Create
-    };
+    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Area,
         area.code.as_str(),
+        None,
         operation,
         before.as_ref(),
         Some(area),
@@ -271,4 +269,30 @@ fn area_from_row(row: &PgRow) -> Result<Area, StoreError> {
         code: AreaCode::parse(&row.try_get::<String, _>("code").map_err(backend)?).map_err(backend)?,
         title: Title::parse(&row.try_get::<String, _>("title").map_err(backend)?).map_err(backend)?,
     })
+}
+
+/// The partnership must exist and be visible to the actor; otherwise it does not exist for them.
+pub(crate) async fn ensure_visible(
+    tx: &mut PgConnection,
+    scope: &ReadScope,
+    partner: &PartnerCode,
+) -> Result<(), StoreError> {
+    let sql = concat!(
+        "SELECT EXISTS (SELECT 1 FROM partnerships p WHERE p.partner = $5 AND ",
+        visible!("partnership", "p", "partner"),
+        ")"
+    );
+    let row = bind_scope(sqlx::query(sql), scope)
+        .bind(partner.as_str().to_owned())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if !row.try_get::<bool, _>(0).map_err(backend)? {
+        return Err(ValidationErrors::from(FieldError::new(
+            "partnership",
+            format!("there is no partnership {partner}"),
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -37,11 +37,7 @@ pub(crate) type PgQuery = Query<'static, Postgres, PgArguments>;
 pub(crate) fn bind_scope(query: PgQuery, scope: &ReadScope) -> PgQuery {
     let audiences = scope.audiences();
     let slot = |i: usize| audiences.get(i).map(|a| a.as_str().to_owned()).unwrap_or_default();
-    query
-        .bind(scope.sees_everything())
-        .bind(slot(0))
-        .bind(slot(1))
-        .bind(slot(2))
+    query.bind(scope.sees_everything()).bind(slot(0)).bind(slot(1)).bind(slot(2))
 }
 
 #[cfg(test)]
@@ -52,9 +48,6 @@ mod tests {
         assert!(sql.starts_with("($1 OR a.marking = 'PUBLIC'"));
         assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id::text"));
         assert!(sql.ends_with("r.org IN ($2, $3, $4)))"));
-        const _: () = assert!(
-            eprime_domain::ReadScope::MAX_AUDIENCES == 3,
-            "visible! binds exactly three audiences"
-        );
+        const _: () = assert!(eprime_domain::ReadScope::MAX_AUDIENCES == 3, "visible! binds exactly three audiences");
     }
 }

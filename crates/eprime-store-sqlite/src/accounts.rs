@@ -1,8 +1,11 @@
 //! User accounts and sign-in sessions. Only hashes are stored: argon2id for passwords,
 //! SHA-256 for session tokens.
 
-use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, UserId};
-use eprime_store::{EntityType, NewUser, Operation, SessionRecord, StoreError, StoredUser, UserFilter};
+use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
+use eprime_store::{
+    EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo, TokenKind,
+    UserFilter,
+};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -75,9 +78,10 @@ pub(crate) async fn create(
     let view = AccountView::from(&user);
     append(
         &mut tx,
-        actor,
+        actor.map(|a| a.username.as_str()),
         EntityType::User,
         &user.username,
+        user.binding.partner.as_ref().map(PartnerCode::as_str),
         Operation::Create,
         None::<&()>,
         Some(&view),
@@ -89,11 +93,7 @@ pub(crate) async fn create(
 
 pub(crate) async fn by_username(store: &SqliteStore, username: &str) -> Result<Option<StoredUser>, StoreError> {
     let sql = concat!(user_select!(), " WHERE username = ?1");
-    let row = sqlx::query(sql)
-        .bind(username.to_owned())
-        .fetch_optional(&store.reader)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&store.reader).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -113,11 +113,7 @@ pub(crate) async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<StoredUser, StoreError> {
-    let operation = if disabled {
-        Operation::Disable
-    } else {
-        Operation::Enable
-    };
+    let operation = if disabled { Operation::Disable } else { Operation::Enable };
     change(store, actor, username, operation, |user| user.disabled = disabled).await
 }
 
@@ -127,10 +123,7 @@ pub(crate) async fn set_password(
     username: &str,
     password_hash: String,
 ) -> Result<StoredUser, StoreError> {
-    change(store, actor, username, Operation::SetPassword, |user| {
-        user.password_hash = password_hash
-    })
-    .await
+    change(store, actor, username, Operation::SetPassword, |user| user.password_hash = password_hash).await
 }
 
 /// Changes one account in a transaction; a disabled account or a new password also ends its sessions.
@@ -143,16 +136,9 @@ async fn change(
 ) -> Result<StoredUser, StoreError> {
     let mut tx = store.writer.begin().await.map_err(db_error)?;
     let sql = concat!(user_select!(), " WHERE username = ?1");
-    let row = sqlx::query(sql)
-        .bind(username.to_owned())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let before = row
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+    let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
+    let before =
+        row.as_ref().map(from_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
     let mut after = before.clone();
     apply(&mut after);
     let at = instant_text(now());
@@ -177,9 +163,10 @@ async fn change(
     let (b, a) = (AccountView::from(&before), AccountView::from(&after));
     append(
         &mut tx,
-        actor,
+        actor.map(|a| a.username.as_str()),
         EntityType::User,
         username,
+        after.binding.partner.as_ref().map(PartnerCode::as_str),
         operation,
         Some(&b),
         Some(&a),
@@ -190,15 +177,20 @@ async fn change(
 }
 
 pub(crate) async fn create_session(store: &SqliteStore, session: SessionRecord) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(session.token_hash)
-        .bind(session.user_id.to_string())
-        .bind(session.name)
-        .bind(instant_text(session.created_at))
-        .bind(instant_text(session.expires_at))
-        .execute(&store.writer)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO sessions (id, kind, token_hash, user_id, name, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(session.id.to_string())
+    .bind(session.kind.as_str())
+    .bind(session.token_hash)
+    .bind(session.user_id.to_string())
+    .bind(session.name)
+    .bind(instant_text(session.created_at))
+    .bind(instant_text(session.expires_at))
+    .execute(&store.writer)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 
@@ -215,11 +207,7 @@ pub(crate) async fn session_principal(store: &SqliteStore, token_hash: &str) -> 
     .map_err(db_error)?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Principal {
-        user_id: row
-            .try_get::<String, _>("id")
-            .map_err(backend)?
-            .parse()
-            .map_err(backend)?,
+        user_id: row.try_get::<String, _>("id").map_err(backend)?.parse().map_err(backend)?,
         username: row.try_get("username").map_err(backend)?,
         binding: binding(&row)?,
     }))
@@ -249,11 +237,7 @@ fn binding(row: &SqliteRow) -> Result<RoleBinding, StoreError> {
 
 fn from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
     Ok(StoredUser {
-        id: row
-            .try_get::<String, _>("id")
-            .map_err(backend)?
-            .parse()
-            .map_err(backend)?,
+        id: row.try_get::<String, _>("id").map_err(backend)?.parse().map_err(backend)?,
         username: row.try_get("username").map_err(backend)?,
         display_name: row.try_get("display_name").map_err(backend)?,
         binding: binding(row)?,
@@ -261,4 +245,60 @@ fn from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
         password_hash: row.try_get("password_hash").map_err(backend)?,
         created_at: parse_instant(&row.try_get::<String, _>("created_at").map_err(backend)?)?,
     })
+}
+
+pub(crate) async fn list_tokens(store: &SqliteStore, user_id: UserId) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, kind, name, created_at, expires_at, revoked_at FROM sessions
+         WHERE user_id = ?1 AND id IS NOT NULL ORDER BY created_at DESC",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
+            Ok(TokenInfo {
+                id: text("id")?.parse().map_err(backend)?,
+                kind: if text("kind")? == "api" { TokenKind::Api } else { TokenKind::Session },
+                name: text("name")?,
+                created_at: parse_instant(&text("created_at")?)?,
+                expires_at: parse_instant(&text("expires_at")?)?,
+                revoked_at: row
+                    .try_get::<Option<String>, _>("revoked_at")
+                    .map_err(backend)?
+                    .map(|r| parse_instant(&r))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn revoke_token(store: &SqliteStore, user_id: UserId, id: TokenId) -> Result<bool, StoreError> {
+    let result =
+        sqlx::query("UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .bind(instant_text(now()))
+            .execute(&store.writer)
+            .await
+            .map_err(db_error)?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEvent) -> Result<(), StoreError> {
+    let mut conn = store.writer.acquire().await.map_err(db_error)?;
+    append(
+        &mut conn,
+        event.actor.as_deref(),
+        EntityType::Account,
+        &event.username,
+        event.partner.as_ref().map(PartnerCode::as_str),
+        event.operation,
+        None::<&()>,
+        Some(&event.details),
+    )
+    .await?;
+    Ok(())
 }

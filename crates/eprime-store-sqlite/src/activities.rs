@@ -67,11 +67,7 @@ fn bind_filter(query: SqliteQuery, filter: &ActivityFilter) -> SqliteQuery {
 
 /// `%phrase%` with LIKE's own wildcards escaped, so a search for "100%" finds "100%".
 fn like_pattern(phrase: &str) -> String {
-    let escaped = phrase
-        .trim()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = phrase.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -80,16 +76,9 @@ pub(crate) async fn fetch<'e>(
     scope: &ReadScope,
     id: ActivityId,
 ) -> Result<Option<Activity>, StoreError> {
-    let sql = concat!(
-        activity_select!(),
-        " WHERE a.id = ?5 AND ",
-        visible!("activity", "a", "id")
-    );
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(id.to_string())
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+    let sql = concat!(activity_select!(), " WHERE a.id = ?5 AND ", visible!("activity", "a", "id"));
+    let row =
+        bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -108,9 +97,7 @@ pub(crate) async fn list(
         " AND (?13 IS NULL OR a.sort_key < ?13) ORDER BY a.sort_key DESC LIMIT ?14"
     );
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
-        .bind(after)
-        .bind(i64::from(limit) + 1);
+    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter).bind(after).bind(i64::from(limit) + 1);
     let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
     let mut next_cursor = None;
@@ -125,15 +112,9 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn count(store: &SqliteStore, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
-    let sql = concat!(
-        "SELECT count(*) FROM activities a WHERE ",
-        visible!("activity", "a", "id"),
-        activity_filter!()
-    );
-    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter)
-        .fetch_one(&store.reader)
-        .await
-        .map_err(db_error)?;
+    let sql = concat!("SELECT count(*) FROM activities a WHERE ", visible!("activity", "a", "id"), activity_filter!());
+    let row =
+        bind_filter(bind_scope(sqlx::query(sql), scope), filter).fetch_one(&store.reader).await.map_err(db_error)?;
     Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
 }
 
@@ -207,9 +188,10 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     let id = activity.id.to_string();
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id,
+        Some(activity.partnership.as_str()),
         Operation::Create,
         None::<&Activity>,
         Some(&activity),
@@ -238,9 +220,10 @@ pub(crate) async fn update(
     write_children(&mut tx, &next, Some(&current)).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id.to_string(),
+        Some(next.partnership.as_str()),
         Operation::Update,
         Some(&current),
         Some(&next),
@@ -275,9 +258,10 @@ pub(crate) async fn transition(
     save(&mut tx, &next, current.version).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Activity,
         &id.to_string(),
+        Some(next.partnership.as_str()),
         Operation::Transition,
         Some(&current),
         Some(&next),
@@ -294,14 +278,9 @@ async fn load_for_write(
     id: ActivityId,
     expected_version: Option<i64>,
 ) -> Result<Activity, StoreError> {
-    let current = fetch(&mut *tx, scope, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("activity {id}")))?;
+    let current = fetch(&mut *tx, scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("activity {id}")))?;
     match expected_version {
-        Some(expected) if expected != current.version => Err(StoreError::Stale {
-            expected,
-            current: current.version,
-        }),
+        Some(expected) if expected != current.version => Err(StoreError::Stale { expected, current: current.version }),
         _ => Ok(current),
     }
 }
@@ -332,10 +311,7 @@ async fn save(tx: &mut SqliteConnection, next: &Activity, previous_version: i64)
     .map_err(db_error)?;
     if result.rows_affected() != 1 {
         // Writes are serialised, so this means the row changed between our read and write.
-        return Err(StoreError::Stale {
-            expected: previous_version,
-            current: previous_version + 1,
-        });
+        return Err(StoreError::Stale { expected: previous_version, current: previous_version + 1 });
     }
     Ok(())
 }
@@ -402,13 +378,11 @@ async fn write_children(
 /// visible document of the activity's own partnership. All problems are reported together.
 async fn check_references(tx: &mut SqliteConnection, scope: &ReadScope, activity: &Activity) -> Result<(), StoreError> {
     let mut errors = ValidationErrors::default();
-    let orgs = activity.lead.iter().map(|l| ("lead".to_owned(), l)).chain(
-        activity
-            .participants
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("participants[{i}]"), p)),
-    );
+    let orgs = activity
+        .lead
+        .iter()
+        .map(|l| ("lead".to_owned(), l))
+        .chain(activity.participants.iter().enumerate().map(|(i, p)| (format!("participants[{i}]"), p)));
     for (field, org) in orgs {
         if !exists(tx, "SELECT count(*) FROM organisations WHERE code = ?1", org.as_str()).await? {
             errors.push(FieldError::new(field, format!("there is no organisation {org}")));
@@ -416,10 +390,7 @@ async fn check_references(tx: &mut SqliteConnection, scope: &ReadScope, activity
     }
     for (i, area) in activity.areas.iter().enumerate() {
         if !exists(tx, "SELECT count(*) FROM areas WHERE code = ?1", area.as_str()).await? {
-            errors.push(FieldError::new(
-                format!("areas[{i}]"),
-                format!("there is no area of cooperation {area}"),
-            ));
+            errors.push(FieldError::new(format!("areas[{i}]"), format!("there is no area of cooperation {area}")));
         }
     }
     let sql = concat!(
@@ -437,39 +408,26 @@ async fn check_references(tx: &mut SqliteConnection, scope: &ReadScope, activity
         if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
             errors.push(FieldError::new(
                 format!("supports[{i}]"),
-                format!(
-                    "{element} is not a goal, area or objective of a {} document",
-                    activity.partnership
-                ),
+                format!("{element} is not a goal, area or objective of a {} document", activity.partnership),
             ));
         }
     }
     if let Some(document) = activity.source.as_ref().and_then(|s| s.document) {
-        let sql = concat!(
-            "SELECT count(*) FROM documents d WHERE d.id = ?5 AND ",
-            visible!("document", "d", "id")
-        );
+        let sql = concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id"));
         let row = bind_scope(sqlx::query(sql), scope)
             .bind(document.to_string())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
         if row.try_get::<i64, _>(0).map_err(backend)? == 0 {
-            errors.push(FieldError::new(
-                "source.document",
-                format!("there is no document {document}"),
-            ));
+            errors.push(FieldError::new("source.document", format!("there is no document {document}")));
         }
     }
     errors.into_result().map_err(StoreError::from)
 }
 
 async fn exists(tx: &mut SqliteConnection, sql: &'static str, key: &str) -> Result<bool, StoreError> {
-    let row = sqlx::query(sql)
-        .bind(key.to_owned())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(sql).bind(key.to_owned()).fetch_one(&mut *tx).await.map_err(db_error)?;
     Ok(row.try_get::<i64, _>(0).map_err(backend)? > 0)
 }
 
@@ -491,10 +449,7 @@ fn from_row(row: &SqliteRow) -> Result<Activity, StoreError> {
         starts_on: parse_date(optional("starts_on")?)?,
         ends_on: parse_date(optional("ends_on")?)?,
         location: optional("location")?,
-        lead: optional("lead")?
-            .map(|l| OrgCode::parse(&l))
-            .transpose()
-            .map_err(backend)?,
+        lead: optional("lead")?.map(|l| OrgCode::parse(&l)).transpose().map_err(backend)?,
         participants,
         supports,
         areas,

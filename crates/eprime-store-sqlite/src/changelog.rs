@@ -1,6 +1,6 @@
 //! Appending to and reading the change log.
 
-use eprime_domain::{Principal, ReadScope};
+use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
@@ -11,9 +11,10 @@ use crate::scope::{bind_scope, visible};
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut SqliteConnection,
-    actor: Option<&Principal>,
+    actor: Option<&str>,
     entity: EntityType,
     entity_id: &str,
+    partner: Option<&str>,
     operation: Operation,
     before: Option<&B>,
     after: Option<&A>,
@@ -21,13 +22,14 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     let before = before.map(serde_json::to_string).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_string).transpose().map_err(backend)?;
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO change_log (at, actor, entity, entity_id, operation, before, after)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+        "INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
     )
     .bind(instant_text(now()))
-    .bind(actor.map(|a| a.username.clone()))
+    .bind(actor.map(str::to_owned))
     .bind(entity.as_str())
     .bind(entity_id.to_owned())
+    .bind(partner.map(str::to_owned))
     .bind(operation.as_str())
     .bind(before)
     .bind(after)
@@ -46,14 +48,12 @@ async fn visible_record(
 ) -> Result<bool, StoreError> {
     let scoped = |sql: &'static str| bind_scope(sqlx::query(sql), scope).bind(id.to_owned());
     let query = match entity {
-        EntityType::Activity => scoped(concat!(
-            "SELECT count(*) FROM activities a WHERE a.id = ?5 AND ",
-            visible!("activity", "a", "id")
-        )),
-        EntityType::Document => scoped(concat!(
-            "SELECT count(*) FROM documents d WHERE d.id = ?5 AND ",
-            visible!("document", "d", "id")
-        )),
+        EntityType::Activity => {
+            scoped(concat!("SELECT count(*) FROM activities a WHERE a.id = ?5 AND ", visible!("activity", "a", "id")))
+        }
+        EntityType::Document => {
+            scoped(concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id")))
+        }
         EntityType::Partnership => scoped(concat!(
             "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
             visible!("partnership", "p", "partner")
@@ -64,7 +64,7 @@ async fn visible_record(
         }
         EntityType::Area => sqlx::query("SELECT count(*) FROM areas WHERE code = ?1").bind(id.to_owned()),
         // An account's history belongs to the audit log, not to a record page.
-        EntityType::User => return Ok(false),
+        EntityType::User | EntityType::Account => return Ok(false),
     };
     let row = query.fetch_one(pool).await.map_err(db_error)?;
     Ok(row.try_get::<i64, _>(0).map_err(backend)? > 0)
@@ -80,7 +80,7 @@ pub(crate) async fn history(
         return Ok(None);
     }
     let rows = sqlx::query(
-        "SELECT seq, at, actor, entity, entity_id, operation, before, after
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
          FROM change_log WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq",
     )
     .bind(entity.as_str())
@@ -91,7 +91,7 @@ pub(crate) async fn history(
     rows.iter().map(entry).collect::<Result<Vec<_>, _>>().map(Some)
 }
 
-fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreError> {
+pub(crate) fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreError> {
     let get_json = |name: &str| -> Result<Option<serde_json::Value>, StoreError> {
         let raw: Option<String> = row.try_get(name).map_err(backend)?;
         raw.map(|r| serde_json::from_str(&r).map_err(backend)).transpose()
@@ -104,6 +104,7 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreError> {
         actor: row.try_get("actor").map_err(backend)?,
         entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
         entity_id: row.try_get("entity_id").map_err(backend)?,
+        partner: row.try_get("partner").map_err(backend)?,
         operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
         before: get_json("before")?,
         after: get_json("after")?,

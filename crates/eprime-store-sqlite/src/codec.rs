@@ -29,8 +29,7 @@ pub(crate) fn date_text(date: Option<Date>) -> Option<String> {
 }
 
 pub(crate) fn parse_date(raw: Option<String>) -> Result<Option<Date>, StoreError> {
-    raw.map(|r| Date::parse(&r, format_description!("[year]-[month]-[day]")).map_err(backend))
-        .transpose()
+    raw.map(|r| Date::parse(&r, format_description!("[year]-[month]-[day]")).map_err(backend)).transpose()
 }
 
 pub(crate) fn now() -> OffsetDateTime {

@@ -142,9 +142,10 @@ pub(crate) async fn create(
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Document,
         &id,
+        Some(detail.document.partnership.as_str()),
         Operation::Create,
         None::<&()>,
         Some(&logged),
@@ -162,12 +163,10 @@ async fn supersede(
     old: DocumentId,
     partnership: &PartnerCode,
 ) -> Result<(), StoreError> {
-    let before = fetch(&mut *tx, scope, old)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("document {old}")))?;
+    let before = fetch(&mut *tx, scope, old).await?.ok_or_else(|| StoreError::NotFound(format!("document {old}")))?;
     if &before.partnership != partnership {
         return Err(
-            eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into(),
+            eprime_domain::FieldError::new("supersedes", "a document supersedes one of its own partnership").into()
         );
     }
     let mut after = before.clone();
@@ -184,9 +183,10 @@ async fn supersede(
         .map_err(db_error)?;
     append(
         tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Document,
         &old.to_string(),
+        Some(partnership.as_str()),
         Operation::Update,
         Some(&before),
         Some(&after),
@@ -220,11 +220,8 @@ pub(crate) async fn fetch<'e>(
     id: DocumentId,
 ) -> Result<Option<Document>, StoreError> {
     let sql = concat!(document_select!(), " AND d.id = ?5");
-    let row = bind_scope(sqlx::query(sql), scope)
-        .bind(id.to_string())
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+    let row =
+        bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -291,21 +288,13 @@ pub(crate) async fn approve(
 ) -> Result<Document, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
-    let before = fetch(&mut *tx, &scope, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+    let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
     may_edit_programme(actor)?;
     if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-        return Err(StoreError::Stale {
-            expected,
-            current: before.version,
-        });
+        return Err(StoreError::Stale { expected, current: before.version });
     }
     if !before.kind.is_programme() {
-        return Err(StoreError::Conflict(format!(
-            "a {} is not approved; only programmes are",
-            before.kind.as_str()
-        )));
+        return Err(StoreError::Conflict(format!("a {} is not approved; only programmes are", before.kind.as_str())));
     }
     if before.status != DocumentStatus::Agreed {
         return Err(StoreError::Conflict(format!(
@@ -314,14 +303,8 @@ pub(crate) async fn approve(
         )));
     }
     if before.approvals.iter().any(|a| a.by == approval.by) {
-        let who = if approval.by == Approver::Nac {
-            "the North Atlantic Council"
-        } else {
-            "the partner"
-        };
-        return Err(StoreError::Conflict(format!(
-            "{who} has already approved this programme"
-        )));
+        let who = if approval.by == Approver::Nac { "the North Atlantic Council" } else { "the partner" };
+        return Err(StoreError::Conflict(format!("{who} has already approved this programme")));
     }
     let mut after = before.clone();
     after.approvals.push(approval);
@@ -346,9 +329,10 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Document,
         &id.to_string(),
+        Some(after.partnership.as_str()),
         Operation::Approve,
         Some(&before),
         Some(&after),
@@ -376,10 +360,7 @@ fn from_row(row: &SqliteRow) -> Result<Document, StoreError> {
         entered_into_force_on: parse_date(optional("entered_into_force_on")?)?,
         signatories: from_json(&text("signatories")?)?,
         approvals: from_json(&text("approvals")?)?,
-        supersedes: optional("supersedes")?
-            .map(|s| s.parse())
-            .transpose()
-            .map_err(backend)?,
+        supersedes: optional("supersedes")?.map(|s| s.parse()).transpose().map_err(backend)?,
         source: optional("source")?,
         notes: Text::parse(&text("notes")?).map_err(backend)?,
         content_hash: optional("content_hash")?,

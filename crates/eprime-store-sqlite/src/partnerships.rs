@@ -74,9 +74,10 @@ pub(crate) async fn create(
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Partnership,
         &code,
+        Some(code.as_str()),
         Operation::Create,
         None::<&()>,
         Some(&partnership),
@@ -88,10 +89,7 @@ pub(crate) async fn create(
 
 pub(crate) async fn list(store: &SqliteStore, scope: &ReadScope) -> Result<Vec<Partnership>, StoreError> {
     let sql = concat!(partnership_select!(), " ORDER BY p.partner");
-    let rows = bind_scope(sqlx::query(sql), scope)
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db_error)?;
+    let rows = bind_scope(sqlx::query(sql), scope).fetch_all(&store.reader).await.map_err(db_error)?;
     rows.iter().map(from_row).collect()
 }
 
@@ -145,16 +143,13 @@ pub(crate) async fn upsert_organisation(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let operation = if before.is_some() {
-        Operation::Update
-    } else {
-        Operation::Create
-    };
+    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Organisation,
         org.code.as_str(),
+        None,
         operation,
         before.as_ref(),
         Some(org),
@@ -217,16 +212,13 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let operation = if before.is_some() {
-        Operation::Update
-    } else {
-        Operation::Create
-    };
+    let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor),
+        Some(actor.username.as_str()),
         EntityType::Area,
         area.code.as_str(),
+        None,
         operation,
         before.as_ref(),
         Some(area),
@@ -236,10 +228,8 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
 }
 
 pub(crate) async fn list_areas(store: &SqliteStore) -> Result<Vec<Area>, StoreError> {
-    let rows = sqlx::query("SELECT code, title FROM areas ORDER BY code")
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db_error)?;
+    let rows =
+        sqlx::query("SELECT code, title FROM areas ORDER BY code").fetch_all(&store.reader).await.map_err(db_error)?;
     rows.iter().map(area_from_row).collect()
 }
 

@@ -35,11 +35,7 @@ pub(crate) type SqliteQuery = Query<'static, Sqlite, SqliteArguments>;
 pub(crate) fn bind_scope(query: SqliteQuery, scope: &ReadScope) -> SqliteQuery {
     let audiences = scope.audiences();
     let slot = |i: usize| audiences.get(i).map(|a| a.as_str().to_owned()).unwrap_or_default();
-    query
-        .bind(scope.sees_everything())
-        .bind(slot(0))
-        .bind(slot(1))
-        .bind(slot(2))
+    query.bind(scope.sees_everything()).bind(slot(0)).bind(slot(1)).bind(slot(2))
 }
 
 #[cfg(test)]
@@ -49,9 +45,6 @@ mod tests {
         let sql = visible!("activity", "a", "id");
         assert!(sql.contains("a.marking = 'PUBLIC'"));
         assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id"));
-        const _: () = assert!(
-            eprime_domain::ReadScope::MAX_AUDIENCES == 3,
-            "visible! binds exactly three audiences"
-        );
+        const _: () = assert!(eprime_domain::ReadScope::MAX_AUDIENCES == 3, "visible! binds exactly three audiences");
     }
 }

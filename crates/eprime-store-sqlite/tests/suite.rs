@@ -28,12 +28,7 @@ async fn the_change_log_refuses_updates_and_deletes() {
         .execute(&pool)
         .await
         .unwrap();
-    assert!(
-        sqlx::query("UPDATE change_log SET actor = 'me'")
-            .execute(&pool)
-            .await
-            .is_err()
-    );
+    assert!(sqlx::query("UPDATE change_log SET actor = 'me'").execute(&pool).await.is_err());
     assert!(sqlx::query("DELETE FROM change_log").execute(&pool).await.is_err());
 }
 

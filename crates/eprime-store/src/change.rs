@@ -15,6 +15,8 @@ pub enum EntityType {
     Document,
     Activity,
     User,
+    /// Sign-ins and API tokens of an account (security events).
+    Account,
 }
 
 impl EntityType {
@@ -26,20 +28,15 @@ impl EntityType {
             Self::Document => "document",
             Self::Activity => "activity",
             Self::User => "user",
+            Self::Account => "account",
         }
     }
 
+    pub const ALL: [Self; 7] =
+        [Self::Organisation, Self::Area, Self::Partnership, Self::Document, Self::Activity, Self::User, Self::Account];
+
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Organisation,
-            Self::Area,
-            Self::Partnership,
-            Self::Document,
-            Self::Activity,
-            Self::User,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == raw)
+        Self::ALL.into_iter().find(|e| e.as_str() == raw)
     }
 }
 
@@ -54,6 +51,11 @@ pub enum Operation {
     Disable,
     Enable,
     SetPassword,
+    SignIn,
+    SignInFailed,
+    SignOut,
+    TokenCreated,
+    TokenRevoked,
 }
 
 impl Operation {
@@ -66,6 +68,11 @@ impl Operation {
             Self::Disable => "disable",
             Self::Enable => "enable",
             Self::SetPassword => "set_password",
+            Self::SignIn => "sign_in",
+            Self::SignInFailed => "sign_in_failed",
+            Self::SignOut => "sign_out",
+            Self::TokenCreated => "token_created",
+            Self::TokenRevoked => "token_revoked",
         }
     }
 
@@ -78,6 +85,11 @@ impl Operation {
             Self::Disable,
             Self::Enable,
             Self::SetPassword,
+            Self::SignIn,
+            Self::SignInFailed,
+            Self::SignOut,
+            Self::TokenCreated,
+            Self::TokenRevoked,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)
@@ -95,6 +107,8 @@ pub struct ChangeEntry {
     pub actor: Option<String>,
     pub entity: EntityType,
     pub entity_id: String,
+    /// The partner nation the entry concerns: a programme record's partnership, an account's nation.
+    pub partner: Option<String>,
     pub operation: Operation,
     /// The record before the change (`None` on create).
     pub before: Option<serde_json::Value>,

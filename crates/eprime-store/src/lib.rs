@@ -23,14 +23,17 @@ pub mod testsuite;
 
 use async_trait::async_trait;
 use eprime_domain::{
-    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, Document, DocumentId, Element, ElementId,
-    NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope,
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Document, DocumentId, Element,
+    ElementId, NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope, TokenId, UserId,
 };
 
 pub use change::{ChangeEntry, EntityType, Operation};
 pub use error::StoreError;
 pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
-pub use records::{DocumentDetail, NewPartnership, NewUser, SessionRecord, StoredUser, UserFilter};
+pub use records::{
+    AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser, TokenInfo,
+    TokenKind, UserFilter,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -126,6 +129,17 @@ pub trait Store: Send + Sync + 'static {
     /// The principal a live (unexpired, unrevoked, enabled-account) session token hash belongs to.
     async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
     async fn revoke_session(&self, token_hash: &str) -> Result<bool>;
+    /// The tokens (sessions and API tokens) of one account, newest first.
+    async fn list_tokens(&self, user_id: UserId) -> Result<Vec<TokenInfo>>;
+    /// Revokes one of an account's tokens by id; false when it has no such live token.
+    async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool>;
+
+    // ----- audit -----
+
+    /// Appends a security event (sign-in, failed sign-in, sign-out, token created or revoked).
+    async fn record_security_event(&self, event: SecurityEvent) -> Result<()>;
+    /// Change-log entries within `scope`, newest first. The cursor is the last entry's `seq`.
+    async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>>;
 }
 
 /// Stores are shared between tasks behind an `Arc<dyn Store>`.

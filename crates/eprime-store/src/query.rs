@@ -40,10 +40,7 @@ impl PageRequest {
     pub const MAX_LIMIT: u32 = 200;
 
     pub fn first(limit: u32) -> Self {
-        Self {
-            limit: limit.clamp(1, Self::MAX_LIMIT),
-            after: None,
-        }
+        Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Records the store takes and gives that are not domain entities of their own.
 
 use eprime_domain::{
-    Document, Element, ElementKind, Framework, Marking, PartnerCode, Principal, RoleBinding, Text, Title, UserId,
+    Document, Element, ElementKind, Framework, Marking, PartnerCode, Principal, RoleBinding, Text, Title, TokenId,
+    UserId,
 };
 use time::OffsetDateTime;
 
@@ -52,11 +53,7 @@ pub struct StoredUser {
 
 impl StoredUser {
     pub fn principal(&self) -> Principal {
-        Principal {
-            user_id: self.id,
-            username: self.username.clone(),
-            binding: self.binding.clone(),
-        }
+        Principal { user_id: self.id, username: self.username.clone(), binding: self.binding.clone() }
     }
 }
 
@@ -66,13 +63,67 @@ pub struct UserFilter {
     pub partner: Option<PartnerCode>,
 }
 
+/// A browser sign-in, or a named API token a user made for a script or another system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Session,
+    Api,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::Api => "api",
+        }
+    }
+}
+
 /// A sign-in session or API token. Only the SHA-256 of the token is stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
+    pub id: TokenId,
+    pub kind: TokenKind,
     pub token_hash: String,
     pub user_id: UserId,
     /// What the token is for ("browser session", "ci pipeline").
     pub name: String,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// A token as its owner sees it in a list: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub kind: TokenKind,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A security event for the audit log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityEvent {
+    pub operation: crate::Operation,
+    /// The account concerned (for a failed sign-in, the name that was tried).
+    pub username: String,
+    /// The account's nation, when it is bound to one.
+    pub partner: Option<PartnerCode>,
+    /// Who did it, when not the account itself (an administrator revoking a token).
+    pub actor: Option<String>,
+    /// What else is worth keeping: the client address, a token's name.
+    pub details: serde_json::Value,
+}
+
+/// Which audit entries to read. Every field narrows the selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub entity: Option<crate::EntityType>,
+    pub entity_id: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
 }

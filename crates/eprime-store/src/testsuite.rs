@@ -27,6 +27,8 @@ where
     pages_cover_every_item_once(make().await).await;
     sessions_end_when_revoked_expired_or_disabled(make().await).await;
     programmes_enter_into_force_on_both_approvals(make().await).await;
+    tokens_are_listed_and_revoked_by_their_owner(make().await).await;
+    the_audit_log_holds_changes_and_security_events_within_scope(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {
@@ -64,21 +66,13 @@ async fn fixture(store: &DynStore) -> (eprime_domain::ElementId, eprime_domain::
         ("FRA", OrgKind::Ally),
         ("NDC", OrgKind::Provider),
     ] {
-        let organisation = Organisation {
-            code: org(c),
-            name: Title::parse(c).unwrap(),
-            kind,
-            country: None,
-        };
+        let organisation = Organisation { code: org(c), name: Title::parse(c).unwrap(), kind, country: None };
         store.upsert_organisation(&actor, &organisation).await.unwrap();
     }
     store
         .upsert_area(
             &actor,
-            &Area {
-                code: AreaCode::parse("CYD").unwrap(),
-                title: Title::parse("Cyber defence").unwrap(),
-            },
+            &Area { code: AreaCode::parse("CYD").unwrap(), title: Title::parse("Cyber defence").unwrap() },
         )
         .await
         .unwrap();
@@ -176,27 +170,14 @@ async fn activities_round_trip_with_versions(store: DynStore) {
     new.areas = vec![AreaCode::parse("CYD").unwrap()];
     let created = store.create_activity(&officer, new).await.unwrap();
     assert_eq!(created.version, 1);
-    let read = store
-        .activity(&ReadScope::system(), created.id)
-        .await
-        .unwrap()
-        .expect("created activity is readable");
+    let read = store.activity(&ReadScope::system(), created.id).await.unwrap().expect("created activity is readable");
     assert_eq!(read, created, "what is read back equals what was created");
-    let changes = ActivityChanges {
-        title: Some(Title::parse("Staff talks, round 2").unwrap()),
-        ..Default::default()
-    };
-    let updated = store
-        .update_activity(&officer, created.id, Some(1), changes)
-        .await
-        .unwrap();
+    let changes = ActivityChanges { title: Some(Title::parse("Staff talks, round 2").unwrap()), ..Default::default() };
+    let updated = store.update_activity(&officer, created.id, Some(1), changes).await.unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.supports, vec![jpn_goal], "untouched lists survive an update");
-    let history = store
-        .history(&ReadScope::system(), EntityType::Activity, &created.id.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    let history =
+        store.history(&ReadScope::system(), EntityType::Activity, &created.id.to_string()).await.unwrap().unwrap();
     assert_eq!(history.len(), 2, "one change-log entry per write");
     assert!(history[0].seq < history[1].seq, "the sequence increases");
     assert_eq!(history[1].actor.as_deref(), Some(officer.username.as_str()));
@@ -204,36 +185,12 @@ async fn activities_round_trip_with_versions(store: DynStore) {
 
 async fn a_stale_write_changes_nothing(store: DynStore) {
     fixture(&store).await;
-    let created = store
-        .create_activity(&staff(), new_activity("JPN", "Talks", Marking::public()))
-        .await
-        .unwrap();
-    let first = ActivityChanges {
-        title: Some(Title::parse("First").unwrap()),
-        ..Default::default()
-    };
-    store
-        .update_activity(&staff(), created.id, Some(1), first)
-        .await
-        .unwrap();
-    let second = ActivityChanges {
-        title: Some(Title::parse("Second").unwrap()),
-        ..Default::default()
-    };
-    let error = store
-        .update_activity(&staff(), created.id, Some(1), second)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            StoreError::Stale {
-                expected: 1,
-                current: 2
-            }
-        ),
-        "{error:?}"
-    );
+    let created = store.create_activity(&staff(), new_activity("JPN", "Talks", Marking::public())).await.unwrap();
+    let first = ActivityChanges { title: Some(Title::parse("First").unwrap()), ..Default::default() };
+    store.update_activity(&staff(), created.id, Some(1), first).await.unwrap();
+    let second = ActivityChanges { title: Some(Title::parse("Second").unwrap()), ..Default::default() };
+    let error = store.update_activity(&staff(), created.id, Some(1), second).await.unwrap_err();
+    assert!(matches!(error, StoreError::Stale { expected: 1, current: 2 }), "{error:?}");
     let now = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
     assert_eq!(now.title.as_str(), "First");
     assert_eq!(now.version, 2);
@@ -244,78 +201,37 @@ async fn a_failed_write_leaves_no_trace(store: DynStore) {
     let mut bad = new_activity("JPN", "Talks", Marking::public());
     bad.participants = vec![org("ZZZ")];
     let error = store.create_activity(&staff(), bad).await.unwrap_err();
-    assert!(
-        matches!(&error, StoreError::Invalid(e) if e.0[0].field == "participants[0]"),
-        "{error:?}"
-    );
-    let count = store
-        .count_activities(&ReadScope::system(), &ActivityFilter::default())
-        .await
-        .unwrap();
+    assert!(matches!(&error, StoreError::Invalid(e) if e.0[0].field == "participants[0]"), "{error:?}");
+    let count = store.count_activities(&ReadScope::system(), &ActivityFilter::default()).await.unwrap();
     assert_eq!(count, 0, "nothing half-written");
-    let unknown = store
-        .create_activity(&staff(), new_activity("AUS", "Talks", Marking::public()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(unknown, StoreError::Invalid(_)),
-        "an unknown partnership is refused"
-    );
+    let unknown = store.create_activity(&staff(), new_activity("AUS", "Talks", Marking::public())).await.unwrap_err();
+    assert!(matches!(unknown, StoreError::Invalid(_)), "an unknown partnership is refused");
 }
 
 async fn transitions_follow_the_lifecycle(store: DynStore) {
     fixture(&store).await;
     let officer = principal(Role::PartnerOfficer, Some("JPN"), None);
-    let created = store
-        .create_activity(&officer, new_activity("JPN", "Exercise", Marking::releasable_to([])))
-        .await
-        .unwrap();
-    let refused = store
-        .transition_activity(&officer, created.id, None, ActivityStatus::Approved, None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(refused, StoreError::Forbidden(_)),
-        "only NATO approves: {refused:?}"
-    );
-    let approved = store
-        .transition_activity(&staff(), created.id, Some(1), ActivityStatus::Approved, None)
-        .await
-        .unwrap();
+    let created =
+        store.create_activity(&officer, new_activity("JPN", "Exercise", Marking::releasable_to([]))).await.unwrap();
+    let refused =
+        store.transition_activity(&officer, created.id, None, ActivityStatus::Approved, None).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Forbidden(_)), "only NATO approves: {refused:?}");
+    let approved =
+        store.transition_activity(&staff(), created.id, Some(1), ActivityStatus::Approved, None).await.unwrap();
     assert_eq!(approved.status, ActivityStatus::Approved);
-    let invalid = store
-        .transition_activity(&staff(), created.id, None, ActivityStatus::Completed, None)
-        .await
-        .unwrap_err();
+    let invalid =
+        store.transition_activity(&staff(), created.id, None, ActivityStatus::Completed, None).await.unwrap_err();
     match invalid {
         StoreError::Transition(TransitionError::NotAllowed { allowed, .. }) => {
-            assert_eq!(
-                allowed,
-                vec![
-                    ActivityStatus::Scheduled,
-                    ActivityStatus::Postponed,
-                    ActivityStatus::Cancelled
-                ]
-            )
+            assert_eq!(allowed, vec![ActivityStatus::Scheduled, ActivityStatus::Postponed, ActivityStatus::Cancelled])
         }
         other => panic!("expected a refused transition, got {other:?}"),
     }
-    let no_reason = store
-        .transition_activity(&officer, created.id, None, ActivityStatus::Cancelled, None)
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        no_reason,
-        StoreError::Transition(TransitionError::ReasonRequired { .. })
-    ));
+    let no_reason =
+        store.transition_activity(&officer, created.id, None, ActivityStatus::Cancelled, None).await.unwrap_err();
+    assert!(matches!(no_reason, StoreError::Transition(TransitionError::ReasonRequired { .. })));
     let cancelled = store
-        .transition_activity(
-            &officer,
-            created.id,
-            None,
-            ActivityStatus::Cancelled,
-            Some("typhoon".into()),
-        )
+        .transition_activity(&officer, created.id, None, ActivityStatus::Cancelled, Some("typhoon".into()))
         .await
         .unwrap();
     assert_eq!(cancelled.status_reason.as_deref(), Some("typhoon"));
@@ -356,44 +272,22 @@ async fn reads_apply_the_visibility_rule(store: DynStore) {
     ];
     for caller in callers {
         let scope = caller.read_scope();
-        let mut expected: Vec<_> = created
-            .iter()
-            .filter(|a| scope.can_read(&a.marking))
-            .map(|a| a.id)
-            .collect();
+        let mut expected: Vec<_> = created.iter().filter(|a| scope.can_read(&a.marking)).map(|a| a.id).collect();
         expected.sort();
-        let page = store
-            .list_activities(&scope, &ActivityFilter::default(), &PageRequest::first(200))
-            .await
-            .unwrap();
+        let page = store.list_activities(&scope, &ActivityFilter::default(), &PageRequest::first(200)).await.unwrap();
         let mut listed: Vec<_> = page.items.iter().map(|a| a.id).collect();
         listed.sort();
         assert_eq!(listed, expected, "list for {caller:?}");
-        let counted = store
-            .count_activities(&scope, &ActivityFilter::default())
-            .await
-            .unwrap();
+        let counted = store.count_activities(&scope, &ActivityFilter::default()).await.unwrap();
         assert_eq!(counted as usize, expected.len(), "count for {caller:?}");
         for activity in &created {
             let visible = scope.can_read(&activity.marking);
-            assert_eq!(
-                store.activity(&scope, activity.id).await.unwrap().is_some(),
-                visible,
-                "read for {caller:?}"
-            );
-            let history = store
-                .history(&scope, EntityType::Activity, &activity.id.to_string())
-                .await
-                .unwrap();
+            assert_eq!(store.activity(&scope, activity.id).await.unwrap().is_some(), visible, "read for {caller:?}");
+            let history = store.history(&scope, EntityType::Activity, &activity.id.to_string()).await.unwrap();
             assert_eq!(history.is_some(), visible, "history for {caller:?}");
         }
-        let partnerships: Vec<_> = store
-            .list_partnerships(&scope)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|p| p.partner.to_string())
-            .collect();
+        let partnerships: Vec<_> =
+            store.list_partnerships(&scope).await.unwrap().into_iter().map(|p| p.partner.to_string()).collect();
         let expected_partnerships: Vec<&str> = match &caller {
             Caller::Anonymous => vec![],
             Caller::User(p) if p.binding.role == Role::PartnerOfficer => {
@@ -408,48 +302,21 @@ async fn reads_apply_the_visibility_rule(store: DynStore) {
 
 async fn writes_check_permission_after_visibility(store: DynStore) {
     fixture(&store).await;
-    let korea_only = store
-        .create_activity(
-            &staff(),
-            new_activity("KOR", "Korean talks", Marking::releasable_to([])),
-        )
-        .await
-        .unwrap();
-    let public_korean = store
-        .create_activity(&staff(), new_activity("KOR", "Open day", Marking::public()))
-        .await
-        .unwrap();
+    let korea_only =
+        store.create_activity(&staff(), new_activity("KOR", "Korean talks", Marking::releasable_to([]))).await.unwrap();
+    let public_korean =
+        store.create_activity(&staff(), new_activity("KOR", "Open day", Marking::public())).await.unwrap();
     let japan = principal(Role::PartnerOfficer, Some("JPN"), None);
-    let change = || ActivityChanges {
-        title: Some(Title::parse("Hijacked").unwrap()),
-        ..Default::default()
-    };
-    let hidden = store
-        .update_activity(&japan, korea_only.id, None, change())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(hidden, StoreError::NotFound(_)),
-        "an invisible record looks absent: {hidden:?}"
-    );
-    let visible = store
-        .update_activity(&japan, public_korean.id, None, change())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(visible, StoreError::Forbidden(_)),
-        "a visible one is refused with a reason: {visible:?}"
-    );
-    let create = store
-        .create_activity(&japan, new_activity("KOR", "Sneaky", Marking::public()))
-        .await
-        .unwrap_err();
+    let change = || ActivityChanges { title: Some(Title::parse("Hijacked").unwrap()), ..Default::default() };
+    let hidden = store.update_activity(&japan, korea_only.id, None, change()).await.unwrap_err();
+    assert!(matches!(hidden, StoreError::NotFound(_)), "an invisible record looks absent: {hidden:?}");
+    let visible = store.update_activity(&japan, public_korean.id, None, change()).await.unwrap_err();
+    assert!(matches!(visible, StoreError::Forbidden(_)), "a visible one is refused with a reason: {visible:?}");
+    let create = store.create_activity(&japan, new_activity("KOR", "Sneaky", Marking::public())).await.unwrap_err();
     assert!(matches!(create, StoreError::Forbidden(_)));
     let ally = principal(Role::AllyOfficer, None, Some("FRA"));
     assert!(matches!(
-        store
-            .create_activity(&ally, new_activity("JPN", "X", Marking::public()))
-            .await,
+        store.create_activity(&ally, new_activity("JPN", "X", Marking::public())).await,
         Err(StoreError::Forbidden(_))
     ));
 }
@@ -458,21 +325,14 @@ async fn pages_cover_every_item_once(store: DynStore) {
     fixture(&store).await;
     for i in 0..23 {
         let mut new = new_activity("JPN", &format!("Activity {i}"), Marking::public());
-        new.starts_on = if i % 4 == 0 {
-            None
-        } else {
-            Some(date!(2020 - 01 - 01) + time::Duration::days(i % 7))
-        };
+        new.starts_on = if i % 4 == 0 { None } else { Some(date!(2020 - 01 - 01) + time::Duration::days(i % 7)) };
         new.ends_on = None;
         store.create_activity(&staff(), new).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut page = PageRequest::first(5);
     loop {
-        let result = store
-            .list_activities(&ReadScope::system(), &ActivityFilter::default(), &page)
-            .await
-            .unwrap();
+        let result = store.list_activities(&ReadScope::system(), &ActivityFilter::default(), &page).await.unwrap();
         assert!(result.items.len() <= 5);
         seen.extend(result.items.iter().map(|a| a.id));
         match result.next_cursor {
@@ -485,14 +345,9 @@ async fn pages_cover_every_item_once(store: DynStore) {
     unique.dedup();
     assert_eq!(seen.len(), 23, "every item once");
     assert_eq!(unique.len(), 23, "no item twice");
-    let bad = PageRequest {
-        limit: 5,
-        after: Some("not-a-cursor".into()),
-    };
+    let bad = PageRequest { limit: 5, after: Some("not-a-cursor".into()) };
     assert!(matches!(
-        store
-            .list_activities(&ReadScope::system(), &ActivityFilter::default(), &bad)
-            .await,
+        store.list_activities(&ReadScope::system(), &ActivityFilter::default(), &bad).await,
         Err(StoreError::Invalid(_))
     ));
 }
@@ -502,12 +357,7 @@ async fn sessions_end_when_revoked_expired_or_disabled(store: DynStore) {
     let user = store
         .create_user(
             None,
-            NewUser {
-                username: "desk".into(),
-                display_name: "Desk".into(),
-                binding,
-                password_hash: "x".into(),
-            },
+            NewUser { username: "desk".into(), display_name: "Desk".into(), binding, password_hash: "x".into() },
         )
         .await
         .unwrap();
@@ -526,74 +376,134 @@ async fn sessions_end_when_revoked_expired_or_disabled(store: DynStore) {
     assert!(matches!(duplicate, StoreError::Conflict(_)));
     let now = time::OffsetDateTime::now_utc();
     let session = |hash: &str, expires_at| SessionRecord {
+        id: eprime_domain::TokenId::new(),
+        kind: crate::TokenKind::Session,
         token_hash: hash.into(),
         user_id: user.id,
         name: "test".into(),
         created_at: now,
         expires_at,
     };
-    store
-        .create_session(session("live", now + time::Duration::hours(1)))
-        .await
-        .unwrap();
-    store
-        .create_session(session("old", now - time::Duration::seconds(1)))
-        .await
-        .unwrap();
+    store.create_session(session("live", now + time::Duration::hours(1))).await.unwrap();
+    store.create_session(session("old", now - time::Duration::seconds(1))).await.unwrap();
     assert_eq!(store.session_principal("live").await.unwrap().unwrap().username, "desk");
     assert!(store.session_principal("old").await.unwrap().is_none(), "expired");
     assert!(store.session_principal("unknown").await.unwrap().is_none());
     assert!(store.revoke_session("live").await.unwrap());
     assert!(store.session_principal("live").await.unwrap().is_none(), "revoked");
-    store
-        .create_session(session("again", now + time::Duration::hours(1)))
-        .await
-        .unwrap();
+    store.create_session(session("again", now + time::Duration::hours(1))).await.unwrap();
     store.set_user_disabled(None, "desk", true).await.unwrap();
-    assert!(
-        store.session_principal("again").await.unwrap().is_none(),
-        "disabled accounts have no sessions"
-    );
+    assert!(store.session_principal("again").await.unwrap().is_none(), "disabled accounts have no sessions");
 }
 
 async fn programmes_enter_into_force_on_both_approvals(store: DynStore) {
     fixture(&store).await;
-    let documents = store
-        .list_documents(&ReadScope::system(), &Default::default())
-        .await
-        .unwrap();
+    let documents = store.list_documents(&ReadScope::system(), &Default::default()).await.unwrap();
     let jpn = documents.iter().find(|d| d.partnership.as_str() == "JPN").unwrap();
-    let nac = Approval {
-        by: Approver::Nac,
-        on: Some(date!(2023 - 07 - 01)),
-    };
-    let after_nac = store
-        .approve_document(&staff(), jpn.id, Some(jpn.version), nac.clone())
-        .await
-        .unwrap();
+    let nac = Approval { by: Approver::Nac, on: Some(date!(2023 - 07 - 01)) };
+    let after_nac = store.approve_document(&staff(), jpn.id, Some(jpn.version), nac.clone()).await.unwrap();
     assert_eq!(after_nac.status, DocumentStatus::Agreed, "one approval is not enough");
     let twice = store.approve_document(&staff(), jpn.id, None, nac).await.unwrap_err();
     assert!(matches!(twice, StoreError::Conflict(_)));
-    let partner = Approval {
-        by: Approver::Partner,
-        on: Some(date!(2023 - 07 - 12)),
-    };
+    let partner = Approval { by: Approver::Partner, on: Some(date!(2023 - 07 - 12)) };
     let in_force = store.approve_document(&staff(), jpn.id, None, partner).await.unwrap();
     assert_eq!(in_force.status, DocumentStatus::InForce);
     assert_eq!(in_force.entered_into_force_on, Some(date!(2023 - 07 - 12)));
     let officer = principal(Role::PartnerOfficer, Some("JPN"), None);
     let kor = documents.iter().find(|d| d.partnership.as_str() == "KOR").unwrap();
-    let hidden = store
-        .approve_document(
-            &officer,
-            kor.id,
+    let hidden =
+        store.approve_document(&officer, kor.id, None, Approval { by: Approver::Nac, on: None }).await.unwrap_err();
+    assert!(matches!(hidden, StoreError::NotFound(_)));
+}
+
+async fn tokens_are_listed_and_revoked_by_their_owner(store: DynStore) {
+    let new_user = |name: &str| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        binding: RoleBinding::new(Role::NatoStaff, None, None).unwrap(),
+        password_hash: "x".into(),
+    };
+    let owner = store.create_user(None, new_user("owner")).await.unwrap();
+    let other = store.create_user(None, new_user("other")).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let token = SessionRecord {
+        id: eprime_domain::TokenId::new(),
+        kind: crate::TokenKind::Api,
+        token_hash: "api-hash".into(),
+        user_id: owner.id,
+        name: "partner sync".into(),
+        created_at: now,
+        expires_at: now + time::Duration::days(30),
+    };
+    let id = token.id;
+    store.create_session(token).await.unwrap();
+    let listed = store.list_tokens(owner.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].name.as_str(), listed[0].kind), ("partner sync", crate::TokenKind::Api));
+    assert!(!store.revoke_token(other.id, id).await.unwrap(), "only its owner revokes a token");
+    assert!(store.session_principal("api-hash").await.unwrap().is_some());
+    assert!(store.revoke_token(owner.id, id).await.unwrap());
+    assert!(store.session_principal("api-hash").await.unwrap().is_none());
+    assert!(store.list_tokens(owner.id).await.unwrap()[0].revoked_at.is_some());
+}
+
+async fn the_audit_log_holds_changes_and_security_events_within_scope(store: DynStore) {
+    use crate::{AuditFilter, Operation, SecurityEvent};
+    use eprime_domain::AuditScope;
+    fixture(&store).await;
+    let officer = RoleBinding::new(Role::PartnerOfficer, Some(code("JPN")), None).unwrap();
+    store
+        .create_user(
             None,
-            Approval {
-                by: Approver::Nac,
-                on: None,
+            NewUser {
+                username: "jpn.desk".into(),
+                display_name: "J".into(),
+                binding: officer,
+                password_hash: "x".into(),
             },
         )
         .await
-        .unwrap_err();
-    assert!(matches!(hidden, StoreError::NotFound(_)));
+        .unwrap();
+    let korean = RoleBinding::new(Role::PartnerOfficer, Some(code("KOR")), None).unwrap();
+    store
+        .create_user(
+            None,
+            NewUser {
+                username: "kor.desk".into(),
+                display_name: "K".into(),
+                binding: korean,
+                password_hash: "x".into(),
+            },
+        )
+        .await
+        .unwrap();
+    for (user, partner, operation) in
+        [("jpn.desk", "JPN", Operation::SignIn), ("kor.desk", "KOR", Operation::SignInFailed)]
+    {
+        let event = SecurityEvent {
+            operation,
+            username: user.into(),
+            partner: Some(code(partner)),
+            actor: None,
+            details: serde_json::json!({"address": "127.0.0.1"}),
+        };
+        store.record_security_event(event).await.unwrap();
+    }
+    let all = store.audit(&AuditScope::All, &AuditFilter::default(), &PageRequest::first(200)).await.unwrap();
+    assert!(all.items.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    assert!(all.items.iter().any(|e| e.entity == EntityType::Activity || e.entity == EntityType::Document));
+    assert_eq!(all.items[0].operation, Operation::SignInFailed);
+    let japan = store
+        .audit(&AuditScope::Accounts(code("JPN")), &AuditFilter::default(), &PageRequest::first(200))
+        .await
+        .unwrap();
+    let seen: Vec<(&str, Operation)> = japan.items.iter().map(|e| (e.entity_id.as_str(), e.operation)).collect();
+    assert_eq!(seen, [("jpn.desk", Operation::SignIn), ("jpn.desk", Operation::Create)], "only Japan's account events");
+    let filtered = AuditFilter { entity: Some(EntityType::Account), ..Default::default() };
+    let accounts = store.audit(&AuditScope::All, &filtered, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(accounts.items.len(), 1);
+    let next = PageRequest { limit: 1, after: accounts.next_cursor.clone() };
+    let second = store.audit(&AuditScope::All, &filtered, &next).await.unwrap();
+    assert_eq!(second.items[0].entity_id, "jpn.desk");
+    assert!(second.next_cursor.is_none());
 }

@@ -12,9 +12,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://eprime.db";
 /// Opens the database at `url`, creating it and running migrations as needed.
 pub async fn open(url: &str) -> anyhow::Result<(DynStore, SqliteStore)> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url)
-            .await
-            .with_context(|| format!("opening the database {url}"))?;
+        let store = SqliteStore::connect(url).await.with_context(|| format!("opening the database {url}"))?;
         return Ok((Arc::new(store.clone()), store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -34,17 +34,10 @@ fn summary(doc: &ImportedDocument) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", doc.kind.as_str(), doc.title);
-    let _ = writeln!(
-        out,
-        "  partner: {}",
-        doc.partner.as_ref().map_or("(not named)", |p| p.as_str())
-    );
+    let _ = writeln!(out, "  partner: {}", doc.partner.as_ref().map_or("(not named)", |p| p.as_str()));
     if let Some(on) = doc.signed_on {
-        let _ = writeln!(
-            out,
-            "  signed: {on}{}",
-            doc.signed_at.as_ref().map(|a| format!(" in {a}")).unwrap_or_default()
-        );
+        let _ =
+            writeln!(out, "  signed: {on}{}", doc.signed_at.as_ref().map(|a| format!(" in {a}")).unwrap_or_default());
     }
     if let Some(on) = doc.published_on {
         let _ = writeln!(out, "  published: {on}");
@@ -65,11 +58,7 @@ fn summary(doc: &ImportedDocument) -> String {
     };
     list(&mut out, "strategic objectives", &doc.strategic_objectives);
     for issue in &doc.priority_issues {
-        list(
-            &mut out,
-            &format!("priority issue {} {}", issue.code, issue.title),
-            &issue.goals,
-        );
+        list(&mut out, &format!("priority issue {} {}", issue.code, issue.title), &issue.goals);
     }
     if doc.priority_issues.is_empty() {
         list(&mut out, "partnership goals", &doc.partnership_goals);
@@ -80,11 +69,7 @@ fn summary(doc: &ImportedDocument) -> String {
         let _ = writeln!(out, "  entry into force (line {}): {}", clause.line, clause.text);
     }
     for signatory in &doc.signatories {
-        let _ = writeln!(
-            out,
-            "  signed by {}, {} (line {})",
-            signatory.name, signatory.office, signatory.line
-        );
+        let _ = writeln!(out, "  signed by {}, {} (line {})", signatory.name, signatory.office, signatory.line);
     }
     let _ = writeln!(out, "  warnings: {}", doc.warnings.len());
     out
@@ -105,36 +90,22 @@ pub async fn import_document(
     args: ImportArgs,
     open: impl AsyncFnOnce() -> anyhow::Result<DynStore>,
 ) -> anyhow::Result<()> {
-    let partner = args
-        .partner
-        .as_deref()
-        .map(PartnerCode::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--partner: {}", e.message))?;
+    let partner =
+        args.partner.as_deref().map(PartnerCode::parse).transpose().map_err(|e| anyhow!("--partner: {}", e.message))?;
     let (text, imported) = read(&args.file, partner)?;
     print_imported(&args.file, &imported, args.format)?;
     if args.dry_run {
         return Ok(());
     }
     let store = open().await?;
-    let settings = ImportSettings {
-        source: args.file.display().to_string(),
-        ..Default::default()
-    };
+    let settings = ImportSettings { source: args.file.display().to_string(), ..Default::default() };
     let outcome = store_import(store.as_ref(), &operator()?, &text, &imported, settings)
         .await
         .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     match outcome {
-        ImportOutcome::Created {
-            detail,
-            superseded,
-            new_partnership,
-        } => {
+        ImportOutcome::Created { detail, superseded, new_partnership } => {
             if new_partnership {
-                eprintln!(
-                    "recorded the partnership {} the document belongs to",
-                    detail.document.partnership
-                );
+                eprintln!("recorded the partnership {} the document belongs to", detail.document.partnership);
             }
             eprintln!("stored as document {}", detail.document.id);
             if let Some(old) = superseded {

@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config: ServerConfig {
                     session_ttl: Duration::from_secs(args.session_hours * 3600),
                     secure_cookies: args.secure_cookies,
+                    ..ServerConfig::default()
                 },
             })
             .await?;
@@ -49,11 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 let _ = writeln!(out, "demo accounts (password: {demo_password}):");
                 for account in &eprime_demo::ACCOUNTS {
-                    let scope = account
-                        .partner
-                        .or(account.organisation)
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default();
+                    let scope = account.partner.or(account.organisation).map(|s| format!(" ({s})")).unwrap_or_default();
                     let _ = writeln!(
                         out,
                         "  {:<14} {}{scope} — {}",

@@ -42,10 +42,7 @@ impl RunningServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.task)
-            .await
-            .context("the server task failed")?
-            .context("the server failed")?;
+        (&mut self.task).await.context("the server task failed")?.context("the server failed")?;
         self.sqlite.close().await;
         Ok(())
     }
@@ -71,11 +68,7 @@ impl RunningServer {
 /// Opens the database, loads the demo into it when asked and it is empty, and starts serving.
 pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
     let (store, sqlite) = database::open(&options.database).await?;
-    let demo = if options.demo {
-        load_demo(&store, &options.demo_password).await?
-    } else {
-        None
-    };
+    let demo = if options.demo { load_demo(&store, &options.demo_password).await? } else { None };
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("cannot listen on {} (is another server using it?)", options.addr))?;
@@ -85,14 +78,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
     let task = tokio::spawn(eprime_server::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    Ok(RunningServer {
-        addr,
-        store,
-        sqlite,
-        stop: Some(stop),
-        task,
-        demo,
-    })
+    Ok(RunningServer { addr, store, sqlite, stop: Some(stop), task, demo })
 }
 
 async fn load_demo(store: &DynStore, password: &str) -> anyhow::Result<Option<eprime_demo::Summary>> {
@@ -101,8 +87,6 @@ async fn load_demo(store: &DynStore, password: &str) -> anyhow::Result<Option<ep
         return Ok(None);
     }
     let hash = |password: &str| auth::hash_password(password).unwrap_or_default();
-    let summary = eprime_demo::load(store.as_ref(), password, &hash)
-        .await
-        .context("loading the demo")?;
+    let summary = eprime_demo::load(store.as_ref(), password, &hash).await.context("loading the demo")?;
     Ok(Some(summary))
 }

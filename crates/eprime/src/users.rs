@@ -15,25 +15,16 @@ pub async fn run(store: &DynStore, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Add(args) => add(store, args).await,
         UserCommand::List => list(store).await,
         UserCommand::Disable { username } => {
-            store
-                .set_user_disabled(None, &username, true)
-                .await
-                .with_context(|| format!("disabling {username}"))?;
+            store.set_user_disabled(None, &username, true).await.with_context(|| format!("disabling {username}"))?;
             println!("{username} is disabled; its sessions have ended");
             Ok(())
         }
         UserCommand::Enable { username } => {
-            store
-                .set_user_disabled(None, &username, false)
-                .await
-                .with_context(|| format!("enabling {username}"))?;
+            store.set_user_disabled(None, &username, false).await.with_context(|| format!("enabling {username}"))?;
             println!("{username} is enabled");
             Ok(())
         }
-        UserCommand::Passwd {
-            username,
-            password_stdin,
-        } => {
+        UserCommand::Passwd { username, password_stdin } => {
             let (password, generated) = obtain_password(password_stdin, &username)?;
             let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
             store
@@ -67,15 +58,7 @@ async fn add(store: &DynStore, args: UserAddArgs) -> anyhow::Result<()> {
     let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
     let display_name = args.display_name.unwrap_or_else(|| args.username.clone());
     store
-        .create_user(
-            None,
-            NewUser {
-                username: args.username.clone(),
-                display_name,
-                binding,
-                password_hash: hash,
-            },
-        )
+        .create_user(None, NewUser { username: args.username.clone(), display_name, binding, password_hash: hash })
         .await
         .with_context(|| format!("creating {}", args.username))?;
     announce(&args.username, &password, generated, "created");
@@ -84,10 +67,7 @@ async fn add(store: &DynStore, args: UserAddArgs) -> anyhow::Result<()> {
 
 async fn list(store: &DynStore) -> anyhow::Result<()> {
     let users = store.list_users(&UserFilter::default()).await?;
-    println!(
-        "{:<24} {:<16} {:<8} {:<14} STATUS",
-        "USERNAME", "ROLE", "PARTNER", "ORGANISATION"
-    );
+    println!("{:<24} {:<16} {:<8} {:<14} STATUS", "USERNAME", "ROLE", "PARTNER", "ORGANISATION");
     for user in users {
         println!(
             "{:<24} {:<16} {:<8} {:<14} {}",
@@ -107,10 +87,7 @@ fn obtain_password(from_stdin: bool, username: &str) -> anyhow::Result<(String, 
         return Ok((generate_password(), true));
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
         bail!("standard input held no password (expected it on the first line)");
@@ -123,9 +100,7 @@ fn obtain_password(from_stdin: bool, username: &str) -> anyhow::Result<(String, 
 fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 fn announce(username: &str, password: &str, generated: bool, what: &str) {

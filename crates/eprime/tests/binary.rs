@@ -27,18 +27,11 @@ fn bad_arguments_say_what_is_wrong() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--addr"));
     let dir = tempfile::tempdir().unwrap();
-    let output = eprime()
-        .args(["--database", "mysql://x", "migrate"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let output = eprime().args(["--database", "mysql://x", "migrate"]).current_dir(dir.path()).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite://"));
-    let output = eprime()
-        .args(["user", "add", "x.y", "--role", "partner_officer"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let output =
+        eprime().args(["user", "add", "x.y", "--role", "partner_officer"]).current_dir(dir.path()).output().unwrap();
     assert!(!output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("--partner"),
@@ -66,23 +59,11 @@ fn user_commands_manage_accounts() {
         child.wait_with_output().unwrap()
     };
     let added = run(
-        &[
-            "user",
-            "add",
-            "jpn.desk",
-            "--role",
-            "partner_officer",
-            "--partner",
-            "JPN",
-            "--password-stdin",
-        ],
+        &["user", "add", "jpn.desk", "--role", "partner_officer", "--partner", "JPN", "--password-stdin"],
         Some("a-long-enough-passphrase\n"),
     );
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    let weak = run(
-        &["user", "add", "weak.one", "--role", "nato_staff", "--password-stdin"],
-        Some("short\n"),
-    );
+    let weak = run(&["user", "add", "weak.one", "--role", "nato_staff", "--password-stdin"], Some("short\n"));
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12"));
     let generated = run(&["user", "add", "staff.one", "--role", "nato_staff"], None);
@@ -98,10 +79,7 @@ fn user_commands_manage_accounts() {
     );
     assert!(!run(&["user", "disable", "nobody"], None).status.success());
     assert!(run(&["user", "passwd", "staff.one"], None).status.success());
-    assert!(
-        dir.path().join("eprime.db").exists(),
-        "the default database is eprime.db in the working directory"
-    );
+    assert!(dir.path().join("eprime.db").exists(), "the default database is eprime.db in the working directory");
 }
 
 #[test]
@@ -136,27 +114,17 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
         printed.contains("jpn.officer") && printed.contains("demo-password"),
         "demo accounts are printed:\n{printed}"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
         assert_eq!(health.text().await.unwrap(), "ok");
         let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
         assert_eq!(ready.status(), 200);
-        let documents: serde_json::Value = reqwest::get(format!("{url}/api/v1/documents"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let documents: serde_json::Value =
+            reqwest::get(format!("{url}/api/v1/documents")).await.unwrap().json().await.unwrap();
         assert!(documents.as_array().unwrap().iter().any(|d| d["kind"] == "ITPP"));
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "a clean exit on SIGTERM: {exit:?}");

@@ -27,10 +27,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/activities/{id}/transitions", "post"),
         ("/api/v1/activities/{id}/history", "get"),
     ] {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} is documented"
-        );
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for schema in ["Activity", "ActivityInput", "Problem", "DocumentView"] {
@@ -44,11 +41,6 @@ async fn health_checks_and_security_headers() {
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status(), 200);
     assert_eq!(health.headers()["x-content-type-options"], "nosniff");
-    assert!(
-        health.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
+    assert!(health.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(app.get("/readyz", None).await.text().await.unwrap(), "ready");
 }

@@ -87,34 +87,19 @@ impl NewActivity {
         let title = errors.check(Title::parse(&input.title));
         let kind = errors.check(ActivityKind::parse(&input.kind));
         let description = errors.check(text_field("description", input.description.as_deref()));
-        let starts_on = errors
-            .check(optional_date("starts_on", input.starts_on.as_deref()))
-            .flatten();
-        let ends_on = errors
-            .check(optional_date("ends_on", input.ends_on.as_deref()))
-            .flatten();
+        let starts_on = errors.check(optional_date("starts_on", input.starts_on.as_deref())).flatten();
+        let ends_on = errors.check(optional_date("ends_on", input.ends_on.as_deref())).flatten();
         let location = errors.check(location(input.location.as_deref())).flatten();
         let lead = errors
-            .check(
-                input
-                    .lead
-                    .as_deref()
-                    .map(|l| OrgCode::parse(l).map_err(|e| e.at("lead")))
-                    .transpose(),
-            )
+            .check(input.lead.as_deref().map(|l| OrgCode::parse(l).map_err(|e| e.at("lead"))).transpose())
             .flatten();
-        let participants = errors
-            .check(code_list("participants", input.participants, OrgCode::parse))
-            .unwrap_or_default();
+        let participants =
+            errors.check(code_list("participants", input.participants, OrgCode::parse)).unwrap_or_default();
         let supports = errors.check(id_list("supports", input.supports)).unwrap_or_default();
-        let areas = errors
-            .check(code_list("areas", input.areas, AreaCode::parse))
-            .unwrap_or_default();
+        let areas = errors.check(code_list("areas", input.areas, AreaCode::parse)).unwrap_or_default();
         let outcome = errors.check(text_field("outcome", input.outcome.as_deref()));
         let source = errors.check(source(input.source));
-        let marking = errors
-            .check(marking(input.marking.as_deref(), input.releasable_to))
-            .flatten();
+        let marking = errors.check(marking(input.marking.as_deref(), input.releasable_to)).flatten();
         errors.check(date_order(starts_on, ends_on));
         errors.into_result()?;
         // Every value was checked above; the `?`s below cannot fail once `errors` is empty.
@@ -202,33 +187,19 @@ impl ActivityChanges {
         let changes = Self {
             title: patch.title.and_then(|t| errors.check(Title::parse(&t))),
             kind: patch.kind.and_then(|k| errors.check(ActivityKind::parse(&k))),
-            description: patch
-                .description
-                .and_then(|d| errors.check(text_field("description", Some(&d)))),
-            starts_on: patch
-                .starts_on
-                .and_then(|d| errors.check(optional_date("starts_on", d.as_deref()))),
-            ends_on: patch
-                .ends_on
-                .and_then(|d| errors.check(optional_date("ends_on", d.as_deref()))),
+            description: patch.description.and_then(|d| errors.check(text_field("description", Some(&d)))),
+            starts_on: patch.starts_on.and_then(|d| errors.check(optional_date("starts_on", d.as_deref()))),
+            ends_on: patch.ends_on.and_then(|d| errors.check(optional_date("ends_on", d.as_deref()))),
             location: patch.location.and_then(|l| errors.check(location(l.as_deref()))),
             lead: patch.lead.and_then(|l| {
-                errors.check(
-                    l.as_deref()
-                        .map(|l| OrgCode::parse(l).map_err(|e| e.at("lead")))
-                        .transpose(),
-                )
+                errors.check(l.as_deref().map(|l| OrgCode::parse(l).map_err(|e| e.at("lead"))).transpose())
             }),
             participants: patch
                 .participants
                 .and_then(|p| errors.check(code_list("participants", Some(p), OrgCode::parse))),
             supports: patch.supports.and_then(|s| errors.check(id_list("supports", Some(s)))),
-            areas: patch
-                .areas
-                .and_then(|a| errors.check(code_list("areas", Some(a), AreaCode::parse))),
-            outcome: patch
-                .outcome
-                .and_then(|o| errors.check(text_field("outcome", Some(&o)))),
+            areas: patch.areas.and_then(|a| errors.check(code_list("areas", Some(a), AreaCode::parse))),
+            outcome: patch.outcome.and_then(|o| errors.check(text_field("outcome", Some(&o)))),
             marking: match (patch.marking, patch.releasable_to) {
                 (None, None) => None,
                 (m, r) => errors.check(marking(m.as_deref(), r)).flatten(),
@@ -330,10 +301,7 @@ fn location(raw: Option<&str>) -> Result<Option<String>, FieldError> {
         return Err(FieldError::new("location", "must be one line"));
     }
     if raw.chars().count() > MAX_LOCATION_CHARS {
-        return Err(FieldError::new(
-            "location",
-            format!("at most {MAX_LOCATION_CHARS} characters"),
-        ));
+        return Err(FieldError::new("location", format!("at most {MAX_LOCATION_CHARS} characters")));
     }
     Ok(Some(raw.to_owned()))
 }
@@ -366,8 +334,7 @@ fn id_list(field: &str, raw: Option<Vec<String>>) -> Result<Vec<ElementId>, Fiel
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            r.parse::<ElementId>()
-                .map_err(|_| FieldError::new(format!("{field}[{i}]"), format!("`{r}` is not an id")))
+            r.parse::<ElementId>().map_err(|_| FieldError::new(format!("{field}[{i}]"), format!("`{r}` is not an id")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
@@ -378,20 +345,14 @@ fn id_list(field: &str, raw: Option<Vec<String>>) -> Result<Vec<ElementId>, Fiel
 fn source(raw: Option<SourceRef>) -> Result<Option<SourceRef>, FieldError> {
     let Some(source) = raw else { return Ok(None) };
     if source.locator.chars().count() > 300 || source.quote.chars().count() > Text::MAX_CHARS {
-        return Err(FieldError::new(
-            "source",
-            "locator at most 300 characters, quote at most 20,000",
-        ));
+        return Err(FieldError::new("source", "locator at most 300 characters, quote at most 20,000"));
     }
     let _: Option<DocumentId> = source.document;
     Ok(Some(source))
 }
 
 fn marking(classification: Option<&str>, releasable_to: Option<Vec<String>>) -> Result<Option<Marking>, FieldError> {
-    let classification = classification
-        .map(Classification::parse)
-        .transpose()?
-        .unwrap_or_default();
+    let classification = classification.map(Classification::parse).transpose()?.unwrap_or_default();
     let orgs = code_list("releasable_to", releasable_to, OrgCode::parse)?;
     Marking::new(classification, orgs).map(Some)
 }
@@ -430,44 +391,20 @@ mod tests {
             marking: Some("SECRET".into()),
             ..input()
         };
-        let fields: Vec<_> = NewActivity::validate(bad)
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "partnership",
-                "title",
-                "kind",
-                "starts_on",
-                "lead",
-                "participants[1]",
-                "marking"
-            ]
-        );
+        let fields: Vec<_> = NewActivity::validate(bad).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["partnership", "title", "kind", "starts_on", "lead", "participants[1]", "marking"]);
     }
 
     #[test]
     fn the_end_cannot_precede_the_start() {
-        let bad = ActivityInput {
-            starts_on: Some("2026-12-02".into()),
-            ends_on: Some("2026-12-01".into()),
-            ..input()
-        };
+        let bad = ActivityInput { starts_on: Some("2026-12-02".into()), ends_on: Some("2026-12-01".into()), ..input() };
         let errors = NewActivity::validate(bad).unwrap_err();
         assert_eq!(errors.0[0].field, "ends_on");
     }
 
     #[test]
     fn public_records_take_no_releasability() {
-        let bad = ActivityInput {
-            marking: Some("PUBLIC".into()),
-            releasable_to: Some(vec!["FRA".into()]),
-            ..input()
-        };
+        let bad = ActivityInput { marking: Some("PUBLIC".into()), releasable_to: Some(vec!["FRA".into()]), ..input() };
         assert_eq!(NewActivity::validate(bad).unwrap_err().0[0].field, "releasable_to");
     }
 

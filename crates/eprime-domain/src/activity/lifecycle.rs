@@ -62,10 +62,7 @@ impl ActivityKind {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         Self::ALL.into_iter().find(|k| k.as_str() == raw).ok_or_else(|| {
             let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
-            FieldError::new(
-                "kind",
-                format!("`{raw}` is not an activity kind; expected one of {}", names.join(", ")),
-            )
+            FieldError::new("kind", format!("`{raw}` is not an activity kind; expected one of {}", names.join(", ")))
         })
     }
 }
@@ -119,10 +116,7 @@ impl ActivityStatus {
             let names: Vec<_> = Self::ALL.iter().map(|s| s.as_str()).collect();
             FieldError::new(
                 "status",
-                format!(
-                    "`{raw}` is not an activity status; expected one of {}",
-                    names.join(", ")
-                ),
+                format!("`{raw}` is not an activity status; expected one of {}", names.join(", ")),
             )
         })
     }
@@ -153,11 +147,7 @@ impl ActivityStatus {
     /// who asked for the wrong one learns the right ones.
     pub fn transition(self, to: ActivityStatus, reason: Option<&str>) -> Result<ActivityStatus, TransitionError> {
         if !self.next().contains(&to) {
-            return Err(TransitionError::NotAllowed {
-                from: self,
-                to,
-                allowed: self.next().to_vec(),
-            });
+            return Err(TransitionError::NotAllowed { from: self, to, allowed: self.next().to_vec() });
         }
         if to.needs_reason() && reason.is_none_or(|r| r.trim().is_empty()) {
             return Err(TransitionError::ReasonRequired { to });
@@ -170,11 +160,7 @@ impl ActivityStatus {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("an activity cannot go from `{}` to `{}`; allowed from `{}`: {}", from.as_str(), to.as_str(), from.as_str(), allowed_list(allowed))]
-    NotAllowed {
-        from: ActivityStatus,
-        to: ActivityStatus,
-        allowed: Vec<ActivityStatus>,
-    },
+    NotAllowed { from: ActivityStatus, to: ActivityStatus, allowed: Vec<ActivityStatus> },
     #[error("moving an activity to `{}` needs a `reason`", to.as_str())]
     ReasonRequired { to: ActivityStatus },
 }
@@ -207,32 +193,16 @@ mod tests {
         let err = Proposed.transition(Completed, None).unwrap_err();
         assert_eq!(
             err,
-            TransitionError::NotAllowed {
-                from: Proposed,
-                to: Completed,
-                allowed: vec![Approved, Cancelled]
-            }
+            TransitionError::NotAllowed { from: Proposed, to: Completed, allowed: vec![Approved, Cancelled] }
         );
         assert!(err.to_string().contains("approved, cancelled"), "{err}");
-        assert!(
-            Completed
-                .transition(Cancelled, Some("late"))
-                .unwrap_err()
-                .to_string()
-                .contains("final")
-        );
+        assert!(Completed.transition(Cancelled, Some("late")).unwrap_err().to_string().contains("final"));
     }
 
     #[test]
     fn postponing_and_cancelling_need_a_reason() {
-        assert_eq!(
-            Approved.transition(Postponed, None),
-            Err(TransitionError::ReasonRequired { to: Postponed })
-        );
-        assert_eq!(
-            Approved.transition(Cancelled, Some("  ")),
-            Err(TransitionError::ReasonRequired { to: Cancelled })
-        );
+        assert_eq!(Approved.transition(Postponed, None), Err(TransitionError::ReasonRequired { to: Postponed }));
+        assert_eq!(Approved.transition(Cancelled, Some("  ")), Err(TransitionError::ReasonRequired { to: Cancelled }));
         assert_eq!(Approved.transition(Postponed, Some("typhoon")), Ok(Postponed));
     }
 

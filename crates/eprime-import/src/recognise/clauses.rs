@@ -21,16 +21,13 @@ pub struct Signing {
 pub fn signing_block(blocks: &[Block], from: usize) -> Option<usize> {
     blocks.iter().enumerate().skip(from).find_map(|(i, b)| {
         let lower = b.rest.to_lowercase();
-        let starts = ["signed in ", "signed at ", "done in ", "done at ", "signed on "]
-            .iter()
-            .any(|p| lower.starts_with(p));
+        let starts =
+            ["signed in ", "signed at ", "done in ", "done at ", "signed on "].iter().any(|p| lower.starts_with(p));
         (starts && b.text.chars().count() <= 300).then_some(i)
     })
 }
 
-const HONORIFICS: &[&str] = &[
-    "Mr", "Mr.", "Mrs", "Mrs.", "Ms", "Ms.", "Dr", "Dr.", "H.E.", "Sir", "Madam", "Dame",
-];
+const HONORIFICS: &[&str] = &["Mr", "Mr.", "Mrs", "Mrs.", "Ms", "Ms.", "Dr", "Dr.", "H.E.", "Sir", "Madam", "Dame"];
 const OFFICE_WORDS: &[&str] = &[
     "Prime",
     "President",
@@ -97,10 +94,7 @@ pub fn read(blocks: &[Block], body_start: usize, body_end: usize, partner: Optio
         .iter()
         .any(|p| lower.contains(p));
         if force && out.entry_into_force.is_none() {
-            out.entry_into_force = Some(Clause {
-                text: squash(&b.rest),
-                line: b.line,
-            });
+            out.entry_into_force = Some(Clause { text: squash(&b.rest), line: b.line });
             if contains_phrase(&lower, "north atlantic council") || contains_phrase(&lower, "nac") {
                 out.approvers.push("nac".to_owned());
             }
@@ -126,10 +120,7 @@ pub fn read(blocks: &[Block], body_start: usize, body_end: usize, partner: Optio
         .iter()
         .any(|p| contains_phrase(&lower, p));
         if review && out.review.is_none() {
-            out.review = Some(Clause {
-                text: squash(&b.rest),
-                line: b.line,
-            });
+            out.review = Some(Clause { text: squash(&b.rest), line: b.line });
         }
     }
     out
@@ -161,10 +152,7 @@ fn signatories(b: &Block) -> Vec<Signatory> {
         .iter()
         .enumerate()
         .filter(|(i, w)| {
-            HONORIFICS.contains(w)
-                && words
-                    .get(i + 1)
-                    .is_some_and(|n| n.chars().next().is_some_and(char::is_uppercase))
+            HONORIFICS.contains(w) && words.get(i + 1).is_some_and(|n| n.chars().next().is_some_and(char::is_uppercase))
         })
         .map(|(i, _)| i)
         .collect();
@@ -185,11 +173,7 @@ fn signatories(b: &Block) -> Vec<Signatory> {
         let office = segment.get(office_at..).unwrap_or(&[]).join(" ");
         let name = name.trim_end_matches(',').to_owned();
         let office = office.trim_end_matches(['.', ',']).to_owned();
-        out.push(Signatory {
-            name,
-            office,
-            line: b.line,
-        });
+        out.push(Signatory { name, office, line: b.line });
     }
     out
 }

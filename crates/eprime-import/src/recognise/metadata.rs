@@ -78,33 +78,19 @@ pub fn read(blocks: &[Block], options: &ImportOptions) -> Result<Metadata, Impor
         i += 1;
     }
     let body_start = i;
-    if blocks
-        .iter()
-        .any(|b| b.lower().contains("open edition") && b.text.split_whitespace().count() <= 30)
-    {
+    if blocks.iter().any(|b| b.lower().contains("open edition") && b.text.split_whitespace().count() <= 30) {
         edition = Some("open".to_owned());
     }
     let title_text = title_block.map(|b| b.text.clone()).unwrap_or_default();
-    let opening: String = blocks
-        .iter()
-        .take(body_start + 3)
-        .map(|b| b.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let opening: String = blocks.iter().take(body_start + 3).map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ");
     let kind = kind_named(&title_text)
-        .or_else(|| {
-            blocks
-                .iter()
-                .take(body_start + 2)
-                .find_map(|b| kind_named_opening(&b.text))
-        })
+        .or_else(|| blocks.iter().take(body_start + 2).find_map(|b| kind_named_opening(&b.text)))
         .unwrap_or(DocumentKind::Other);
 
     let all_text: String = blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n");
     let lower_all = all_text.to_lowercase();
-    let about_nato = ["nato", "north atlantic", "alliance", "allies", "partnership"]
-        .iter()
-        .any(|w| contains_phrase(&lower_all, w));
+    let about_nato =
+        ["nato", "north atlantic", "alliance", "allies", "partnership"].iter().any(|w| contains_phrase(&lower_all, w));
     let detected = partners::detect(&title_text, &all_text);
     if kind == DocumentKind::Other && !about_nato && detected.is_none() {
         return Err(ImportError::NotAPartnershipDocument {
@@ -156,14 +142,8 @@ pub fn read(blocks: &[Block], options: &ImportOptions) -> Result<Metadata, Impor
             .or_else(|| {
                 blocks.iter().take(60).find_map(|b| {
                     let l = b.lower();
-                    let about_period = ["cycle", "period", "covering", "for the years"]
-                        .iter()
-                        .any(|w| l.contains(w));
-                    if about_period {
-                        dates::find_period(&b.text)
-                    } else {
-                        None
-                    }
+                    let about_period = ["cycle", "period", "covering", "for the years"].iter().any(|w| l.contains(w));
+                    if about_period { dates::find_period(&b.text) } else { None }
                 })
             })
             .map(|(from, to)| Period { from, to })
@@ -181,31 +161,13 @@ pub fn read(blocks: &[Block], options: &ImportOptions) -> Result<Metadata, Impor
     } else {
         clean_title(&title_case(&title_text))
     };
-    let title = if title.is_empty() {
-        format!("{} document", kind.as_str())
-    } else {
-        title
-    };
+    let title = if title.is_empty() { format!("{} document", kind.as_str()) } else { title };
 
-    Ok(Metadata {
-        kind,
-        title,
-        partner,
-        parties,
-        published_on,
-        period,
-        edition,
-        body_start,
-        warnings,
-    })
+    Ok(Metadata { kind, title, partner, parties, published_on, period, edition, body_start, warnings })
 }
 
 /// An opening line that announces its kind ("This Individual Partnership Action Plan …").
 fn kind_named_opening(text: &str) -> Option<DocumentKind> {
     let lower = text.to_lowercase();
-    if lower.split_whitespace().count() <= 25 {
-        kind_named(text)
-    } else {
-        None
-    }
+    if lower.split_whitespace().count() <= 25 { kind_named(text) } else { None }
 }

@@ -243,17 +243,8 @@ pub fn read(body: &[Block], kind: DocumentKind) -> Programme {
                 let code = list_code(l, b);
                 let item = match l.kind {
                     Ctx::Modalities => {
-                        let rest = b
-                            .rest
-                            .strip_prefix("To ")
-                            .map(capitalise_first)
-                            .unwrap_or_else(|| b.rest.clone());
-                        Item {
-                            code,
-                            title: nonempty(short_title(&rest), &b.rest),
-                            text: squash(&b.rest),
-                            line: b.line,
-                        }
+                        let rest = b.rest.strip_prefix("To ").map(capitalise_first).unwrap_or_else(|| b.rest.clone());
+                        Item { code, title: nonempty(short_title(&rest), &b.rest), text: squash(&b.rest), line: b.line }
                     }
                     Ctx::Objectives => Item {
                         code,
@@ -290,12 +281,7 @@ pub fn read(body: &[Block], kind: DocumentKind) -> Programme {
                     ctx = Ctx::Goals;
                 }
                 let prefix = b.label().map(str::to_owned).or_else(|| section.clone());
-                list = Some(List {
-                    kind,
-                    intro: b.decimal().map(<[u32]>::to_vec),
-                    prefix,
-                    count: 0,
-                });
+                list = Some(List { kind, intro: b.decimal().map(<[u32]>::to_vec), prefix, count: 0 });
                 continue;
             }
         }
@@ -307,10 +293,7 @@ pub fn read(body: &[Block], kind: DocumentKind) -> Programme {
 
     for i in &p.issues {
         if i.goals.is_empty() {
-            p.warnings.push(Warning {
-                line: i.line,
-                message: format!("priority issue `{}` has no goals", i.title),
-            });
+            p.warnings.push(Warning { line: i.line, message: format!("priority issue `{}` has no goals", i.title) });
         }
     }
     if programme_kind {
@@ -332,17 +315,11 @@ fn push_issue(p: &mut Programme, b: &Block, text: &str) -> usize {
     let mut title = text.trim().trim_end_matches(':').trim().to_owned();
     for prefix in ["Priority Issue", "PRIORITY ISSUE", "Priority issue"] {
         if let Some(t) = title.strip_prefix(prefix) {
-            title = numbering::parse(t.trim_start_matches([':', ' ', '–', '-']))
-                .rest
-                .trim()
-                .to_owned();
+            title = numbering::parse(t.trim_start_matches([':', ' ', '–', '-'])).rest.trim().to_owned();
             title = title.trim_start_matches([':', ' ', '–', '-']).to_owned();
         }
     }
-    let code = b
-        .label()
-        .map(str::to_owned)
-        .unwrap_or_else(|| letter_code(p.issues.len() + 1));
+    let code = b.label().map(str::to_owned).unwrap_or_else(|| letter_code(p.issues.len() + 1));
     p.issues.push(PriorityIssue {
         code,
         title: nonempty(clean_title(&sentence_case(&title)), &b.text),
@@ -353,12 +330,7 @@ fn push_issue(p: &mut Programme, b: &Block, text: &str) -> usize {
 }
 
 fn push_goal(p: &mut Programme, issue: Option<usize>, b: &Block, own: Option<String>, rest: &str) {
-    let item = |code: String| Item {
-        code,
-        title: nonempty(item_title(rest), rest),
-        text: squash(rest),
-        line: b.line,
-    };
+    let item = |code: String| Item { code, title: nonempty(item_title(rest), rest), text: squash(rest), line: b.line };
     match issue.and_then(|i| p.issues.get_mut(i)) {
         Some(iss) => {
             let local = own.unwrap_or_else(|| (iss.goals.len() + 1).to_string());
@@ -401,12 +373,8 @@ fn list_code(l: &List, b: &Block) -> String {
 /// "… through activities such as policy consultations, joint training and exercises, and research
 /// cooperation." → one modality per listed activity.
 fn such_as(p: &mut Programme, b: &Block) {
-    const PHRASES: [&str; 4] = [
-        "activities such as ",
-        "modalities such as ",
-        "forms of cooperation such as ",
-        "activities including ",
-    ];
+    const PHRASES: [&str; 4] =
+        ["activities such as ", "modalities such as ", "forms of cooperation such as ", "activities including "];
     // ASCII lower-casing keeps byte offsets, so positions found here are valid in `b.rest`.
     let lower = b.rest.to_ascii_lowercase();
     let Some(start) = PHRASES.iter().find_map(|ph| lower.find(ph).map(|i| i + ph.len())) else {
@@ -418,11 +386,7 @@ fn such_as(p: &mut Programme, b: &Block) {
     let mut n = 0;
     for piece in sentence.split(',') {
         let piece = piece.trim();
-        let piece = piece
-            .strip_prefix("and ")
-            .or_else(|| piece.strip_prefix("or "))
-            .unwrap_or(piece)
-            .trim();
+        let piece = piece.strip_prefix("and ").or_else(|| piece.strip_prefix("or ")).unwrap_or(piece).trim();
         if piece.is_empty() || piece.split_whitespace().count() > 8 {
             continue;
         }
@@ -463,9 +427,7 @@ fn number_value(word: &str) -> Option<usize> {
         "nineteen",
         "twenty",
     ];
-    word.parse()
-        .ok()
-        .or_else(|| WORDS.iter().position(|w| *w == word).map(|i| i + 1))
+    word.parse().ok().or_else(|| WORDS.iter().position(|w| *w == word).map(|i| i + 1))
 }
 
 /// The first count a text states for a noun: "16 Goals", "three Strategic Objectives", "4 priority issues".
@@ -480,11 +442,7 @@ fn stated(body: &[Block], noun: &str, qualifiers: &[&str]) -> Option<(usize, u32
             while j > 0 && words.get(j - 1).is_some_and(|q| qualifiers.contains(&q.as_str())) {
                 j -= 1;
             }
-            if let Some(n) = j
-                .checked_sub(1)
-                .and_then(|k| words.get(k))
-                .and_then(|w| number_value(w))
-            {
+            if let Some(n) = j.checked_sub(1).and_then(|k| words.get(k)).and_then(|w| number_value(w)) {
                 return Some((n, b.line));
             }
         }
@@ -496,12 +454,7 @@ fn check_counts(p: &mut Programme, body: &[Block]) {
     let checks = [
         ("goals", &["partnership"][..], p.goals.len(), "partnership goals"),
         ("issues", &["priority"][..], p.issues.len(), "priority issues"),
-        (
-            "objectives",
-            &["strategic"][..],
-            p.objectives.len(),
-            "strategic objectives",
-        ),
+        ("objectives", &["strategic"][..], p.objectives.len(), "strategic objectives"),
         ("areas", &["priority"][..], p.areas.len(), "priority areas"),
     ];
     for (noun, qualifiers, found, name) in checks {

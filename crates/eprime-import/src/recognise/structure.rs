@@ -22,22 +22,12 @@ pub fn read(body: &[Block]) -> (Vec<Section>, Vec<Warning>) {
             if title.is_empty() {
                 title = clean_title(&b.text);
             }
-            sections.push(Section {
-                number,
-                title,
-                line: b.line,
-                paragraphs: Vec::new(),
-            });
+            sections.push(Section { number, title, line: b.line, paragraphs: Vec::new() });
             continue;
         }
         seq.check(b, false, &mut warnings);
         if sections.is_empty() {
-            sections.push(Section {
-                number: None,
-                title: LEADING.to_owned(),
-                line: b.line,
-                paragraphs: Vec::new(),
-            });
+            sections.push(Section { number: None, title: LEADING.to_owned(), line: b.line, paragraphs: Vec::new() });
         }
         if let Some(section) = sections.last_mut() {
             section.paragraphs.push(Paragraph {

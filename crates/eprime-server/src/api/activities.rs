@@ -21,8 +21,7 @@ use crate::extract::{ApiJson, ApiQuery, etag, if_match_version};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 fn activity_id(raw: &str) -> ApiResult<ActivityId> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(format!("`{raw}` is not an activity id")))
+    raw.parse().map_err(|_| ApiError::bad_request(format!("`{raw}` is not an activity id")))
 }
 
 /// An activity with its `ETag` (the version to send back in `If-Match`).
@@ -71,8 +70,7 @@ impl ActivityQuery {
             }),
             element: self.goal.and_then(|g| {
                 errors.check(
-                    g.parse()
-                        .map_err(|_| eprime_domain::FieldError::new("goal", format!("`{g}` is not a goal id"))),
+                    g.parse().map_err(|_| eprime_domain::FieldError::new("goal", format!("`{g}` is not a goal id"))),
                 )
             }),
             status: self.status.and_then(|s| errors.check(ActivityStatus::parse(&s))),
@@ -91,10 +89,7 @@ impl ActivityQuery {
             errors.push(eprime_domain::FieldError::new("q", "at most 200 characters"));
         }
         errors.into_result()?;
-        let page = PageRequest {
-            limit: self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT),
-            after: self.after,
-        };
+        let page = PageRequest { limit: self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT), after: self.after };
         Ok((filter, page))
     }
 }
@@ -111,18 +106,11 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> ApiResult<Json<ActivityPage>> {
     let (filter, page) = query.into_parts().map_err(ApiError::bad_query)?;
-    let page = state
-        .store
-        .list_activities(&caller.read_scope(), &filter, &page)
-        .await
-        .map_err(|e| match e {
-            eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
-            other => other.into(),
-        })?;
-    Ok(Json(ActivityPage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page = state.store.list_activities(&caller.read_scope(), &filter, &page).await.map_err(|e| match e {
+        eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
+        other => other.into(),
+    })?;
+    Ok(Json(ActivityPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
 /// Creates an activity in `proposed` status. NATO staff may create one for any partnership, a
@@ -242,10 +230,7 @@ pub async fn transition(
     let id = activity_id(&id)?;
     let expected = if_match_version(&headers)?;
     let to = ActivityStatus::parse(&request.to).map_err(|e| ApiError::field("to", e.message))?;
-    let activity = state
-        .store
-        .transition_activity(&actor, id, expected, to, request.reason)
-        .await?;
+    let activity = state.store.transition_activity(&actor, id, expected, to, request.reason).await?;
     Ok(with_etag(StatusCode::OK, activity))
 }
 

@@ -17,8 +17,7 @@ use crate::extract::{ApiJson, ApiQuery, if_match_version};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub(crate) fn document_id(raw: &str) -> ApiResult<DocumentId> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a document id")))
+    raw.parse().map_err(|_| ApiError::bad_request(format!("`{raw}` is not a document id")))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -134,12 +133,7 @@ pub async fn approve(
     let (Some(by), Some(on)) = (by, on) else {
         return Err(ApiError::bad_request("invalid approval"));
     };
-    Ok(Json(
-        state
-            .store
-            .approve_document(&actor, id, expected, Approval { by, on: Some(on) })
-            .await?,
-    ))
+    Ok(Json(state.store.approve_document(&actor, id, expected, Approval { by, on: Some(on) }).await?))
 }
 
 /// One programme element — a partnership goal, priority area, priority issue or strategic
@@ -155,25 +149,16 @@ pub async fn element(
     CurrentCaller(caller): CurrentCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ElementDetailView>> {
-    let id: ElementId = id
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("`{id}` is not a goal id")))?;
+    let id: ElementId = id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a goal id")))?;
     let scope = caller.read_scope();
-    let element = state
-        .store
-        .element(&scope, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("goal {id}")))?;
+    let element = state.store.element(&scope, id).await?.ok_or_else(|| ApiError::not_found(format!("goal {id}")))?;
     let document = state
         .store
         .document(&scope, element.document)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("goal {id}")))?
         .document;
-    let filter = ActivityFilter {
-        element: Some(id),
-        ..Default::default()
-    };
+    let filter = ActivityFilter { element: Some(id), ..Default::default() };
     let activity_count = state.store.count_activities(&scope, &filter).await?;
     Ok(Json(ElementDetailView {
         kind: element.kind,
@@ -248,55 +233,29 @@ pub async fn import(
         request.marking.as_deref(),
         request.releasable_to.as_deref(),
         request.supersedes.as_deref(),
-        request
-            .source
-            .clone()
-            .unwrap_or_else(|| "POST /api/v1/documents/import".to_owned()),
+        request.source.clone().unwrap_or_else(|| "POST /api/v1/documents/import".to_owned()),
     )?;
     let options = eprime_import::ImportOptions { partner };
     let imported =
         eprime_import::import(&request.text, &options).map_err(|e| ApiError::field("text", e.to_string()))?;
     if request.dry_run {
-        let body = ImportResponse {
-            outcome: "dry_run",
-            document: None,
-            superseded: None,
-            new_partnership: false,
-            imported,
-        };
+        let body =
+            ImportResponse { outcome: "dry_run", document: None, superseded: None, new_partnership: false, imported };
         return Ok(Json(body).into_response());
     }
     let outcome =
         crate::importing::store_import(state.store.as_ref(), &actor, &request.text, &imported, settings).await?;
     Ok(match outcome {
-        crate::importing::ImportOutcome::Created {
-            detail,
-            superseded,
-            new_partnership,
-        } => {
+        crate::importing::ImportOutcome::Created { detail, superseded, new_partnership } => {
             let document = Some(detail.into());
-            let body = ImportResponse {
-                outcome: "created",
-                document,
-                superseded,
-                new_partnership,
-                imported,
-            };
+            let body = ImportResponse { outcome: "created", document, superseded, new_partnership, imported };
             (axum::http::StatusCode::CREATED, Json(body)).into_response()
         }
         crate::importing::ImportOutcome::Unchanged { document } => {
-            let detail = state
-                .store
-                .document(&eprime_domain::Caller::User(actor).read_scope(), document.id)
-                .await?;
+            let detail = state.store.document(&eprime_domain::Caller::User(actor).read_scope(), document.id).await?;
             let document = detail.map(Into::into);
-            let body = ImportResponse {
-                outcome: "unchanged",
-                document,
-                superseded: None,
-                new_partnership: false,
-                imported,
-            };
+            let body =
+                ImportResponse { outcome: "unchanged", document, superseded: None, new_partnership: false, imported };
             Json(body).into_response()
         }
     })
@@ -327,16 +286,9 @@ pub async fn compare(
 ) -> ApiResult<Json<eprime_import::Comparison>> {
     let scope = caller.read_scope();
     let (from, to) = (document_id(&query.from)?, document_id(&query.to)?);
-    let from = state
-        .store
-        .document(&scope, from)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("document {from}")))?;
-    let to = state
-        .store
-        .document(&scope, to)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("document {to}")))?;
+    let from =
+        state.store.document(&scope, from).await?.ok_or_else(|| ApiError::not_found(format!("document {from}")))?;
+    let to = state.store.document(&scope, to).await?.ok_or_else(|| ApiError::not_found(format!("document {to}")))?;
     let themes = |d: &eprime_store::DocumentDetail| eprime_import::record::stored_themes(&d.elements);
     Ok(Json(eprime_import::compare(&themes(&from), &themes(&to))))
 }

@@ -10,9 +10,7 @@ use crate::AppState;
 use crate::problem::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 /// Liveness: answers as long as the process serves requests. Touches nothing else, so it is

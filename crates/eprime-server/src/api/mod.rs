@@ -2,11 +2,14 @@
 //! OpenAPI descriptions.
 
 pub mod activities;
+pub mod audit;
 pub mod documents;
 pub mod health;
 pub mod partnerships;
 pub mod reference;
 pub mod session;
+pub mod tokens;
+pub mod users;
 pub mod views;
 
 use axum::http::{StatusCode, Uri};
@@ -54,6 +57,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(audit::audit))
         .routes(routes!(reference::organisations))
         .routes(routes!(reference::areas))
         .routes(routes!(partnerships::list))

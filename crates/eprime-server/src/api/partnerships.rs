@@ -43,15 +43,9 @@ pub async fn get(
         .partnership(&scope, &partner)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
-    let filter = DocumentFilter {
-        partnership: Some(partner.clone()),
-        kind: None,
-    };
+    let filter = DocumentFilter { partnership: Some(partner.clone()), kind: None };
     let documents = state.store.list_documents(&scope, &filter).await?;
-    let activities = ActivityFilter {
-        partnership: Some(partner),
-        ..Default::default()
-    };
+    let activities = ActivityFilter { partnership: Some(partner), ..Default::default() };
     let activity_count = state.store.count_activities(&scope, &activities).await?;
     Ok(Json(PartnershipView {
         partnership,

@@ -35,12 +35,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let server = start(options(&dir, demo)).await.expect("server starts");
         let url = server.url();
-        Self {
-            server: Some(server),
-            client: Client::new(),
-            dir,
-            url,
-        }
+        Self { server: Some(server), client: Client::new(), dir, url }
     }
 
     /// Stops the server and starts a new one on the same database file.
@@ -62,10 +57,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "sign-in of {username}");
-        response.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
@@ -115,10 +107,7 @@ fn options(dir: &tempfile::TempDir, demo: bool) -> ServeOptions {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         demo,
         demo_password: PASSWORD.to_owned(),
-        config: ServerConfig {
-            session_ttl: Duration::from_secs(3600),
-            secure_cookies: false,
-        },
+        config: ServerConfig { session_ttl: Duration::from_secs(3600), ..ServerConfig::default() },
     }
 }
 
@@ -134,18 +123,11 @@ pub fn urlencode(raw: &str) -> String {
 /// Asserts a problem+json answer with the status, and returns its body.
 pub async fn problem(response: Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status, "status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert_eq!(content_type, "application/problem+json", "problem content type");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status.as_u16());
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "a useful detail: {body}"
-    );
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a useful detail: {body}");
     body
 }

@@ -1,0 +1,17 @@
+-- Audit and API tokens.
+--
+-- The change log also records security events (sign-ins, failed sign-ins, sign-outs, API tokens
+-- created and revoked) as entries about the entity `account`, so one log answers "who did what and
+-- when". `partner` names the partner nation an entry concerns (the partnership of a programme
+-- record, the nation of an account) so a partner administrator's audit view and, later, the live
+-- stream can select by it without opening the JSON.
+ALTER TABLE change_log ADD COLUMN partner TEXT;
+CREATE INDEX change_log_by_actor ON change_log (actor, seq);
+CREATE INDEX change_log_by_partner ON change_log (partner, entity, seq);
+CREATE INDEX change_log_by_time ON change_log (at);
+
+-- Sessions become tokens of two kinds: a browser sign-in, or a named API token a user creates for
+-- a script or another system. Each has an id by which its owner lists and revokes it.
+ALTER TABLE sessions ADD COLUMN id TEXT;
+ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'session' CHECK (kind IN ('session', 'api'));
+CREATE UNIQUE INDEX sessions_by_id ON sessions (id);
