@@ -34,7 +34,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (set when served over HTTPS, directly or via a proxy).
     pub secure_cookies: bool,
-    /// Failed sign-ins per account or address allowed within `sign_in_window`.
+    /// Failed sign-ins per account allowed within `sign_in_window`; an address (which an office
+    /// behind one gateway shares) gets four times as many.
     pub sign_in_failures: usize,
     pub sign_in_window: Duration,
 }
@@ -55,13 +56,21 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: DynStore,
     pub config: Arc<ServerConfig>,
-    pub throttle: Arc<throttle::SignInThrottle>,
+    /// Failed sign-ins per account.
+    pub account_throttle: Arc<throttle::SignInThrottle>,
+    /// Failed sign-ins per client address.
+    pub address_throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
-        let throttle = Arc::new(throttle::SignInThrottle::new(config.sign_in_failures, config.sign_in_window));
-        Self { store, config: Arc::new(config), throttle }
+        let (failures, window) = (config.sign_in_failures, config.sign_in_window);
+        Self {
+            store,
+            account_throttle: Arc::new(throttle::SignInThrottle::new(failures, window)),
+            address_throttle: Arc::new(throttle::SignInThrottle::new(failures * 4, window)),
+            config: Arc::new(config),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! Runs when `EPRIME_TEST_POSTGRES_URL` names a server (a role that may create databases);
 //! otherwise every test says on stderr that it was skipped, and why.
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +28,10 @@ fn server_url(test: &str) -> Option<String> {
     match std::env::var(URL_VARIABLE) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            eprintln!(
+            // Straight to the process's stderr, not `eprintln!`: the test harness captures the
+            // macro's output of passing tests, and a skip must never be silent.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipping PostgreSQL storage tests ({test}): set \
                  {URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/postgres to run them"
             );

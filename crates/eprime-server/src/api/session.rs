@@ -57,26 +57,21 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let username = request.username.trim().to_lowercase();
-    let mut keys = vec![format!("account:{username}")];
-    if let Some(address) = address {
-        keys.push(format!("address:{address}"));
-    }
+    let account_key = [format!("account:{username}")];
+    let address_key: Vec<String> = address.map(|a| format!("address:{a}")).into_iter().collect();
     let details = json!({ "address": address.map(|a| a.to_string()) });
-    if let Err(wait) = state.throttle.check(&keys, Instant::now()) {
-        record(
-            &state,
-            Operation::SignInFailed,
-            &username,
-            None,
-            json!({"address": details["address"], "throttled": true}),
-        )
-        .await;
+    let now = Instant::now();
+    let throttled = [state.account_throttle.check(&account_key, now), state.address_throttle.check(&address_key, now)];
+    if let Some(wait) = throttled.iter().filter_map(|r| r.err()).max() {
+        let details = json!({"address": details["address"], "throttled": true});
+        record(&state, Operation::SignInFailed, &username, None, details).await;
+        let seconds = wait.as_secs().max(1);
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed sign-ins; try again in {} seconds", wait.as_secs().max(1)),
+            format!("too many failed sign-ins; try again in {seconds} seconds"),
         )
         .into_response();
-        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
             error.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return Ok(error);
@@ -90,13 +85,14 @@ pub async fn login(
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"))?;
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        state.throttle.record_failure(&keys, Instant::now());
+        state.account_throttle.record_failure(&account_key, Instant::now());
+        state.address_throttle.record_failure(&address_key, Instant::now());
         let partner = state.store.user_by_username(&username).await.ok().flatten().and_then(|u| u.binding.partner);
         record(&state, Operation::SignInFailed, &username, partner, details).await;
         tracing::info!(%username, "failed sign-in");
         return Err(ApiError::unauthorized("unknown username or wrong password"));
     };
-    state.throttle.clear(&keys[0]);
+    state.account_throttle.clear(&account_key[0]);
     let token = new_token();
     let now = OffsetDateTime::now_utc();
     let expires_at = now + state.config.session_ttl;

@@ -49,10 +49,14 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> String {
+        self.login_with(username, PASSWORD).await
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> String {
         let response = self
             .client
             .post(format!("{}/api/v1/auth/login", self.url))
-            .json(&json!({"username": username, "password": PASSWORD}))
+            .json(&json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap();
