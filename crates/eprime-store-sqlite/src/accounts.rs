@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use crate::changelog::append;
+use crate::changelog::{Entry, append};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 
 /// What the change log records of an account: never the password hash.
@@ -78,13 +78,15 @@ pub(crate) async fn create(
     let view = AccountView::from(&user);
     append(
         &mut tx,
-        actor.map(|a| a.username.as_str()),
-        EntityType::User,
-        &user.username,
-        user.binding.partner.as_ref().map(PartnerCode::as_str),
-        Operation::Create,
-        None::<&()>,
-        Some(&view),
+        Entry {
+            actor: actor.map(|a| a.username.as_str()),
+            entity: EntityType::User,
+            entity_id: &user.username,
+            partner: user.binding.partner.as_ref().map(PartnerCode::as_str),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&view),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -163,13 +165,15 @@ async fn change(
     let (b, a) = (AccountView::from(&before), AccountView::from(&after));
     append(
         &mut tx,
-        actor.map(|a| a.username.as_str()),
-        EntityType::User,
-        username,
-        after.binding.partner.as_ref().map(PartnerCode::as_str),
-        operation,
-        Some(&b),
-        Some(&a),
+        Entry {
+            actor: actor.map(|a| a.username.as_str()),
+            entity: EntityType::User,
+            entity_id: username,
+            partner: after.binding.partner.as_ref().map(PartnerCode::as_str),
+            operation,
+            before: Some(&b),
+            after: Some(&a),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -291,13 +295,15 @@ pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEv
     let mut conn = store.writer.acquire().await.map_err(db_error)?;
     append(
         &mut conn,
-        event.actor.as_deref(),
-        EntityType::Account,
-        &event.username,
-        event.partner.as_ref().map(PartnerCode::as_str),
-        event.operation,
-        None::<&()>,
-        Some(&event.details),
+        Entry {
+            actor: event.actor.as_deref(),
+            entity: EntityType::Account,
+            entity_id: &event.username,
+            partner: event.partner.as_ref().map(PartnerCode::as_str),
+            operation: event.operation,
+            before: None::<&()>,
+            after: Some(&event.details),
+        },
     )
     .await?;
     Ok(())

@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::append;
+use crate::changelog::{Entry, append};
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant, split_codes,
 };
@@ -188,13 +188,15 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     let id = activity.id.to_string();
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id,
-        Some(activity.partnership.as_str()),
-        Operation::Create,
-        None::<&Activity>,
-        Some(&activity),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id,
+            partner: Some(activity.partnership.as_str()),
+            operation: Operation::Create,
+            before: None::<&Activity>,
+            after: Some(&activity),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -220,13 +222,15 @@ pub(crate) async fn update(
     write_children(&mut tx, &next, Some(&current)).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id.to_string(),
-        Some(next.partnership.as_str()),
-        Operation::Update,
-        Some(&current),
-        Some(&next),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id.to_string(),
+            partner: Some(next.partnership.as_str()),
+            operation: Operation::Update,
+            before: Some(&current),
+            after: Some(&next),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -258,13 +262,15 @@ pub(crate) async fn transition(
     save(&mut tx, &next, current.version).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id.to_string(),
-        Some(next.partnership.as_str()),
-        Operation::Transition,
-        Some(&current),
-        Some(&next),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id.to_string(),
+            partner: Some(next.partnership.as_str()),
+            operation: Operation::Transition,
+            before: Some(&current),
+            after: Some(&next),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

@@ -8,17 +8,25 @@ use sqlx::{Row, SqliteConnection};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
+/// One change to record.
+pub(crate) struct Entry<'a, B, A> {
+    /// Username of whoever made it; `None` for the system.
+    pub actor: Option<&'a str>,
+    pub entity: EntityType,
+    pub entity_id: &'a str,
+    /// The partner nation it concerns.
+    pub partner: Option<&'a str>,
+    pub operation: Operation,
+    pub before: Option<&'a B>,
+    pub after: Option<&'a A>,
+}
+
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut SqliteConnection,
-    actor: Option<&str>,
-    entity: EntityType,
-    entity_id: &str,
-    partner: Option<&str>,
-    operation: Operation,
-    before: Option<&B>,
-    after: Option<&A>,
+    entry: Entry<'_, B, A>,
 ) -> Result<i64, StoreError> {
+    let Entry { actor, entity, entity_id, partner, operation, before, after } = entry;
     let before = before.map(serde_json::to_string).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_string).transpose().map_err(backend)?;
     let seq: i64 = sqlx::query_scalar(

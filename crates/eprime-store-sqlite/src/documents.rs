@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::append;
+use crate::changelog::{Entry, append};
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant,
 };
@@ -142,13 +142,15 @@ pub(crate) async fn create(
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Document,
-        &id,
-        Some(detail.document.partnership.as_str()),
-        Operation::Create,
-        None::<&()>,
-        Some(&logged),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Document,
+            entity_id: &id,
+            partner: Some(detail.document.partnership.as_str()),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&logged),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -183,13 +185,15 @@ async fn supersede(
         .map_err(db_error)?;
     append(
         tx,
-        Some(actor.username.as_str()),
-        EntityType::Document,
-        &old.to_string(),
-        Some(partnership.as_str()),
-        Operation::Update,
-        Some(&before),
-        Some(&after),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Document,
+            entity_id: &old.to_string(),
+            partner: Some(partnership.as_str()),
+            operation: Operation::Update,
+            before: Some(&before),
+            after: Some(&after),
+        },
     )
     .await?;
     Ok(())
@@ -329,13 +333,15 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Document,
-        &id.to_string(),
-        Some(after.partnership.as_str()),
-        Operation::Approve,
-        Some(&before),
-        Some(&after),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Document,
+            entity_id: &id.to_string(),
+            partner: Some(after.partnership.as_str()),
+            operation: Operation::Approve,
+            before: Some(&before),
+            after: Some(&after),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use crate::changelog::append;
+use crate::changelog::{Entry, append};
 use crate::codec::{backend, db_error, instant_text, marking, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
@@ -74,13 +74,15 @@ pub(crate) async fn create(
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Partnership,
-        &code,
-        Some(code.as_str()),
-        Operation::Create,
-        None::<&()>,
-        Some(&partnership),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Partnership,
+            entity_id: &code,
+            partner: Some(code.as_str()),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&partnership),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -146,13 +148,15 @@ pub(crate) async fn upsert_organisation(
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Organisation,
-        org.code.as_str(),
-        None,
-        operation,
-        before.as_ref(),
-        Some(org),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Organisation,
+            entity_id: org.code.as_str(),
+            partner: None,
+            operation,
+            before: before.as_ref(),
+            after: Some(org),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)
@@ -215,13 +219,15 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Area,
-        area.code.as_str(),
-        None,
-        operation,
-        before.as_ref(),
-        Some(area),
+        Entry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Area,
+            entity_id: area.code.as_str(),
+            partner: None,
+            operation,
+            before: before.as_ref(),
+            after: Some(area),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)

@@ -99,7 +99,8 @@ impl Operation {
 /// One committed change.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChangeEntry {
-    /// Monotonic sequence number, gap-free per database: the position in the log.
+    /// Position in the log: increasing in commit order, so a reader that follows it misses nothing.
+    /// Not necessarily gap-free (a PostgreSQL sequence skips the numbers of rolled-back writes).
     pub seq: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,

@@ -1,0 +1,350 @@
+//! The authorization matrix: every operation of the OpenAPI document × every role × records of
+//! the caller's own partner, another partner, public records and records released to the
+//! caller, against an expected outcome written out here by hand — not computed by the code under
+//! test. An operation the OpenAPI document lists but the matrix does not cover fails the test.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const MONGOLIA: &str = include_str!("../../eprime-import/tests/fixtures/mongolia_ipap.txt");
+const AUSTRALIA: &str = include_str!("../../eprime-import/tests/fixtures/australia_itpp.txt");
+
+/// Record classes, by whom they are released to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// NATO UNCLASSIFIED, released to Japan only.
+    JapanOnly,
+    /// NATO UNCLASSIFIED, released to the Republic of Korea only.
+    KoreaOnly,
+    Public,
+    /// A Japan record released also to the Allies and to the NATO Defense College.
+    Released,
+}
+
+const CALLERS: [&str; 9] = [
+    "anonymous",
+    "nato.admin",
+    "nato.staff",
+    "auditor",
+    "jpn.admin",
+    "jpn.officer",
+    "kor.officer",
+    "fra.ally",
+    "ndc.provider",
+];
+
+/// Who sees what, written out.
+fn sees(caller: &str, class: Class) -> bool {
+    use Class::*;
+    match caller {
+        "nato.admin" | "nato.staff" | "auditor" => true,
+        "jpn.admin" | "jpn.officer" => matches!(class, JapanOnly | Public | Released),
+        "kor.officer" => matches!(class, KoreaOnly | Public),
+        "fra.ally" | "ndc.provider" => matches!(class, Public | Released),
+        "anonymous" => class == Public,
+        other => panic!("unknown caller {other}"),
+    }
+}
+
+/// Partnerships are released to their partner and to the Allies.
+fn sees_partnership(caller: &str, partner: &str) -> bool {
+    match caller {
+        "nato.admin" | "nato.staff" | "auditor" | "fra.ally" => true,
+        "jpn.admin" | "jpn.officer" => partner == "JPN",
+        "kor.officer" => partner == "KOR",
+        _ => false,
+    }
+}
+
+fn partner_of(class: Class) -> &'static str {
+    if class == Class::KoreaOnly { "KOR" } else { "JPN" }
+}
+
+fn edits_activities_of(caller: &str, partner: &str) -> bool {
+    matches!((caller, partner), ("nato.admin" | "nato.staff", _) | ("jpn.officer", "JPN") | ("kor.officer", "KOR"))
+}
+
+fn nato_writer(caller: &str) -> bool {
+    matches!(caller, "nato.admin" | "nato.staff")
+}
+
+/// A record the caller may not see answers 404 to reads, for anonymous callers too.
+fn read(visible: bool) -> StatusCode {
+    if visible { StatusCode::OK } else { StatusCode::NOT_FOUND }
+}
+
+fn write(caller: &str, visible: bool, allowed: bool, success: StatusCode) -> StatusCode {
+    match (caller, visible, allowed) {
+        ("anonymous", _, _) => StatusCode::UNAUTHORIZED,
+        (_, false, _) => StatusCode::NOT_FOUND,
+        (_, true, false) => StatusCode::FORBIDDEN,
+        (_, true, true) => success,
+    }
+}
+
+fn signed_in(caller: &str, success: StatusCode) -> StatusCode {
+    if caller == "anonymous" { StatusCode::UNAUTHORIZED } else { success }
+}
+
+struct Matrix<'a> {
+    app: &'a TestApp,
+    covered: BTreeSet<(String, String)>,
+    failures: Vec<String>,
+}
+
+impl Matrix<'_> {
+    async fn check(
+        &mut self,
+        caller: &str,
+        token: Option<&str>,
+        (method, template): (Method, &str),
+        path: &str,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) {
+        self.covered.insert((method.as_str().to_lowercase(), template.to_owned()));
+        let mut request = self.app.request(method.clone(), path, token);
+        if method == Method::PATCH {
+            request = request.header("If-Match", "*");
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        if response.status() != expected {
+            let status = response.status();
+            let detail = response.text().await.unwrap_or_default();
+            self.failures.push(format!("{caller:>12} {method} {path}: expected {expected}, got {status} {detail}"));
+        }
+    }
+}
+
+struct Records {
+    activities: Vec<(Class, String, String)>,
+    documents: Vec<(Class, String)>,
+    goals: Vec<(Class, String)>,
+}
+
+async fn create_activity(app: &TestApp, staff: &str, body: Value) -> (String, String) {
+    let response = app.post("/api/v1/activities", Some(staff), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let activity: Value = response.json().await.unwrap();
+    (activity["id"].as_str().unwrap().to_owned(), activity["title"].as_str().unwrap().to_owned())
+}
+
+async fn import(app: &TestApp, staff: &str, body: Value) -> Value {
+    let response = app.post("/api/v1/documents/import", Some(staff), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["document"].clone()
+}
+
+async fn records(app: &TestApp, staff: &str) -> Records {
+    let mut activities = Vec::new();
+    for (class, body) in [
+        (Class::JapanOnly, json!({"partnership": "JPN", "title": "Japan only", "kind": "meeting"})),
+        (Class::KoreaOnly, json!({"partnership": "KOR", "title": "Korea only", "kind": "meeting"})),
+        (Class::Public, json!({"partnership": "JPN", "title": "Public", "kind": "meeting", "marking": "PUBLIC"})),
+        (
+            Class::Released,
+            json!({"partnership": "JPN", "title": "Released", "kind": "meeting", "releasable_to": ["ALLIES", "NDC"]}),
+        ),
+    ] {
+        let (id, title) = create_activity(app, staff, body).await;
+        activities.push((class, id, title));
+    }
+    // Drafts, so that approving them is refused by the lifecycle (409) and never changes them.
+    let japan_only = import(app, staff, json!({"text": MONGOLIA, "partner": "JPN", "status": "draft"})).await;
+    let released = import(
+        app,
+        staff,
+        json!({"text": AUSTRALIA, "partner": "JPN", "status": "draft", "marking": "NATO UNCLASSIFIED", "releasable_to": ["ALLIES", "NDC"]}),
+    )
+    .await;
+    assert_eq!(released["releasable_to"], json!(["ALLIES", "JPN", "NDC"]));
+    let listed = app.get_json("/api/v1/documents", Some(staff)).await;
+    let find = |partner: &str, kind: &str| -> Value {
+        listed.as_array().unwrap().iter().find(|d| d["partnership"] == partner && d["kind"] == kind).unwrap().clone()
+    };
+    let mut documents = Vec::new();
+    let mut goals = Vec::new();
+    for (class, document) in [
+        (Class::JapanOnly, japan_only),
+        (Class::KoreaOnly, find("KOR", "IPCP")),
+        (Class::Public, find("JPN", "ITPP")),
+        (Class::Released, released),
+    ] {
+        let id = document["id"].as_str().unwrap().to_owned();
+        let detail = app.get_json(&format!("/api/v1/documents/{id}"), Some(staff)).await;
+        let element = ["partnership_goals", "priority_areas", "strategic_objectives"]
+            .iter()
+            .find_map(|k| detail[*k].as_array().unwrap().first().cloned())
+            .unwrap_or_else(|| panic!("{class:?} document has no element"));
+        goals.push((class, element["id"].as_str().unwrap().to_owned()));
+        documents.push((class, id));
+    }
+    Records { activities, documents, goals }
+}
+
+#[tokio::test]
+async fn every_operation_for_every_role_and_record_class() {
+    let app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    let admin = app.login("nato.admin").await;
+    let records = records(&app, &staff).await;
+    for (name, partner) in [("matrix.jpn", "JPN"), ("matrix.kor", "KOR")] {
+        let body = json!({"username": name, "display_name": name, "role": "partner_officer", "partner": partner, "password": "a-sound-passphrase-2026"});
+        assert_eq!(app.post("/api/v1/users", Some(&admin), &body).await.status(), StatusCode::CREATED);
+    }
+    let mut m = Matrix { app: &app, covered: BTreeSet::new(), failures: Vec::new() };
+
+    for caller in CALLERS {
+        let token = if caller == "anonymous" { None } else { Some(app.login(caller).await) };
+        let t = token.as_deref();
+        use Method as M;
+        use StatusCode as S;
+
+        // Session and tokens.
+        let login = json!({"username": caller, "password": if caller == "anonymous" { "x".to_owned() } else { common::PASSWORD.to_owned() }});
+        let expected = if caller == "anonymous" { S::UNAUTHORIZED } else { S::OK };
+        m.check(caller, None, (M::POST, "/api/v1/auth/login"), "/api/v1/auth/login", Some(login), expected).await;
+        m.check(caller, t, (M::GET, "/api/v1/auth/me"), "/api/v1/auth/me", None, signed_in(caller, S::OK)).await;
+        m.check(caller, t, (M::GET, "/api/v1/tokens"), "/api/v1/tokens", None, signed_in(caller, S::OK)).await;
+        let token_body = json!({"name": "matrix"});
+        m.check(
+            caller,
+            t,
+            (M::POST, "/api/v1/tokens"),
+            "/api/v1/tokens",
+            Some(token_body),
+            signed_in(caller, S::CREATED),
+        )
+        .await;
+        let unknown = "/api/v1/tokens/01020304-0506-7708-890a-0b0c0d0e0f10";
+        m.check(caller, t, (M::DELETE, "/api/v1/tokens/{id}"), unknown, None, signed_in(caller, S::NOT_FOUND)).await;
+
+        // Reference data and lists: everyone, the lists filtered by what each may see.
+        for path in [
+            "/api/v1/organisations",
+            "/api/v1/areas",
+            "/api/v1/partnerships",
+            "/api/v1/documents",
+            "/api/v1/activities",
+        ] {
+            m.check(caller, t, (M::GET, path), path, None, S::OK).await;
+        }
+
+        // Partnerships.
+        for partner in ["JPN", "KOR"] {
+            let expected = read(sees_partnership(caller, partner));
+            let path = format!("/api/v1/partnerships/{partner}");
+            m.check(caller, t, (M::GET, "/api/v1/partnerships/{partner}"), &path, None, expected).await;
+            let history = format!("{path}/history");
+            m.check(caller, t, (M::GET, "/api/v1/partnerships/{partner}/history"), &history, None, expected).await;
+        }
+
+        // Activities.
+        let new_activity = json!({"partnership": "JPN", "title": "Matrix", "kind": "meeting"});
+        let expected = write(caller, true, edits_activities_of(caller, "JPN"), S::CREATED);
+        m.check(caller, t, (M::POST, "/api/v1/activities"), "/api/v1/activities", Some(new_activity), expected).await;
+        for (class, id, title) in &records.activities {
+            let visible = sees(caller, *class);
+            let path = format!("/api/v1/activities/{id}");
+            m.check(caller, t, (M::GET, "/api/v1/activities/{id}"), &path, None, read(visible)).await;
+            let history = format!("{path}/history");
+            m.check(caller, t, (M::GET, "/api/v1/activities/{id}/history"), &history, None, read(visible)).await;
+            let allowed = edits_activities_of(caller, partner_of(*class));
+            let unchanged = json!({"title": title});
+            let expected = write(caller, visible, allowed, S::OK);
+            m.check(caller, t, (M::PATCH, "/api/v1/activities/{id}"), &path, Some(unchanged), expected).await;
+            // Proposed → completed is never a valid step: an allowed caller reaches the lifecycle (409).
+            let transitions = format!("{path}/transitions");
+            let expected = write(caller, visible, allowed, S::CONFLICT);
+            let body = json!({"to": "completed"});
+            m.check(caller, t, (M::POST, "/api/v1/activities/{id}/transitions"), &transitions, Some(body), expected)
+                .await;
+        }
+
+        // Documents, their history, approvals and their goals.
+        for (class, id) in &records.documents {
+            let visible = sees(caller, *class);
+            let path = format!("/api/v1/documents/{id}");
+            m.check(caller, t, (M::GET, "/api/v1/documents/{id}"), &path, None, read(visible)).await;
+            let history = format!("{path}/history");
+            m.check(caller, t, (M::GET, "/api/v1/documents/{id}/history"), &history, None, read(visible)).await;
+            // None of them is an agreed programme, so an allowed approval is refused by the lifecycle.
+            let approvals = format!("{path}/approvals");
+            let body = json!({"by": "nac", "on": "2026-01-01"});
+            let expected = write(caller, visible, nato_writer(caller), S::CONFLICT);
+            m.check(caller, t, (M::POST, "/api/v1/documents/{id}/approvals"), &approvals, Some(body), expected).await;
+        }
+        for (class, id) in &records.goals {
+            let path = format!("/api/v1/goals/{id}");
+            m.check(caller, t, (M::GET, "/api/v1/goals/{id}"), &path, None, read(sees(caller, *class))).await;
+        }
+        let public = &records.documents.iter().find(|(c, _)| *c == Class::Public).unwrap().1;
+        let japan_only = &records.documents.iter().find(|(c, _)| *c == Class::JapanOnly).unwrap().1;
+        let compare = format!("/api/v1/documents/compare?from={japan_only}&to={public}");
+        let expected = read(sees(caller, Class::JapanOnly));
+        m.check(caller, t, (M::GET, "/api/v1/documents/compare"), &compare, None, expected).await;
+        let body = json!({"text": MONGOLIA, "partner": "JPN", "dry_run": true});
+        let expected = write(caller, true, nato_writer(caller), S::OK);
+        m.check(caller, t, (M::POST, "/api/v1/documents/import"), "/api/v1/documents/import", Some(body), expected)
+            .await;
+
+        // Accounts and audit.
+        let manages = matches!(caller, "nato.admin" | "jpn.admin");
+        m.check(caller, t, (M::GET, "/api/v1/users"), "/api/v1/users", None, write(caller, true, manages, S::OK)).await;
+        let username = format!("made.by.{}", caller.replace('.', "-"));
+        let body = json!({"username": username, "display_name": "M", "role": "partner_officer", "partner": "JPN", "password": "a-sound-passphrase-2026"});
+        m.check(
+            caller,
+            t,
+            (M::POST, "/api/v1/users"),
+            "/api/v1/users",
+            Some(body),
+            write(caller, true, manages, S::CREATED),
+        )
+        .await;
+        for (target, in_scope) in [("matrix.jpn", manages), ("matrix.kor", caller == "nato.admin")] {
+            let path = format!("/api/v1/users/{target}");
+            let body = json!({"password": "a-fresh-passphrase-2026"});
+            let expected = match caller {
+                "anonymous" => S::UNAUTHORIZED,
+                _ if !manages => S::FORBIDDEN,
+                _ if !in_scope => S::NOT_FOUND,
+                _ => S::OK,
+            };
+            m.check(caller, t, (M::PATCH, "/api/v1/users/{username}"), &path, Some(body), expected).await;
+        }
+        let reads_audit = matches!(caller, "nato.admin" | "auditor" | "jpn.admin");
+        m.check(caller, t, (M::GET, "/api/v1/audit"), "/api/v1/audit", None, write(caller, true, reads_audit, S::OK))
+            .await;
+
+        // Signing out last: it revokes the token.
+        m.check(
+            caller,
+            t,
+            (M::POST, "/api/v1/auth/logout"),
+            "/api/v1/auth/logout",
+            None,
+            signed_in(caller, S::NO_CONTENT),
+        )
+        .await;
+    }
+
+    let doc = app.get_json("/api/openapi.json", None).await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let uncovered: Vec<_> = documented.difference(&m.covered).collect();
+    assert!(uncovered.is_empty(), "operations without a row in the matrix: {uncovered:?}");
+    assert!(m.failures.is_empty(), "{} mismatches:\n{}", m.failures.len(), m.failures.join("\n"));
+}
