@@ -12,6 +12,7 @@ pub mod auth;
 pub mod extract;
 pub mod importing;
 pub mod problem;
+pub mod signin;
 pub mod throttle;
 
 use std::sync::Arc;

@@ -28,6 +28,9 @@ pub struct Problem {
     /// For a stale write: the record's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// Seconds to wait before trying again; sent as the `Retry-After` header.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// The error type of every handler.
@@ -44,7 +47,15 @@ impl ApiError {
             errors: Vec::new(),
             allowed: None,
             current_version: None,
+            retry_after: None,
         }))
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        error.0.retry_after = Some(retry_after_seconds);
+        error
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -131,6 +142,9 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.0.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -4,23 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
 
-use eprime_domain::{PartnerCode, TokenId};
-use eprime_store::{Operation, SecurityEvent, SessionRecord, TokenKind};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::views::UserView;
 use crate::AppState;
-use crate::auth::{
-    CSRF_COOKIE, ClientAddress, SESSION_COOKIE, SignedIn, csrf_token, decoy_hash, new_token, request_token, token_hash,
-    verify_password,
-};
+use crate::auth::{ClientAddress, SignedIn, request_token};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::signin;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,71 +50,20 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let username = request.username.trim().to_lowercase();
-    let account_key = [format!("account:{username}")];
-    let address_key: Vec<String> = address.map(|a| format!("address:{a}")).into_iter().collect();
-    let details = json!({ "address": address.map(|a| a.to_string()) });
-    let now = Instant::now();
-    let throttled = [state.account_throttle.check(&account_key, now), state.address_throttle.check(&address_key, now)];
-    if let Some(wait) = throttled.iter().filter_map(|r| r.err()).max() {
-        let details = json!({"address": details["address"], "throttled": true});
-        record(&state, Operation::SignInFailed, &username, None, details).await;
-        let seconds = wait.as_secs().max(1);
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed sign-ins; try again in {seconds} seconds"),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            error.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(error);
+    let session = signin::sign_in(&state, &request.username, request.password, address).await?;
+    let mut headers = HeaderMap::new();
+    for cookie in signin::session_cookies(&state, &session) {
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("bad cookie"))?,
+        );
     }
-    let user = state.store.user_by_username(&username).await?;
-    let stored_hash =
-        user.as_ref().filter(|u| !u.disabled).map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
-    let password = request.password;
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash))
-        .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"))?;
-    let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        state.account_throttle.record_failure(&account_key, Instant::now());
-        state.address_throttle.record_failure(&address_key, Instant::now());
-        let partner = state.store.user_by_username(&username).await.ok().flatten().and_then(|u| u.binding.partner);
-        record(&state, Operation::SignInFailed, &username, partner, details).await;
-        tracing::info!(%username, "failed sign-in");
-        return Err(ApiError::unauthorized("unknown username or wrong password"));
-    };
-    state.account_throttle.clear(&account_key[0]);
-    let token = new_token();
-    let now = OffsetDateTime::now_utc();
-    let expires_at = now + state.config.session_ttl;
-    state
-        .store
-        .create_session(SessionRecord {
-            id: TokenId::new(),
-            kind: TokenKind::Session,
-            token_hash: token_hash(&token),
-            user_id: user.id,
-            name: "sign-in".to_owned(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
-    record(&state, Operation::SignIn, &user.username, user.binding.partner.clone(), details).await;
-    tracing::info!(username = %user.username, "signed in");
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    let max_age = state.config.session_ttl.as_secs();
-    let csrf = csrf_token(&token);
-    let session_cookie =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}");
-    let principal = user.principal();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let principal = session.principal;
     let body = LoginResponse {
-        token,
-        csrf_token: csrf,
-        expires_at,
+        token: session.token,
+        csrf_token: session.csrf_token,
+        expires_at: session.expires_at,
         user: UserView {
             username: principal.username,
             role: principal.binding.role,
@@ -128,31 +71,7 @@ pub async fn login(
             organisation: principal.binding.organisation,
         },
     };
-    let mut headers = HeaderMap::new();
-    for cookie in [session_cookie, csrf_cookie] {
-        headers.append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("bad cookie"))?,
-        );
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok((headers, Json(body)).into_response())
-}
-
-/// Appends a security event to the audit log. A failure to record is logged, not fatal: it must
-/// not lock users out.
-pub(crate) async fn record(
-    state: &AppState,
-    operation: Operation,
-    username: &str,
-    partner: Option<PartnerCode>,
-    details: serde_json::Value,
-) {
-    let event =
-        SecurityEvent { operation, username: username.chars().take(64).collect(), partner, actor: None, details };
-    if let Err(error) = state.store.record_security_event(event).await {
-        tracing::error!(%error, "could not record a security event");
-    }
 }
 
 /// Signs out: revokes the token or session the request was made with.
@@ -166,15 +85,10 @@ pub async fn logout(
     SignedIn(principal): SignedIn,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(token) = request_token(&headers) {
-        state.store.revoke_session(&token_hash(&token)).await?;
-    }
-    record(&state, Operation::SignOut, &principal.username, principal.binding.partner.clone(), json!({})).await;
-    tracing::info!(username = %principal.username, "signed out");
+    signin::sign_out(&state, &principal, request_token(&headers).as_deref()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        let clear = format!("{name}=; Path=/; SameSite=Strict; Max-Age=0");
-        if let Ok(value) = HeaderValue::from_str(&clear) {
+    for cookie in signin::clearing_cookies() {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }

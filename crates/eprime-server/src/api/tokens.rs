@@ -12,11 +12,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::session::record;
 use crate::AppState;
 use crate::auth::{SignedIn, new_token, token_hash};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::signin::record;
 
 const MAX_DAYS: u32 = 366;
 
