@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod extract;
 pub mod importing;
 pub mod problem;
@@ -61,12 +62,15 @@ pub struct AppState {
     pub account_throttle: Arc<throttle::SignInThrottle>,
     /// Failed sign-ins per client address.
     pub address_throttle: Arc<throttle::SignInThrottle>,
+    /// Live changes for the stream.
+    pub changes: Arc<changes::ChangeHub>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
         let (failures, window) = (config.sign_in_failures, config.sign_in_window);
         Self {
+            changes: changes::ChangeHub::start(store.clone()),
             store,
             account_throttle: Arc::new(throttle::SignInThrottle::new(failures, window)),
             address_throttle: Arc::new(throttle::SignInThrottle::new(failures * 4, window)),

@@ -47,7 +47,64 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     .fetch_one(&mut *tx)
     .await
     .map_err(db_error)?;
+    // Delivered when (and only if) the transaction commits, to every instance listening.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(seq.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
     Ok(seq)
+}
+
+/// The notification channel on which committed changes are announced.
+pub(crate) const CHANNEL: &str = "eprime_changes";
+
+/// Listens for committed changes on a connection of its own (not the pool's, so closing the
+/// pool is never held up by it) and wakes `commits` for each. Stops when the store is gone;
+/// reconnects after errors.
+pub(crate) fn listen(url: String, commits: std::sync::Weak<tokio::sync::watch::Sender<u64>>) {
+    tokio::spawn(async move {
+        loop {
+            let Ok(mut listener) = sqlx::postgres::PgListener::connect(&url).await else {
+                if commits.upgrade().is_none() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            };
+            if listener.listen(CHANNEL).await.is_err() {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            loop {
+                let next = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv()).await;
+                let Some(commits) = commits.upgrade() else { return };
+                match next {
+                    Ok(Ok(_)) => commits.send_modify(|count| *count = count.wrapping_add(1)),
+                    // The connection was lost: wake followers (they may have missed something) and reconnect.
+                    Ok(Err(_)) => {
+                        commits.send_modify(|count| *count = count.wrapping_add(1));
+                        break;
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    });
+}
+
+pub(crate) async fn changes_after(pool: &PgPool, after: i64, limit: u32) -> Result<Vec<ChangeEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+         FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit.clamp(1, 10_000)))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(entry).collect()
 }
 
 /// Whether the record a history is asked for exists and is visible to `scope`.

@@ -18,6 +18,7 @@ mod documents;
 mod partnerships;
 mod releasability;
 mod scope;
+mod transfer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,6 +58,9 @@ const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Woken whenever any instance commits a change: every write sends `pg_notify` on
+    /// [`changelog::CHANNEL`] in its transaction, delivered on commit to every listener.
+    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PostgresStore {
@@ -64,6 +68,16 @@ impl PostgresStore {
     /// brings its schema up to date. The database must exist; error messages never repeat the
     /// URL, which may hold a password.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, true).await
+    }
+
+    /// Connects to the database at `url` as it is, without migrating it (for inspecting it, or
+    /// copying from it).
+    pub async fn open_existing(url: &str) -> Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, migrate: bool) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("not a PostgreSQL database URL: {e}")))?
             .application_name("eprime")
@@ -79,15 +93,26 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migrating the PostgreSQL database: {e}")))?;
-        Ok(Self { pool })
+        if migrate {
+            MIGRATOR
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Backend(format!("migrating the PostgreSQL database: {e}")))?;
+        }
+        let commits = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
+        changelog::listen(url.to_owned(), std::sync::Arc::downgrade(&commits));
+        Ok(Self { pool, commits })
     }
 
-    /// The number of the newest migration applied.
+    /// The number of the newest migration applied (0 for a database never migrated).
     pub async fn schema_version(&self) -> Result<i64> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if !exists {
+            return Ok(0);
+        }
         let row = sqlx::query("SELECT coalesce(max(version), 0)::bigint FROM _sqlx_migrations WHERE success")
             .fetch_one(&self.pool)
             .await
@@ -274,5 +299,26 @@ impl Store for PostgresStore {
 
     async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>> {
         audit::audit(&self.pool, scope, filter, page).await
+    }
+
+    async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEntry>> {
+        changelog::changes_after(&self.pool, after, limit).await
+    }
+
+    async fn last_change_seq(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT coalesce(max(seq), 0)::bigint FROM change_log")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.try_get(0).map_err(backend)
+    }
+
+    async fn wait_for_changes(&self, after: i64, timeout: Duration) {
+        // Subscribed before looking, so a notification between the look and the wait still wakes us.
+        let mut commits = self.commits.subscribe();
+        if self.last_change_seq().await.map_or(true, |last| last > after) {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, commits.changed()).await;
     }
 }

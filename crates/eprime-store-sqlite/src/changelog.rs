@@ -118,3 +118,20 @@ pub(crate) fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreE
         after: get_json("after")?,
     })
 }
+
+pub(crate) async fn changes_after(
+    pool: &sqlx::SqlitePool,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<ChangeEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+         FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )
+    .bind(after)
+    .bind(i64::from(limit.clamp(1, 10_000)))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(entry).collect()
+}

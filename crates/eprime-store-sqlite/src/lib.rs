@@ -14,6 +14,7 @@ mod documents;
 mod partnerships;
 mod releasability;
 mod scope;
+mod transfer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -40,15 +41,28 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Bumped after every write, so followers of the change log need not poll. Writes by other
+    /// processes (the CLI) are seen at the followers' next timeout.
+    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://eprime.db`,
     /// `sqlite:///abs/path.db`, or `sqlite::memory:`) and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, true).await
+    }
+
+    /// Opens an existing database at `url` as it is: neither created nor migrated (for
+    /// inspecting it, or copying from it).
+    pub async fn open_existing(url: &str) -> Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create_and_migrate: bool) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("`{url}` is not a SQLite database URL: {e}")))?
-            .create_if_missing(true)
+            .create_if_missing(create_and_migrate)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -62,7 +76,9 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?;
-        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Backend(format!("migrating {url}: {e}")))?;
+        if create_and_migrate {
+            MIGRATOR.run(&writer).await.map_err(|e| StoreError::Backend(format!("migrating {url}: {e}")))?;
+        }
         let reader = if in_memory {
             writer.clone()
         } else {
@@ -73,16 +89,30 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
-        Ok(Self { reader, writer })
+        Ok(Self { reader, writer, commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)) })
     }
 
-    /// The number of the newest migration applied.
+    /// The number of the newest migration applied (0 for a database never migrated).
     pub async fn schema_version(&self) -> Result<i64> {
+        let exists = sqlx::query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_error)?;
+        if exists.try_get::<i64, _>(0).map_err(backend)? == 0 {
+            return Ok(0);
+        }
         let row = sqlx::query("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success = 1")
             .fetch_one(&self.reader)
             .await
             .map_err(db_error)?;
         row.try_get(0).map_err(backend)
+    }
+
+    /// Wakes whoever waits in `wait_for_changes`; called after every write, successful or not
+    /// (a spurious wake-up costs one query).
+    fn committed<T>(&self, result: Result<T>) -> Result<T> {
+        self.commits.send_modify(|count| *count = count.wrapping_add(1));
+        result
     }
 
     /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
@@ -111,7 +141,7 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_organisation(&self, actor: &Principal, organisation: &Organisation) -> Result<()> {
-        partnerships::upsert_organisation(self, actor, organisation).await
+        self.committed(partnerships::upsert_organisation(self, actor, organisation).await)
     }
 
     async fn list_organisations(&self) -> Result<Vec<Organisation>> {
@@ -119,7 +149,7 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_area(&self, actor: &Principal, area: &Area) -> Result<()> {
-        partnerships::upsert_area(self, actor, area).await
+        self.committed(partnerships::upsert_area(self, actor, area).await)
     }
 
     async fn list_areas(&self) -> Result<Vec<Area>> {
@@ -127,7 +157,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_partnership(&self, actor: &Principal, new: NewPartnership) -> Result<Partnership> {
-        partnerships::create(self, actor, new).await
+        self.committed(partnerships::create(self, actor, new).await)
     }
 
     async fn list_partnerships(&self, scope: &ReadScope) -> Result<Vec<Partnership>> {
@@ -139,7 +169,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_document(&self, actor: &Principal, new: NewDocument) -> Result<DocumentDetail> {
-        documents::create(self, actor, new).await
+        self.committed(documents::create(self, actor, new).await)
     }
 
     async fn list_documents(&self, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>> {
@@ -157,7 +187,7 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         approval: Approval,
     ) -> Result<Document> {
-        documents::approve(self, actor, id, expected_version, approval).await
+        self.committed(documents::approve(self, actor, id, expected_version, approval).await)
     }
 
     async fn document_by_hash(&self, scope: &ReadScope, partner: &PartnerCode, hash: &str) -> Result<Option<Document>> {
@@ -169,7 +199,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_activity(&self, actor: &Principal, new: NewActivity) -> Result<Activity> {
-        activities::create(self, actor, new).await
+        self.committed(activities::create(self, actor, new).await)
     }
 
     async fn list_activities(
@@ -196,7 +226,7 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         changes: ActivityChanges,
     ) -> Result<Activity> {
-        activities::update(self, actor, id, expected_version, changes).await
+        self.committed(activities::update(self, actor, id, expected_version, changes).await)
     }
 
     async fn transition_activity(
@@ -207,7 +237,7 @@ impl Store for SqliteStore {
         to: ActivityStatus,
         reason: Option<String>,
     ) -> Result<Activity> {
-        activities::transition(self, actor, id, expected_version, to, reason).await
+        self.committed(activities::transition(self, actor, id, expected_version, to, reason).await)
     }
 
     async fn history(&self, scope: &ReadScope, entity: EntityType, id: &str) -> Result<Option<Vec<ChangeEntry>>> {
@@ -215,7 +245,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser> {
-        accounts::create(self, actor, new).await
+        self.committed(accounts::create(self, actor, new).await)
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>> {
@@ -227,7 +257,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
-        accounts::set_disabled(self, actor, username, disabled).await
+        self.committed(accounts::set_disabled(self, actor, username, disabled).await)
     }
 
     async fn set_user_password(
@@ -236,7 +266,7 @@ impl Store for SqliteStore {
         username: &str,
         password_hash: String,
     ) -> Result<StoredUser> {
-        accounts::set_password(self, actor, username, password_hash).await
+        self.committed(accounts::set_password(self, actor, username, password_hash).await)
     }
 
     async fn create_session(&self, session: SessionRecord) -> Result<()> {
@@ -260,10 +290,31 @@ impl Store for SqliteStore {
     }
 
     async fn record_security_event(&self, event: SecurityEvent) -> Result<()> {
-        accounts::record_security_event(self, event).await
+        self.committed(accounts::record_security_event(self, event).await)
     }
 
     async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>> {
         audit::audit(self, scope, filter, page).await
+    }
+
+    async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEntry>> {
+        changelog::changes_after(&self.reader, after, limit).await
+    }
+
+    async fn last_change_seq(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT coalesce(max(seq), 0) FROM change_log")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.try_get(0).map_err(backend)
+    }
+
+    async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration) {
+        // Subscribed before looking, so a commit between the look and the wait still wakes us.
+        let mut commits = self.commits.subscribe();
+        if self.last_change_seq().await.map_or(true, |last| last > after) {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, commits.changed()).await;
     }
 }

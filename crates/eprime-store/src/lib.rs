@@ -14,6 +14,7 @@
 //! show; each implementation's tests run it against a fresh database.
 
 mod change;
+pub mod dump;
 mod error;
 mod query;
 mod records;
@@ -140,6 +141,17 @@ pub trait Store: Send + Sync + 'static {
     async fn record_security_event(&self, event: SecurityEvent) -> Result<()>;
     /// Change-log entries within `scope`, newest first. The cursor is the last entry's `seq`.
     async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>>;
+
+    // ----- following the change log (the live stream, exchange) -----
+
+    /// Up to `limit` entries after `after`, oldest first, for the system's fan-out of changes. A
+    /// system read: whoever passes entries on applies the visibility rule to each, per recipient.
+    async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEntry>>;
+    /// The newest entry's sequence number (0 for an empty log).
+    async fn last_change_seq(&self) -> Result<i64>;
+    /// Resolves as soon as the log holds entries after `after` — committed by this process or,
+    /// where the database can tell (PostgreSQL), by any other — or when `timeout` has passed.
+    async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration);
 }
 
 /// Stores are shared between tasks behind an `Arc<dyn Store>`.

@@ -29,6 +29,7 @@ where
     programmes_enter_into_force_on_both_approvals(make().await).await;
     tokens_are_listed_and_revoked_by_their_owner(make().await).await;
     the_audit_log_holds_changes_and_security_events_within_scope(make().await).await;
+    the_change_log_is_followed_in_order(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {
@@ -506,4 +507,29 @@ async fn the_audit_log_holds_changes_and_security_events_within_scope(store: Dyn
     let second = store.audit(&AuditScope::All, &filtered, &next).await.unwrap();
     assert_eq!(second.items[0].entity_id, "jpn.desk");
     assert!(second.next_cursor.is_none());
+}
+
+async fn the_change_log_is_followed_in_order(store: DynStore) {
+    fixture(&store).await;
+    let start = store.last_change_seq().await.unwrap();
+    assert!(start > 0, "the fixture's writes are in the log");
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move { store.wait_for_changes(start, std::time::Duration::from_secs(30)).await })
+    };
+    tokio::task::yield_now().await;
+    let first = store.create_activity(&staff(), new_activity("JPN", "First", Marking::public())).await.unwrap();
+    let second = store.create_activity(&staff(), new_activity("KOR", "Second", Marking::public())).await.unwrap();
+    // Woken by the commit, not by the 30-second timeout (a test that hangs here has lost the signal).
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiter).await.expect("woken by the commit").unwrap();
+    let entries = store.changes_after(start, 100).await.unwrap();
+    let ids: Vec<&str> = entries.iter().map(|e| e.entity_id.as_str()).collect();
+    assert_eq!(ids, [first.id.to_string(), second.id.to_string()]);
+    assert_eq!(entries[1].partner.as_deref(), Some("KOR"));
+    assert!(entries[0].seq < entries[1].seq);
+    assert_eq!(store.last_change_seq().await.unwrap(), entries[1].seq);
+    assert_eq!(store.changes_after(start, 1).await.unwrap().len(), 1, "the limit holds");
+    assert!(store.changes_after(entries[1].seq, 100).await.unwrap().is_empty());
+    // Nothing new after the last entry: the wait lasts its timeout (short here).
+    store.wait_for_changes(entries[1].seq, std::time::Duration::from_millis(50)).await;
 }

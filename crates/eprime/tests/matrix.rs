@@ -234,6 +234,7 @@ async fn every_operation_for_every_role_and_record_class() {
             "/api/v1/partnerships",
             "/api/v1/documents",
             "/api/v1/activities",
+            "/api/v1/stream",
         ] {
             m.check(caller, t, (M::GET, path), path, None, S::OK).await;
         }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod partnerships;
 pub mod reference;
 pub mod session;
+pub mod stream;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -78,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activities::get, activities::update))
         .routes(routes!(activities::transition))
         .routes(routes!(activities::history))
+        .routes(routes!(stream::stream))
 }
 
 /// Unknown paths answer a problem document too.

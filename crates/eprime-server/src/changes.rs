@@ -1,0 +1,228 @@
+//! Committed changes, as they happen, for everyone allowed to see them.
+//!
+//! One follower task per server instance reads the change log (woken by the store when a change
+//! commits, here or — on PostgreSQL — in any instance) and publishes each entry once, serialised
+//! once, on a broadcast channel. Each subscriber filters what it receives with the domain's
+//! visibility rule for its own caller. The channel is bounded: a subscriber that falls behind is
+//! told it lagged and ends its stream with a resumable position, so one slow client never slows
+//! the others and memory per client stays bounded.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use eprime_domain::{Classification, Marking, OrgCode, PartnerCode, ReadScope};
+use eprime_store::{ChangeEntry, DynStore, EntityType};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Events held for subscribers that are a little behind.
+const CHANNEL_CAPACITY: usize = 1024;
+/// The longest a change can go unseen when no wake-up arrives (a write by another process on SQLite).
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Entries read from the log at a time.
+const BATCH: u32 = 500;
+
+/// One change, ready to send: who may see it, and its JSON.
+#[derive(Debug)]
+pub struct StreamEvent {
+    pub seq: i64,
+    pub entity: EntityType,
+    pub partnership: Option<String>,
+    /// `None`: never streamed (accounts, sign-ins).
+    visibility: Option<Marking>,
+    /// The event body, serialised once for every subscriber.
+    pub data: String,
+}
+
+#[derive(Serialize)]
+struct EventBody<'a> {
+    seq: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    at: time::OffsetDateTime,
+    entity: &'static str,
+    id: &'a str,
+    operation: &'static str,
+    partnership: Option<&'a str>,
+    actor: Option<&'a str>,
+    record: Option<&'a serde_json::Value>,
+}
+
+impl StreamEvent {
+    pub fn from_entry(entry: &ChangeEntry) -> Self {
+        let record = entry.after.as_ref().or(entry.before.as_ref());
+        let visibility = match entry.entity {
+            EntityType::User | EntityType::Account => None,
+            // The lists of organisations and areas are public reference data.
+            EntityType::Organisation | EntityType::Area => Some(Marking::public()),
+            EntityType::Partnership | EntityType::Document | EntityType::Activity => record.and_then(marking_of),
+        };
+        let body = EventBody {
+            seq: entry.seq,
+            at: entry.at,
+            entity: entry.entity.as_str(),
+            id: &entry.entity_id,
+            operation: entry.operation.as_str(),
+            partnership: entry.partner.as_deref(),
+            actor: entry.actor.as_deref(),
+            record,
+        };
+        Self {
+            seq: entry.seq,
+            entity: entry.entity,
+            partnership: entry.partner.clone(),
+            visibility,
+            data: serde_json::to_string(&body).unwrap_or_default(),
+        }
+    }
+
+    /// Whether a caller with `scope` may see this change, and it passes the caller's filters.
+    pub fn passes(&self, scope: &ReadScope, filter: &StreamFilter) -> bool {
+        let Some(marking) = &self.visibility else { return false };
+        scope.can_read(marking)
+            && filter.partnership.as_ref().is_none_or(|p| self.partnership.as_deref() == Some(p.as_str()))
+            && filter.entities.as_ref().is_none_or(|e| e.contains(&self.entity))
+    }
+}
+
+/// The marking a record carries, as every record's JSON shows it (`marking`, `releasable_to`);
+/// a document created with its elements carries it under `document`.
+fn marking_of(record: &serde_json::Value) -> Option<Marking> {
+    let record = record.get("document").unwrap_or(record);
+    let classification = Classification::parse(record.get("marking")?.as_str()?).ok()?;
+    let orgs = record
+        .get("releasable_to")
+        .and_then(|r| r.as_array())
+        .map(|list| list.iter().filter_map(|o| o.as_str().and_then(|o| OrgCode::parse(o).ok())).collect())
+        .unwrap_or_default();
+    Marking::new(classification, orgs).ok()
+}
+
+/// What a subscriber asked for.
+#[derive(Clone, Debug, Default)]
+pub struct StreamFilter {
+    pub partnership: Option<PartnerCode>,
+    pub entities: Option<Vec<EntityType>>,
+}
+
+/// The instance's hub of live changes.
+pub struct ChangeHub {
+    sender: broadcast::Sender<Arc<StreamEvent>>,
+}
+
+impl ChangeHub {
+    /// A hub fed by a follower of `store`'s change log, from its current end. The follower stops
+    /// when the hub is dropped.
+    pub fn start(store: DynStore) -> Arc<Self> {
+        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+        let hub = Arc::new(Self { sender });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(follow(store, Arc::downgrade(&hub)));
+        }
+        hub
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
+        self.sender.subscribe()
+    }
+
+    /// How many streams are connected to this instance.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}
+
+async fn follow(store: DynStore, hub: Weak<ChangeHub>) {
+    let mut last = loop {
+        match store.last_change_seq().await {
+            Ok(seq) => break seq,
+            Err(error) => {
+                tracing::warn!(%error, "the change follower cannot read the log yet");
+                if hub.upgrade().is_none() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    loop {
+        store.wait_for_changes(last, POLL_INTERVAL).await;
+        let Some(hub) = hub.upgrade() else { return };
+        loop {
+            let entries = match store.changes_after(last, BATCH).await {
+                Ok(entries) => entries,
+                Err(error) => {
+                    tracing::warn!(%error, "the change follower cannot read the log");
+                    break;
+                }
+            };
+            for entry in &entries {
+                last = entry.seq;
+                // No subscriber is not an error: the event is simply not needed.
+                let _ = hub.sender.send(Arc::new(StreamEvent::from_entry(entry)));
+            }
+            if entries.len() < BATCH as usize {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eprime_store::Operation;
+
+    fn entry(entity: EntityType, after: serde_json::Value) -> ChangeEntry {
+        ChangeEntry {
+            seq: 7,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            actor: Some("nato.staff".into()),
+            entity,
+            entity_id: "x".into(),
+            partner: Some("JPN".into()),
+            operation: Operation::Update,
+            before: None,
+            after: Some(after),
+        }
+    }
+
+    fn scope_of(partner: &str) -> ReadScope {
+        use eprime_domain::{Caller, Principal, Role, RoleBinding, UserId};
+        let binding = RoleBinding::new(Role::PartnerOfficer, Some(PartnerCode::parse(partner).unwrap()), None).unwrap();
+        Caller::User(Principal { user_id: UserId::new(), username: "u".into(), binding }).read_scope()
+    }
+
+    #[test]
+    fn events_carry_their_records_marking() {
+        let japan_only = StreamEvent::from_entry(&entry(
+            EntityType::Activity,
+            serde_json::json!({"marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN"]}),
+        ));
+        let all = StreamFilter::default();
+        assert!(japan_only.passes(&scope_of("JPN"), &all));
+        assert!(!japan_only.passes(&scope_of("KOR"), &all));
+        assert!(!japan_only.passes(&ReadScope::public_only(), &all));
+        let document = StreamEvent::from_entry(&entry(
+            EntityType::Document,
+            serde_json::json!({"document": {"marking": "PUBLIC", "releasable_to": []}, "elements": []}),
+        ));
+        assert!(document.passes(&ReadScope::public_only(), &all));
+        let account = StreamEvent::from_entry(&entry(EntityType::Account, serde_json::json!({"address": "127.0.0.1"})));
+        assert!(!account.passes(&ReadScope::system(), &all), "sign-ins are never streamed");
+        let unmarked = StreamEvent::from_entry(&entry(EntityType::Activity, serde_json::json!({})));
+        assert!(!unmarked.passes(&ReadScope::system(), &all), "no marking, no stream");
+    }
+
+    #[test]
+    fn filters_narrow_the_stream() {
+        let event = StreamEvent::from_entry(&entry(EntityType::Activity, serde_json::json!({"marking": "PUBLIC"})));
+        let korea = StreamFilter { partnership: Some(PartnerCode::parse("KOR").unwrap()), entities: None };
+        assert!(!event.passes(&ReadScope::system(), &korea));
+        let documents = StreamFilter { partnership: None, entities: Some(vec![EntityType::Document]) };
+        assert!(!event.passes(&ReadScope::system(), &documents));
+        let body: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(body["seq"], 7);
+        assert_eq!(body["operation"], "update");
+        assert_eq!(body["partnership"], "JPN");
+    }
+}
