@@ -256,6 +256,32 @@ pub fn may_edit_programme(actor: &Principal) -> Result<(), Refusal> {
     }
 }
 
+/// May `actor` take part in discussions? Everyone signed in but auditors, whose access is read-only.
+pub fn may_comment(actor: &Principal) -> Result<(), Refusal> {
+    if actor.role() == Role::Auditor {
+        Err(Refusal("auditors read; they do not take part in discussions".to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The marking a comment gets: what its author asked for (by default NATO UNCLASSIFIED), widened
+/// so that the partnership and the author can always read it — a discussion belongs to both
+/// sides, and nobody writes what they cannot read back.
+pub fn comment_marking(partnership: &PartnerCode, author: &Principal, requested: Option<Marking>) -> Marking {
+    let requested = requested.unwrap_or_default();
+    if requested.is_public() {
+        return requested;
+    }
+    let mut orgs = requested.releasable_list().to_vec();
+    orgs.push(partnership.as_org());
+    if !author.role().sees_everything() {
+        orgs.extend(author.binding.partner.iter().map(PartnerCode::as_org));
+        orgs.extend(author.binding.organisation.iter().cloned());
+    }
+    Marking::releasable_to(orgs)
+}
+
 /// Whose accounts a user may see and manage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccountScope {
@@ -322,6 +348,48 @@ pub fn audit_scope(actor: &Principal) -> Result<AuditScope, Refusal> {
     }
 }
 
+/// What an organisation may see, as a recipient of changes (its webhooks): exactly what a user
+/// representing it sees — a partner nation's partner officer, an Ally's officer, a provider's
+/// user; NATO and its bodies see everything. Derived through [`Caller::read_scope`], so the
+/// visibility rule stays written once. A partner whose code is not a nation code sees only public
+/// records (it cannot be bound to a partner role).
+pub fn organisation_scope(org: &OrgCode, kind: crate::partnership::OrgKind) -> ReadScope {
+    use crate::partnership::OrgKind;
+    let binding = match kind {
+        OrgKind::NatoBody => RoleBinding::new(Role::NatoStaff, None, None),
+        OrgKind::Partner => match PartnerCode::parse(org.as_str()) {
+            Ok(partner) => RoleBinding::new(Role::PartnerOfficer, Some(partner), None),
+            Err(error) => Err(error),
+        },
+        OrgKind::Ally => RoleBinding::new(Role::AllyOfficer, None, Some(org.clone())),
+        OrgKind::Provider => RoleBinding::new(Role::Provider, None, Some(org.clone())),
+    };
+    match binding {
+        Ok(binding) => {
+            Caller::User(Principal { user_id: UserId(uuid::Uuid::nil()), username: org.to_string(), binding })
+                .read_scope()
+        }
+        Err(_) => ReadScope::public_only(),
+    }
+}
+
+/// Whose webhooks `actor` manages: every organisation's for a NATO administrator, its own
+/// nation's for a partner administrator (the same people who manage accounts), or why none.
+pub fn webhook_scope(actor: &Principal) -> Result<AccountScope, Refusal> {
+    account_scope(actor)
+        .map_err(|_| Refusal(format!("role `{}` does not manage webhooks; administrators do", actor.role().as_str())))
+}
+
+impl AccountScope {
+    /// Whether an organisation's records (its webhooks) are within this scope.
+    pub fn covers_organisation(&self, org: &OrgCode) -> bool {
+        match self {
+            Self::All => true,
+            Self::Partner(partner) => partner.as_str() == org.as_str(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +411,40 @@ mod tests {
 
     fn org(code: &str) -> OrgCode {
         OrgCode::parse(code).unwrap()
+    }
+
+    #[test]
+    fn an_organisation_sees_what_its_users_see() {
+        use crate::partnership::OrgKind;
+        let japan_only = Marking::releasable_to([org("JPN")]);
+        let allies = Marking::releasable_to([org("KOR"), org("ALLIES")]);
+        let ndc = Marking::releasable_to([org("NDC")]);
+        let jpn = organisation_scope(&org("JPN"), OrgKind::Partner);
+        assert_eq!(jpn, Caller::User(principal(Role::PartnerOfficer, Some("JPN"), None)).read_scope());
+        assert!(jpn.can_read(&japan_only) && !jpn.can_read(&allies) && !jpn.can_read(&ndc));
+        let kor = organisation_scope(&org("KOR"), OrgKind::Partner);
+        assert!(!kor.can_read(&japan_only) && kor.can_read(&allies));
+        let fra = organisation_scope(&org("FRA"), OrgKind::Ally);
+        assert_eq!(fra, Caller::User(principal(Role::AllyOfficer, None, Some("FRA"))).read_scope());
+        assert!(fra.can_read(&allies) && !fra.can_read(&japan_only));
+        let provider = organisation_scope(&org("NDC"), OrgKind::Provider);
+        assert!(provider.can_read(&ndc) && !provider.can_read(&allies));
+        assert!(organisation_scope(&org("NATO"), OrgKind::NatoBody).sees_everything());
+        let odd = organisation_scope(&org("PFP-CENTRE"), OrgKind::Partner);
+        assert_eq!(odd, ReadScope::public_only(), "a partner without a nation code sees only public records");
+    }
+
+    #[test]
+    fn administrators_manage_webhooks_of_their_own_organisations() {
+        let nato = principal(Role::NatoAdmin, None, None);
+        assert!(webhook_scope(&nato).unwrap().covers_organisation(&org("FRA")));
+        let jpn = webhook_scope(&principal(Role::PartnerAdmin, Some("JPN"), None)).unwrap();
+        assert!(jpn.covers_organisation(&org("JPN")));
+        assert!(!jpn.covers_organisation(&org("KOR")));
+        for role in [Role::NatoStaff, Role::Auditor, Role::PartnerOfficer] {
+            let partner = (role == Role::PartnerOfficer).then_some("JPN");
+            assert!(webhook_scope(&principal(role, partner, None)).unwrap_err().0.contains("webhooks"));
+        }
     }
 
     #[test]
@@ -412,6 +514,18 @@ mod tests {
         assert_eq!(audit_scope(&admin), Ok(AuditScope::Accounts(PartnerCode::parse("JPN").unwrap())));
         assert_eq!(audit_scope(&principal(Role::Auditor, None, None)), Ok(AuditScope::All));
         assert!(audit_scope(&staff).is_err());
+    }
+
+    #[test]
+    fn comments_stay_readable_by_the_partnership_and_their_author() {
+        let japan = PartnerCode::parse("JPN").unwrap();
+        let ally = principal(Role::AllyOfficer, None, Some("FRA"));
+        let marking = comment_marking(&japan, &ally, None);
+        assert_eq!(marking.banner(), "NATO UNCLASSIFIED Releasable to FRA, JPN");
+        let staff = principal(Role::NatoStaff, None, None);
+        assert_eq!(comment_marking(&japan, &staff, None).banner(), "NATO UNCLASSIFIED Releasable to JPN");
+        assert!(comment_marking(&japan, &staff, Some(Marking::public())).is_public());
+        assert!(may_comment(&principal(Role::Auditor, None, None)).is_err());
     }
 
     fn org_code(code: &str) -> OrgCode {

@@ -48,4 +48,12 @@ id_type!(
     UserId,
     /// A sign-in session or a named API token.
     TokenId,
+    /// A comment in a discussion.
+    CommentId,
+    /// A notification in a user's inbox.
+    NotificationId,
+    /// An organisation's webhook endpoint.
+    WebhookId,
+    /// One change to be delivered to one webhook.
+    DeliveryId,
 );

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod activity;
 pub mod codes;
+pub mod comment;
 pub mod dates;
 pub mod document;
 pub mod error;
@@ -22,12 +23,13 @@ pub use activity::{
     TransitionError,
 };
 pub use codes::{AreaCode, OrgCode, PartnerCode};
+pub use comment::{Comment, SubjectKind};
 pub use document::{
     Approval, Approver, Document, DocumentKind, DocumentStatus, Edition, Element, ElementKind, NewDocument, NewElement,
     Signatory,
 };
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{ActivityId, DocumentId, ElementId, TokenId, UserId};
+pub use ids::{ActivityId, CommentId, DocumentId, ElementId, NotificationId, TokenId, UserId};
 pub use marking::{Classification, Marking};
 pub use partnership::{Area, Framework, OrgKind, Organisation, Partnership};
 pub use text::{Text, Title};

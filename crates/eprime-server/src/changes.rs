@@ -10,7 +10,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use eprime_domain::{Classification, Marking, OrgCode, PartnerCode, ReadScope};
+use eprime_domain::{Marking, PartnerCode, ReadScope};
 use eprime_store::{ChangeEntry, DynStore, EntityType};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -49,13 +49,8 @@ struct EventBody<'a> {
 
 impl StreamEvent {
     pub fn from_entry(entry: &ChangeEntry) -> Self {
-        let record = entry.after.as_ref().or(entry.before.as_ref());
-        let visibility = match entry.entity {
-            EntityType::User | EntityType::Account => None,
-            // The lists of organisations and areas are public reference data.
-            EntityType::Organisation | EntityType::Area => Some(Marking::public()),
-            EntityType::Partnership | EntityType::Document | EntityType::Activity => record.and_then(marking_of),
-        };
+        let record = entry.record();
+        let visibility = entry.marking();
         let body = EventBody {
             seq: entry.seq,
             at: entry.at,
@@ -82,19 +77,6 @@ impl StreamEvent {
             && filter.partnership.as_ref().is_none_or(|p| self.partnership.as_deref() == Some(p.as_str()))
             && filter.entities.as_ref().is_none_or(|e| e.contains(&self.entity))
     }
-}
-
-/// The marking a record carries, as every record's JSON shows it (`marking`, `releasable_to`);
-/// a document created with its elements carries it under `document`.
-fn marking_of(record: &serde_json::Value) -> Option<Marking> {
-    let record = record.get("document").unwrap_or(record);
-    let classification = Classification::parse(record.get("marking")?.as_str()?).ok()?;
-    let orgs = record
-        .get("releasable_to")
-        .and_then(|r| r.as_array())
-        .map(|list| list.iter().filter_map(|o| o.as_str().and_then(|o| OrgCode::parse(o).ok())).collect())
-        .unwrap_or_default();
-    Marking::new(classification, orgs).ok()
 }
 
 /// What a subscriber asked for.

@@ -10,11 +10,14 @@
 pub mod api;
 pub mod auth;
 pub mod changes;
+pub mod digest;
 pub mod extract;
 pub mod importing;
+pub mod notifier;
 pub mod problem;
 pub mod signin;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,10 +39,16 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (set when served over HTTPS, directly or via a proxy).
     pub secure_cookies: bool,
+    /// The SMTP relay for daily digests; `None` (the default) sends no e-mail.
+    pub mail: Option<digest::MailConfig>,
     /// Failed sign-ins per account allowed within `sign_in_window`; an address (which an office
     /// behind one gateway shares) gets four times as many.
     pub sign_in_failures: usize,
     pub sign_in_window: Duration,
+    /// Webhook deliveries: the wait before the second attempt (doubling after each failure, up
+    /// to an hour; 10 attempts), and how long an endpoint has to answer.
+    pub webhook_retry_base: Duration,
+    pub webhook_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -47,8 +56,11 @@ impl Default for ServerConfig {
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            mail: None,
             sign_in_failures: 5,
             sign_in_window: Duration::from_secs(15 * 60),
+            webhook_retry_base: Duration::from_secs(10),
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -64,13 +76,30 @@ pub struct AppState {
     pub address_throttle: Arc<throttle::SignInThrottle>,
     /// Live changes for the stream.
     pub changes: Arc<changes::ChangeHub>,
+    /// The SMTP relay, when one is configured.
+    pub mailer: Option<digest::Mailer>,
+    /// Sends webhook deliveries (stops when the last state is dropped).
+    pub webhooks: Arc<webhooks::WebhookWorker>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
         let (failures, window) = (config.sign_in_failures, config.sign_in_window);
+        let changes = changes::ChangeHub::start(store.clone());
+        notifier::start(store.clone(), Arc::downgrade(&changes));
+        let delivery =
+            webhooks::DeliverySettings { retry_base: config.webhook_retry_base, timeout: config.webhook_timeout };
+        // The command line checks the mail settings before it gets here; a bad one only disables mail.
+        let mailer = config.mail.as_ref().and_then(|mail| {
+            digest::Mailer::new(mail).map_err(|error| tracing::error!(%error, "e-mail digests are off")).ok()
+        });
+        if let (Some(mailer), Some(mail)) = (&mailer, &config.mail) {
+            digest::start(store.clone(), mailer.clone(), mail.digest_hour, Arc::downgrade(&changes));
+        }
         Self {
-            changes: changes::ChangeHub::start(store.clone()),
+            mailer,
+            changes,
+            webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),
             store,
             account_throttle: Arc::new(throttle::SignInThrottle::new(failures, window)),
             address_throttle: Arc::new(throttle::SignInThrottle::new(failures * 4, window)),
@@ -81,9 +110,16 @@ impl AppState {
 
 /// The complete application router.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The application router with more routes (the web pages) behind the same middleware: body
+/// limit, security headers (pages set their own policy first), tracing.
+pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let (api, openapi) = api::router().split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()
+        .merge(pages)
         .merge(api)
         .route(
             "/api/openapi.json",
@@ -119,6 +155,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_app(listener, app(state), shutdown).await
+}
+
+/// Serves a router built with [`app`] or [`app_with`], knowing each client's address (sign-in
+/// throttling counts per address).
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -39,6 +39,7 @@ macro_rules! user_select {
         "SELECT id, username, display_name, role, partner, organisation, disabled, password_hash, created_at FROM users"
     };
 }
+pub(crate) use user_select;
 
 pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser, StoreError> {
     let user = StoredUser {
@@ -234,7 +235,7 @@ fn binding(row: &PgRow) -> Result<RoleBinding, StoreError> {
     .map_err(backend)
 }
 
-fn from_row(row: &PgRow) -> Result<StoredUser, StoreError> {
+pub(crate) fn from_row(row: &PgRow) -> Result<StoredUser, StoreError> {
     Ok(StoredUser {
         id: UserId(row.try_get("id").map_err(backend)?),
         username: row.try_get("username").map_err(backend)?,

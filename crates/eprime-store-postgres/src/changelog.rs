@@ -108,7 +108,12 @@ pub(crate) async fn changes_after(pool: &PgPool, after: i64, limit: u32) -> Resu
 }
 
 /// Whether the record a history is asked for exists and is visible to `scope`.
-async fn visible_record(pool: &PgPool, scope: &ReadScope, entity: EntityType, id: &str) -> Result<bool, StoreError> {
+pub(crate) async fn visible_record(
+    pool: &PgPool,
+    scope: &ReadScope,
+    entity: EntityType,
+    id: &str,
+) -> Result<bool, StoreError> {
     // Activities and documents are keyed by uuid: anything else names no record.
     let uuid = || Uuid::parse_str(id).ok();
     let query = match entity {
@@ -143,8 +148,28 @@ async fn visible_record(pool: &PgPool, scope: &ReadScope, entity: EntityType, id
             sqlx::query("SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)").bind(id.to_owned())
         }
         EntityType::Area => sqlx::query("SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)").bind(id.to_owned()),
-        // An account's history belongs to the audit log, not to a record page.
-        EntityType::User | EntityType::Account => return Ok(false),
+        EntityType::Element => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = $5 AND ",
+                visible!("document", "d", "id::text"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        EntityType::Comment => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM comments c WHERE c.id = $5 AND ",
+                visible!("comment", "c", "id::text"),
+                " AND ",
+                crate::comments::subject_visible!("c"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        // Accounts and webhooks have the audit log, not record pages.
+        EntityType::User | EntityType::Account | EntityType::Webhook => return Ok(false),
     };
     let row = query.fetch_one(pool).await.map_err(db_error)?;
     row.try_get::<bool, _>(0).map_err(backend)

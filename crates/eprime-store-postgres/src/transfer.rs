@@ -21,12 +21,9 @@ impl PostgresStore {
     /// instances keep writing). Refuses a database whose tables or columns are not exactly those
     /// [`dump::TABLES`] knows, rather than leave something behind.
     pub async fn export(&self) -> Result<Dump> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(db_error)?;
-        let differences = dump::schema_differences(&columns(&mut tx).await?);
+        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_error)?;
+        let present = columns(&mut tx).await?;
+        let differences = dump::schema_differences(&present);
         if !differences.is_empty() {
             return Err(StoreError::Backend(format!(
                 "the database's schema is not the one this version copies: {}",
@@ -34,7 +31,7 @@ impl PostgresStore {
             )));
         }
         let mut out = Dump::default();
-        for table in dump::TABLES {
+        for table in dump::TABLES.iter().filter(|t| present.contains_key(t.name)) {
             let names: Vec<&str> = table.column_names().collect();
             let sql = format!("SELECT {} FROM {} ORDER BY {}", names.join(", "), table.name, table.key.join(", "));
             let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *tx).await.map_err(db_error)?;
@@ -53,7 +50,8 @@ impl PostgresStore {
     /// the identity sequence is moved past the highest, so new entries continue after it.
     pub async fn import(&self, dump: &Dump) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let all: Vec<&str> = dump::TABLES.iter().map(|t| t.name).collect();
+        let present = schema(&mut tx).await?;
+        let all: Vec<&str> = dump::TABLES.iter().map(|t| t.name).filter(|t| present.contains_key(*t)).collect();
         sqlx::query(AssertSqlSafe(format!("LOCK TABLE {} IN EXCLUSIVE MODE", all.join(", "))))
             .execute(&mut *tx)
             .await
@@ -61,7 +59,7 @@ impl PostgresStore {
         let used: Vec<String> = counts(&mut tx)
             .await?
             .iter()
-            .filter(|(_, n)| *n > 0)
+            .filter(|(table, n)| *n > 0 && !dump::table(table).is_some_and(|t| t.state))
             .map(|(table, n)| format!("{table} ({n} rows)"))
             .collect();
         if !used.is_empty() {
@@ -71,6 +69,14 @@ impl PostgresStore {
             )));
         }
         for rows in &dump.tables {
+            if !present.contains_key(rows.table.name) {
+                continue; // bookkeeping this backend does not keep
+            }
+            if rows.table.state {
+                // Seeded by the migration: the source's position replaces it.
+                let sql = format!("DELETE FROM {}", rows.table.name);
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(db_error)?;
+            }
             insert(&mut tx, rows).await?;
         }
         sqlx::query(
@@ -96,10 +102,8 @@ impl PostgresStore {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         let mut problems = Vec::new();
         for check in dump::reference_checks() {
-            let broken: i64 = sqlx::query_scalar(AssertSqlSafe(check.sql.clone()))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            let broken: i64 =
+                sqlx::query_scalar(AssertSqlSafe(check.sql.clone())).fetch_one(&mut *conn).await.map_err(db_error)?;
             if broken > 0 {
                 problems.push(format!("{broken} rows break: {}", check.description));
             }
@@ -156,6 +160,19 @@ impl PostgresStore {
     }
 }
 
+/// The tables present, after making sure they are the ones [`dump::TABLES`] describes.
+async fn schema(conn: &mut PgConnection) -> Result<HashMap<String, Vec<String>>> {
+    let present = columns(conn).await?;
+    let differences = dump::schema_differences(&present);
+    if !differences.is_empty() {
+        return Err(StoreError::Backend(format!(
+            "the target's schema is not the one this version copies: {}",
+            differences.join("; ")
+        )));
+    }
+    Ok(present)
+}
+
 /// The stored (not generated) columns of every table of the current schema.
 async fn columns(conn: &mut PgConnection) -> Result<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
@@ -176,8 +193,9 @@ async fn columns(conn: &mut PgConnection) -> Result<HashMap<String, Vec<String>>
 }
 
 async fn counts(conn: &mut PgConnection) -> Result<Vec<(&'static str, u64)>> {
+    let present = columns(&mut *conn).await?;
     let mut out = Vec::new();
-    for table in dump::TABLES {
+    for table in dump::TABLES.iter().filter(|t| present.contains_key(t.name) || !t.state) {
         let sql = format!("SELECT count(*) FROM {}", table.name);
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *conn).await.map_err(db_error)?;
         out.push((table.name, n.max(0) as u64));
@@ -191,7 +209,15 @@ fn read_row(table: &Table, row: &PgRow) -> Result<Vec<Value>> {
         let what = |e: sqlx::Error| StoreError::Backend(format!("{}.{}: {e}", table.name, column.name));
         let value = match column.ty {
             ColumnType::Text => row.try_get::<Option<String>, _>(i).map_err(what)?.map(Value::Text),
-            ColumnType::Int => row.try_get::<Option<i64>, _>(i).map_err(what)?.map(Value::Int),
+            // bigint, or a narrower integer column (a migration may use `integer`).
+            ColumnType::Int => match row.try_get::<Option<i64>, _>(i) {
+                Ok(n) => n,
+                Err(_) => match row.try_get::<Option<i32>, _>(i) {
+                    Ok(n) => n.map(i64::from),
+                    Err(_) => row.try_get::<Option<i16>, _>(i).map_err(what)?.map(i64::from),
+                },
+            }
+            .map(Value::Int),
             ColumnType::Bool => row.try_get::<Option<bool>, _>(i).map_err(what)?.map(Value::Bool),
             ColumnType::Uuid => {
                 row.try_get::<Option<uuid::Uuid>, _>(i).map_err(what)?.map(|id| Value::Uuid(id.to_string()))
@@ -220,9 +246,8 @@ enum Bind {
 
 fn bind_value(table: &Table, index: usize, value: &Value) -> Result<Bind> {
     let column = &table.columns[index];
-    let mismatch = || {
-        StoreError::Backend(format!("{}.{}: {} is not a {:?}", table.name, column.name, value.render(), column.ty))
-    };
+    let mismatch =
+        || StoreError::Backend(format!("{}.{}: {} is not a {:?}", table.name, column.name, value.render(), column.ty));
     Ok(match (column.ty, value) {
         (ColumnType::Text, Value::Null) => Bind::Text(None),
         (ColumnType::Text, Value::Text(text)) => Bind::Text(Some(text.clone())),

@@ -40,6 +40,7 @@ macro_rules! user_select {
         "SELECT id, username, display_name, role, partner, organisation, disabled, password_hash, created_at FROM users"
     };
 }
+pub(crate) use user_select;
 
 pub(crate) async fn create(
     store: &SqliteStore,
@@ -239,7 +240,7 @@ fn binding(row: &SqliteRow) -> Result<RoleBinding, StoreError> {
     .map_err(backend)
 }
 
-fn from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
+pub(crate) fn from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
     Ok(StoredUser {
         id: row.try_get::<String, _>("id").map_err(backend)?.parse().map_err(backend)?,
         username: row.try_get("username").map_err(backend)?,

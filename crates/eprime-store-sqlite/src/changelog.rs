@@ -48,8 +48,8 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
 }
 
 /// Whether the record a history is asked for exists and is visible to `scope`.
-async fn visible_record(
-    pool: &sqlx::SqlitePool,
+pub(crate) async fn visible_record<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
     scope: &ReadScope,
     entity: EntityType,
     id: &str,
@@ -62,6 +62,16 @@ async fn visible_record(
         EntityType::Document => {
             scoped(concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id")))
         }
+        EntityType::Element => scoped(concat!(
+            "SELECT count(*) FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = ?5 AND ",
+            visible!("document", "d", "id")
+        )),
+        EntityType::Comment => scoped(concat!(
+            "SELECT count(*) FROM comments c WHERE c.id = ?5 AND ",
+            visible!("comment", "c", "id"),
+            " AND ",
+            crate::comments::subject_visible!("c")
+        )),
         EntityType::Partnership => scoped(concat!(
             "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
             visible!("partnership", "p", "partner")
@@ -71,10 +81,10 @@ async fn visible_record(
             sqlx::query("SELECT count(*) FROM organisations WHERE code = ?1").bind(id.to_owned())
         }
         EntityType::Area => sqlx::query("SELECT count(*) FROM areas WHERE code = ?1").bind(id.to_owned()),
-        // An account's history belongs to the audit log, not to a record page.
-        EntityType::User | EntityType::Account => return Ok(false),
+        // Accounts and webhooks have the audit log, not record pages.
+        _ => return Ok(false),
     };
-    let row = query.fetch_one(pool).await.map_err(db_error)?;
+    let row = query.fetch_one(executor).await.map_err(db_error)?;
     Ok(row.try_get::<i64, _>(0).map_err(backend)? > 0)
 }
 

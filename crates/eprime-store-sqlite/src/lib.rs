@@ -10,23 +10,29 @@ mod activities;
 mod audit;
 mod changelog;
 mod codec;
+mod comments;
+mod digests;
 mod documents;
+mod notifications;
 mod partnerships;
 mod releasability;
 mod scope;
 mod transfer;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use eprime_domain::{
-    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Document, DocumentId, Element,
-    ElementId, NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope, TokenId, UserId,
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Comment, CommentId, Document,
+    DocumentId, Element, ElementId, NewActivity, NewDocument, NotificationId, Organisation, PartnerCode, Partnership,
+    Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 use eprime_store::{
-    ActivityFilter, AuditFilter, ChangeEntry, DocumentDetail, DocumentFilter, EntityType, NewPartnership, NewUser,
-    Page, PageRequest, Result, SecurityEvent, SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter,
+    ActivityFilter, AuditFilter, ChangeEntry, DigestSubscription, DocumentDetail, DocumentFilter, EntityType,
+    NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result, SecurityEvent, SessionRecord, Store,
+    StoreError, StoredUser, TokenInfo, UserFilter, Watch,
 };
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -94,10 +100,11 @@ impl SqliteStore {
 
     /// The number of the newest migration applied (0 for a database never migrated).
     pub async fn schema_version(&self) -> Result<i64> {
-        let exists = sqlx::query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db_error)?;
+        let exists =
+            sqlx::query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db_error)?;
         if exists.try_get::<i64, _>(0).map_err(backend)? == 0 {
             return Ok(0);
         }
@@ -316,5 +323,85 @@ impl Store for SqliteStore {
             return;
         }
         let _ = tokio::time::timeout(timeout, commits.changed()).await;
+    }
+
+    async fn create_comment(&self, actor: &Principal, new: NewComment) -> Result<Comment> {
+        self.committed(comments::create(self, actor, new).await)
+    }
+
+    async fn list_comments(
+        &self,
+        scope: &ReadScope,
+        subject: SubjectKind,
+        subject_id: &str,
+    ) -> Result<Option<Vec<Comment>>> {
+        comments::list(self, scope, subject, subject_id).await
+    }
+
+    async fn comment(&self, scope: &ReadScope, id: CommentId) -> Result<Option<Comment>> {
+        comments::fetch(&self.reader, scope, id).await
+    }
+
+    async fn edit_comment(
+        &self,
+        actor: &Principal,
+        id: CommentId,
+        expected_version: Option<i64>,
+        body: String,
+    ) -> Result<Comment> {
+        self.committed(comments::edit(self, actor, id, expected_version, body).await)
+    }
+
+    async fn delete_comment(&self, actor: &Principal, id: CommentId) -> Result<Comment> {
+        self.committed(comments::delete(self, actor, id).await)
+    }
+
+    async fn watch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<()> {
+        notifications::watch(self, actor, entity, id).await
+    }
+
+    async fn unwatch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<bool> {
+        notifications::unwatch(self, actor, entity, id).await
+    }
+
+    async fn list_watches(&self, user_id: UserId) -> Result<Vec<Watch>> {
+        notifications::list_watches(self, user_id).await
+    }
+
+    async fn generate_notifications(&self, limit: u32) -> Result<usize> {
+        notifications::generate(self, limit).await
+    }
+
+    async fn list_notifications(
+        &self,
+        user_id: UserId,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>> {
+        notifications::list(self, user_id, unread_only, page).await
+    }
+
+    async fn unread_notifications(&self, user_id: UserId) -> Result<u64> {
+        notifications::unread(self, user_id).await
+    }
+
+    async fn mark_notifications_read(&self, user_id: UserId, ids: Option<&[NotificationId]>) -> Result<u64> {
+        notifications::mark_read(self, user_id, ids).await
+    }
+
+    async fn set_digest(&self, user_id: UserId, email: Option<String>) -> Result<()> {
+        digests::set(self, user_id, email).await
+    }
+
+    async fn digest(&self, user_id: UserId) -> Result<Option<DigestSubscription>> {
+        digests::get(self, user_id).await
+    }
+
+    async fn due_digests(&self, before: time::OffsetDateTime) -> Result<Vec<DigestSubscription>> {
+        digests::due(self, before).await
+    }
+
+    async fn mark_digest_sent(&self, user_id: UserId, at: time::OffsetDateTime) -> Result<()> {
+        digests::mark_sent(self, user_id, at).await
     }
 }

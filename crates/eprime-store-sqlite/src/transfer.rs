@@ -20,7 +20,8 @@ impl SqliteStore {
     /// something behind.
     pub async fn export(&self) -> Result<Dump> {
         let mut tx = self.reader.begin().await.map_err(db_error)?;
-        let differences = dump::schema_differences(&columns(&mut tx).await?);
+        let present = columns(&mut tx).await?;
+        let differences = dump::schema_differences(&present);
         if !differences.is_empty() {
             return Err(StoreError::Backend(format!(
                 "the database's schema is not the one this version copies: {}",
@@ -28,7 +29,7 @@ impl SqliteStore {
             )));
         }
         let mut out = Dump::default();
-        for table in dump::TABLES {
+        for table in dump::TABLES.iter().filter(|t| present.contains_key(t.name)) {
             let names: Vec<&str> = table.column_names().collect();
             let order = table.key.join(", ");
             let sql = format!("SELECT {} FROM {} ORDER BY {order}", names.join(", "), table.name);
@@ -48,9 +49,13 @@ impl SqliteStore {
     /// after the highest.
     pub async fn import(&self, dump: &Dump) -> Result<()> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let counts = counts(&mut tx).await?;
-        let used: Vec<String> =
-            counts.iter().filter(|(_, n)| *n > 0).map(|(table, n)| format!("{table} ({n} rows)")).collect();
+        let present = schema(&mut tx).await?;
+        let used: Vec<String> = counts(&mut tx)
+            .await?
+            .iter()
+            .filter(|(table, n)| *n > 0 && !dump::table(table).is_some_and(|t| t.state))
+            .map(|(table, n)| format!("{table} ({n} rows)"))
+            .collect();
         if !used.is_empty() {
             return Err(StoreError::Conflict(format!(
                 "the target database is not empty: {}; copy only into an empty database",
@@ -58,6 +63,14 @@ impl SqliteStore {
             )));
         }
         for rows in &dump.tables {
+            if !present.contains_key(rows.table.name) {
+                continue; // bookkeeping this backend does not keep
+            }
+            if rows.table.state {
+                // Seeded by the migration: the source's position replaces it.
+                let sql = format!("DELETE FROM {}", rows.table.name);
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(db_error)?;
+            }
             insert(&mut tx, rows).await?;
         }
         tx.commit().await.map_err(db_error)?;
@@ -89,10 +102,8 @@ impl SqliteStore {
             problems.push(format!("foreign_key_check: a row of {table} refers to a missing row of {parent}"));
         }
         for check in dump::reference_checks() {
-            let broken: i64 = sqlx::query_scalar(AssertSqlSafe(check.sql.clone()))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            let broken: i64 =
+                sqlx::query_scalar(AssertSqlSafe(check.sql.clone())).fetch_one(&mut *conn).await.map_err(db_error)?;
             if broken > 0 {
                 problems.push(format!("{broken} rows break: {}", check.description));
             }
@@ -116,6 +127,19 @@ impl SqliteStore {
     }
 }
 
+/// The tables present, after making sure they are the ones [`dump::TABLES`] describes.
+async fn schema(conn: &mut SqliteConnection) -> Result<HashMap<String, Vec<String>>> {
+    let present = columns(conn).await?;
+    let differences = dump::schema_differences(&present);
+    if !differences.is_empty() {
+        return Err(StoreError::Backend(format!(
+            "the target's schema is not the one this version copies: {}",
+            differences.join("; ")
+        )));
+    }
+    Ok(present)
+}
+
 /// The stored (not generated) columns of every table.
 async fn columns(conn: &mut SqliteConnection) -> Result<HashMap<String, Vec<String>>> {
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -136,8 +160,9 @@ async fn columns(conn: &mut SqliteConnection) -> Result<HashMap<String, Vec<Stri
 }
 
 async fn counts(conn: &mut SqliteConnection) -> Result<Vec<(&'static str, u64)>> {
+    let present = columns(&mut *conn).await?;
     let mut out = Vec::new();
-    for table in dump::TABLES {
+    for table in dump::TABLES.iter().filter(|t| present.contains_key(t.name) || !t.state) {
         let sql = format!("SELECT count(*) FROM {}", table.name);
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *conn).await.map_err(db_error)?;
         out.push((table.name, n.max(0) as u64));

@@ -1,6 +1,7 @@
 //! The append-only change log: one entry per committed change, the single source for audit
 //! history, the live stream and exchange with other systems.
 
+use eprime_domain::{Classification, Marking, OrgCode};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -17,6 +18,12 @@ pub enum EntityType {
     User,
     /// Sign-ins and API tokens of an account (security events).
     Account,
+    /// A comment in a discussion.
+    Comment,
+    /// An organisation's webhook (never streamed or delivered; its secret is never logged).
+    Webhook,
+    /// A programme element (goal, priority area…): watched and discussed, changed with its document.
+    Element,
 }
 
 impl EntityType {
@@ -29,11 +36,24 @@ impl EntityType {
             Self::Activity => "activity",
             Self::User => "user",
             Self::Account => "account",
+            Self::Comment => "comment",
+            Self::Webhook => "webhook",
+            Self::Element => "element",
         }
     }
 
-    pub const ALL: [Self; 7] =
-        [Self::Organisation, Self::Area, Self::Partnership, Self::Document, Self::Activity, Self::User, Self::Account];
+    pub const ALL: [Self; 10] = [
+        Self::Organisation,
+        Self::Area,
+        Self::Partnership,
+        Self::Document,
+        Self::Activity,
+        Self::User,
+        Self::Account,
+        Self::Comment,
+        Self::Webhook,
+        Self::Element,
+    ];
 
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == raw)
@@ -56,6 +76,9 @@ pub enum Operation {
     SignOut,
     TokenCreated,
     TokenRevoked,
+    Delete,
+    /// A webhook's signing secret was replaced (the secret itself is never logged).
+    RotateSecret,
 }
 
 impl Operation {
@@ -73,6 +96,8 @@ impl Operation {
             Self::SignOut => "sign_out",
             Self::TokenCreated => "token_created",
             Self::TokenRevoked => "token_revoked",
+            Self::Delete => "delete",
+            Self::RotateSecret => "rotate_secret",
         }
     }
 
@@ -90,6 +115,8 @@ impl Operation {
             Self::SignOut,
             Self::TokenCreated,
             Self::TokenRevoked,
+            Self::Delete,
+            Self::RotateSecret,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)
@@ -115,4 +142,35 @@ pub struct ChangeEntry {
     pub before: Option<serde_json::Value>,
     /// The record after the change.
     pub after: Option<serde_json::Value>,
+}
+
+impl ChangeEntry {
+    /// The record as this change left it (or as it was, for a removal).
+    pub fn record(&self) -> Option<&serde_json::Value> {
+        self.after.as_ref().or(self.before.as_ref())
+    }
+
+    /// The marking of the changed record — who may learn of this change — or `None` for changes
+    /// that are never passed on (accounts and sign-ins, or a record without a marking).
+    pub fn marking(&self) -> Option<Marking> {
+        match self.entity {
+            EntityType::User | EntityType::Account | EntityType::Webhook => None,
+            // The lists of organisations and areas are public reference data.
+            EntityType::Organisation | EntityType::Area => Some(Marking::public()),
+            _ => self.record().and_then(record_marking),
+        }
+    }
+}
+
+/// The marking a record's JSON carries (`marking`, `releasable_to`); a document created with its
+/// elements carries it under `document`.
+fn record_marking(record: &serde_json::Value) -> Option<Marking> {
+    let record = record.get("document").unwrap_or(record);
+    let classification = Classification::parse(record.get("marking")?.as_str()?).ok()?;
+    let orgs = record
+        .get("releasable_to")
+        .and_then(|r| r.as_array())
+        .map(|list| list.iter().filter_map(|o| o.as_str().and_then(|o| OrgCode::parse(o).ok())).collect())
+        .unwrap_or_default();
+    Marking::new(classification, orgs).ok()
 }

@@ -14,33 +14,43 @@
 //! show; each implementation's tests run it against a fresh database.
 
 mod change;
+mod discussion;
 pub mod dump;
 mod error;
+pub mod notify;
 mod query;
 mod records;
+pub mod webhooks;
 
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
 use async_trait::async_trait;
 use eprime_domain::{
-    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Document, DocumentId, Element,
-    ElementId, NewActivity, NewDocument, Organisation, PartnerCode, Partnership, Principal, ReadScope, TokenId, UserId,
+    Activity, ActivityChanges, ActivityId, ActivityStatus, Approval, Area, AuditScope, Comment, CommentId, Document,
+    DocumentId, Element, ElementId, NewActivity, NewDocument, NotificationId, Organisation, PartnerCode, Partnership,
+    Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
 pub use change::{ChangeEntry, EntityType, Operation};
+pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch};
 pub use error::StoreError;
 pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
 pub use records::{
     AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser, TokenInfo,
     TokenKind, UserFilter,
 };
+pub use webhooks::{
+    Attempt, AttemptOutcome, AttemptRecord, ChangeFilter, ClaimedDelivery, Delivery, DeliveryState, EnqueueOutcome,
+    NewWebhook, Webhook, WebhookChanges, WebhookLogView, WebhookStore, deliverable, from_unix_millis, unix_millis,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything e-PRIME keeps. Implementations are cheap to clone handles on a pool.
+/// Everything e-PRIME keeps. Implementations are cheap to clone handles on a pool. Webhooks and
+/// their deliveries are the supertrait [`WebhookStore`] (in `webhooks.rs`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WebhookStore + Send + Sync + 'static {
     // ----- health -----
 
     /// Answers when the database can be reached and queried.
@@ -152,6 +162,60 @@ pub trait Store: Send + Sync + 'static {
     /// Resolves as soon as the log holds entries after `after` — committed by this process or,
     /// where the database can tell (PostgreSQL), by any other — or when `timeout` has passed.
     async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration);
+
+    // ----- discussions -----
+
+    /// Posts a comment on a record the actor can see (otherwise `NotFound`).
+    async fn create_comment(&self, actor: &Principal, new: NewComment) -> Result<Comment>;
+    /// The comments on a record, oldest first, that `scope` may see; `None` when the record itself
+    /// is not visible.
+    async fn list_comments(
+        &self,
+        scope: &ReadScope,
+        subject: SubjectKind,
+        subject_id: &str,
+    ) -> Result<Option<Vec<Comment>>>;
+    async fn comment(&self, scope: &ReadScope, id: CommentId) -> Result<Option<Comment>>;
+    /// Changes a comment's text (its author only); the change log keeps every version.
+    async fn edit_comment(
+        &self,
+        actor: &Principal,
+        id: CommentId,
+        expected_version: Option<i64>,
+        body: String,
+    ) -> Result<Comment>;
+    /// Removes a comment's text (its author or NATO staff); the change log keeps what it said.
+    async fn delete_comment(&self, actor: &Principal, id: CommentId) -> Result<Comment>;
+
+    // ----- watches and notifications -----
+
+    /// Starts watching a record the actor can see (otherwise `NotFound`); watching twice is fine.
+    async fn watch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<()>;
+    async fn unwatch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<bool>;
+    async fn list_watches(&self, user_id: UserId) -> Result<Vec<Watch>>;
+    /// Turns the next `limit` change-log entries into notifications (see [`notify::plan`]) and
+    /// advances the notifier's position, in one transaction — several instances never notify twice.
+    /// Returns how many entries were processed.
+    async fn generate_notifications(&self, limit: u32) -> Result<usize>;
+    /// A user's inbox, newest first; the cursor is the last notification's `seq`.
+    async fn list_notifications(
+        &self,
+        user_id: UserId,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>>;
+    async fn unread_notifications(&self, user_id: UserId) -> Result<u64>;
+    /// Marks some (or, with `None`, all) of a user's notifications read; returns how many changed.
+    async fn mark_notifications_read(&self, user_id: UserId, ids: Option<&[NotificationId]>) -> Result<u64>;
+
+    // ----- e-mail digests -----
+
+    /// Subscribes a user to the daily digest at `email`, or (with `None`) unsubscribes.
+    async fn set_digest(&self, user_id: UserId, email: Option<String>) -> Result<()>;
+    async fn digest(&self, user_id: UserId) -> Result<Option<DigestSubscription>>;
+    /// Subscriptions of enabled accounts not sent a digest since `before`.
+    async fn due_digests(&self, before: time::OffsetDateTime) -> Result<Vec<DigestSubscription>>;
+    async fn mark_digest_sent(&self, user_id: UserId, at: time::OffsetDateTime) -> Result<()>;
 }
 
 /// Stores are shared between tasks behind an `Arc<dyn Store>`.

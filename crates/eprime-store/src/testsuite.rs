@@ -12,6 +12,9 @@ use time::macros::date;
 
 use crate::{ActivityFilter, DynStore, EntityType, NewPartnership, NewUser, PageRequest, SessionRecord, StoreError};
 
+/// Webhooks and their deliveries (`testsuite/webhooks.rs`).
+mod webhooks;
+
 /// Runs every case, each on a store of its own.
 pub async fn run_all<F, Fut>(make: F)
 where
@@ -30,6 +33,10 @@ where
     tokens_are_listed_and_revoked_by_their_owner(make().await).await;
     the_audit_log_holds_changes_and_security_events_within_scope(make().await).await;
     the_change_log_is_followed_in_order(make().await).await;
+    discussions_follow_the_visibility_of_their_subject(make().await).await;
+    watchers_and_mentioned_users_are_notified_once(make().await).await;
+    webhooks::webhooks_are_managed_within_scope_and_logged_without_secrets(make().await).await;
+    webhooks::deliveries_carry_what_the_organisation_may_see_and_are_retried_and_redelivered(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {
@@ -532,4 +539,108 @@ async fn the_change_log_is_followed_in_order(store: DynStore) {
     assert!(store.changes_after(entries[1].seq, 100).await.unwrap().is_empty());
     // Nothing new after the last entry: the wait lasts its timeout (short here).
     store.wait_for_changes(entries[1].seq, std::time::Duration::from_millis(50)).await;
+}
+
+async fn discussions_follow_the_visibility_of_their_subject(store: DynStore) {
+    use crate::NewComment;
+    use eprime_domain::SubjectKind;
+    fixture(&store).await;
+    let japan_only =
+        store.create_activity(&staff(), new_activity("JPN", "Talks", Marking::releasable_to([]))).await.unwrap();
+    let officer = principal(Role::PartnerOfficer, Some("JPN"), None);
+    let korean = principal(Role::PartnerOfficer, Some("KOR"), None);
+    let post = |body: &str| NewComment {
+        subject: SubjectKind::Activity,
+        subject_id: japan_only.id.to_string(),
+        body: body.into(),
+        marking: None,
+    };
+    let comment = store.create_comment(&officer, post("Agreed, see @nato.staff")).await.unwrap();
+    assert_eq!(comment.mentions, ["nato.staff"]);
+    assert_eq!(comment.marking.releasable_list(), [org("JPN")]);
+    let hidden = store.create_comment(&korean, post("Let me in")).await.unwrap_err();
+    assert!(matches!(hidden, StoreError::NotFound(_)), "an invisible subject cannot be discussed: {hidden:?}");
+    let korea_scope = Caller::User(korean.clone()).read_scope();
+    let subject = japan_only.id.to_string();
+    assert!(store.list_comments(&korea_scope, SubjectKind::Activity, &subject).await.unwrap().is_none());
+    assert!(store.comment(&korea_scope, comment.id).await.unwrap().is_none());
+    let japan_scope = Caller::User(officer.clone()).read_scope();
+    assert_eq!(store.list_comments(&japan_scope, SubjectKind::Activity, &subject).await.unwrap().unwrap().len(), 1);
+    // Edits by the author only, with versions; deletion by the author or NATO staff; history kept.
+    assert!(matches!(
+        store.edit_comment(&staff(), comment.id, None, "Hijack".into()).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let edited = store.edit_comment(&officer, comment.id, Some(1), "Agreed.".into()).await.unwrap();
+    assert!(edited.mentions.is_empty());
+    assert!(matches!(
+        store.edit_comment(&officer, comment.id, Some(1), "Again".into()).await,
+        Err(StoreError::Stale { .. })
+    ));
+    let deleted = store.delete_comment(&staff(), comment.id).await.unwrap();
+    assert!(deleted.body.is_empty() && deleted.deleted_at.is_some());
+    let history = store.history(&japan_scope, EntityType::Comment, &comment.id.to_string()).await.unwrap().unwrap();
+    let operations: Vec<_> = history.iter().map(|e| e.operation).collect();
+    assert_eq!(operations, [crate::Operation::Create, crate::Operation::Update, crate::Operation::Delete]);
+    let auditor = principal(Role::Auditor, None, None);
+    assert!(matches!(store.create_comment(&auditor, post("Noted")).await, Err(StoreError::Forbidden(_))));
+}
+
+async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
+    use crate::{NewComment, NotificationReason};
+    use eprime_domain::SubjectKind;
+    fixture(&store).await;
+    let mut users = Vec::new();
+    for (name, role, partner) in [
+        ("desk", Role::NatoStaff, None),
+        ("jpn.desk", Role::PartnerOfficer, Some("JPN")),
+        ("kor.desk", Role::PartnerOfficer, Some("KOR")),
+    ] {
+        let binding = RoleBinding::new(role, partner.map(code), None).unwrap();
+        let new = NewUser { username: name.into(), display_name: name.into(), binding, password_hash: "x".into() };
+        users.push(store.create_user(None, new).await.unwrap().principal());
+    }
+    let (desk, japan, korea) = (&users[0], &users[1], &users[2]);
+    // Catch up with the fixture's changes first.
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    let activity =
+        store.create_activity(japan, new_activity("JPN", "Exercise", Marking::releasable_to([]))).await.unwrap();
+    let id = activity.id.to_string();
+    store.watch(japan, EntityType::Activity, &id).await.unwrap();
+    store.watch(japan, EntityType::Activity, &id).await.unwrap(); // twice is fine
+    assert!(
+        matches!(store.watch(korea, EntityType::Activity, &id).await, Err(StoreError::NotFound(_))),
+        "no watching what one cannot see"
+    );
+    assert!(matches!(store.watch(japan, EntityType::User, "desk").await, Err(StoreError::Invalid(_))));
+    let comment = NewComment {
+        subject: SubjectKind::Activity,
+        subject_id: id.clone(),
+        body: "@jpn.desk @kor.desk please confirm".into(),
+        marking: None,
+    };
+    store.create_comment(desk, comment).await.unwrap();
+    store.transition_activity(desk, activity.id, None, ActivityStatus::Approved, None).await.unwrap();
+    while store.generate_notifications(2).await.unwrap() > 0 {}
+    let inbox = |p: &Principal| {
+        let store = store.clone();
+        let user = p.user_id;
+        async move { store.list_notifications(user, false, &PageRequest::first(50)).await.unwrap().items }
+    };
+    let desk_inbox = inbox(desk).await;
+    assert_eq!(desk_inbox.len(), 1, "NATO staff are asked to approve the new activity: {desk_inbox:?}");
+    assert_eq!(desk_inbox[0].reason, NotificationReason::Approval);
+    let japan_inbox = inbox(japan).await;
+    let reasons: Vec<_> = japan_inbox.iter().map(|n| n.reason).collect();
+    assert_eq!(reasons, [NotificationReason::Watched, NotificationReason::Mention], "newest first, one per change");
+    assert!(japan_inbox[0].summary.contains("approved"), "{}", japan_inbox[0].summary);
+    assert!(inbox(korea).await.is_empty(), "a mention does not reveal what Korea may not see");
+    assert_eq!(store.unread_notifications(japan.user_id).await.unwrap(), 2);
+    let first = [japan_inbox[0].id];
+    assert_eq!(store.mark_notifications_read(japan.user_id, Some(&first)).await.unwrap(), 1);
+    assert_eq!(store.mark_notifications_read(desk.user_id, Some(&first)).await.unwrap(), 0, "only one's own");
+    assert_eq!(store.mark_notifications_read(japan.user_id, None).await.unwrap(), 1);
+    assert!(store.list_notifications(japan.user_id, true, &PageRequest::first(50)).await.unwrap().items.is_empty());
+    assert!(store.unwatch(japan, EntityType::Activity, &id).await.unwrap());
+    assert!(store.list_watches(japan.user_id).await.unwrap().is_empty());
 }

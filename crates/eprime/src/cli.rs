@@ -14,7 +14,8 @@ use crate::database::DEFAULT_DATABASE;
 #[derive(Parser, Debug)]
 #[command(name = "eprime", version, propagate_version = true)]
 pub struct Cli {
-    /// Database URL. SQLite: `sqlite://FILE` (created when missing).
+    /// Database URL. SQLite: `sqlite://FILE` (created when missing). PostgreSQL:
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     #[arg(long, global = true, env = "EPRIME_DATABASE_URL", default_value = DEFAULT_DATABASE)]
     pub database: String,
 
@@ -34,6 +35,9 @@ pub enum Command {
     User(UserCommand),
     /// Bring the database schema up to date and print its version.
     Migrate,
+    /// Inspect or copy a whole database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Read a partnership document (plain text, as extracted from a PDF or web page) into its
     /// structure — kind, partner, dates, objectives, priority issues and goals, priority areas,
     /// clauses — and store it. The same text twice changes nothing; a new text of a document
@@ -93,6 +97,17 @@ pub struct ServeArgs {
     /// How long a sign-in lasts, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
     pub session_hours: u64,
+    /// SMTP relay for the daily e-mail digests (off when absent): `smtp://host:587?tls=required`
+    /// (STARTTLS), `smtps://host:465` (TLS), or plain `smtp://host:25` on a trusted network;
+    /// credentials as `smtp://user:password@host`.
+    #[arg(long, env = "EPRIME_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The digests' sender.
+    #[arg(long, env = "EPRIME_SMTP_FROM", default_value = "e-PRIME <eprime@localhost>")]
+    pub smtp_from: String,
+    /// The hour (UTC, 0–23) at which the day's digests go out.
+    #[arg(long, env = "EPRIME_DIGEST_HOUR", default_value_t = 6, value_parser = clap::value_parser!(u8).range(0..=23))]
+    pub digest_hour: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -141,4 +156,30 @@ pub struct UserAddArgs {
     /// Read the password from the first line of standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Report the backend, the schema version (applied, and the newest this binary knows), the
+    /// rows of every table, and integrity: SQLite's integrity and foreign-key checks, every
+    /// reference between tables, the change-log sequence. Changes nothing; exits non-zero when
+    /// something is wrong (including migrations not yet applied).
+    Check,
+    /// Copy everything — reference data, partnerships, documents, activities, accounts,
+    /// sessions and the change log with its sequence numbers — from one database into another,
+    /// empty one (e.g. from SQLite to PostgreSQL), in one transaction, then verify row counts
+    /// and a checksum per table. Stop the servers using the source first.
+    Copy(CopyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// The database to copy from (default: --database). It is only read, and must be at this
+    /// binary's schema version (run `eprime migrate` on it first if not).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The empty database to copy into: a SQLite file (created when missing) or an existing
+    /// PostgreSQL database (e.g. made with `createdb`). Migrated first; refused if it holds any row.
+    #[arg(long)]
+    pub to: String,
 }

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod database;
+pub mod db;
 pub mod documents;
 pub mod running;
 pub mod users;

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use eprime::cli::{Cli, Command};
-use eprime::{ServeOptions, database, documents, start, users};
+use eprime::{ServeOptions, database, db, documents, start, users};
 use eprime_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config: ServerConfig {
                     session_ttl: Duration::from_secs(args.session_hours * 3600),
                     secure_cookies: args.secure_cookies,
+                    mail: mail_config(&args)?,
                     ..ServerConfig::default()
                 },
             })
@@ -61,39 +62,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let _ = writeln!(out, "API: {0}/api/v1   OpenAPI: {0}/api/openapi.json", server.url());
-            let _ = writeln!(out, "e-PRIME listening on {} (database {})", server.url(), cli.database);
+            let _ = writeln!(out, "e-PRIME listening on {} (database {})", server.url(), server.database.url);
             let _ = out.flush();
             drop(out);
             server.wait(shutdown_signal()).await
         }
         Command::User(command) => {
-            let (store, sqlite) = database::open(&cli.database).await?;
-            let result = users::run(&store, command).await;
-            sqlite.close().await;
+            let database = database::open(&cli.database).await?;
+            let result = users::run(&database.store, command).await;
+            database.close().await;
             result
         }
         Command::ImportDocument(args) => {
             let database = cli.database.clone();
             let mut opened = None;
             let result = documents::import_document(args, async || {
-                let (store, sqlite) = database::open(&database).await?;
-                opened = Some(sqlite);
+                let database = database::open(&database).await?;
+                let store = database.store.clone();
+                opened = Some(database);
                 Ok(store)
             })
             .await;
-            if let Some(sqlite) = opened {
-                sqlite.close().await;
+            if let Some(database) = opened {
+                database.close().await;
             }
             result
         }
         Command::CompareDocuments(args) => documents::compare_documents(args),
         Command::Migrate => {
-            let (_, sqlite) = database::open(&cli.database).await?;
-            println!("{}: schema version {}", cli.database, sqlite.schema_version().await?);
-            sqlite.close().await;
+            let database = database::open(&cli.database).await?;
+            let version = database.schema_version().await;
+            database.close().await;
+            println!("{} ({}): schema version {}", database.url, database.kind(), version?);
             Ok(())
         }
+        Command::Db(command) => db::run(&cli.database, command).await,
     }
+}
+
+/// The digest settings, checked now so that a bad URL or sender stops the start with a clear message.
+fn mail_config(args: &eprime::cli::ServeArgs) -> anyhow::Result<Option<eprime_server::digest::MailConfig>> {
+    let Some(smtp_url) = args.smtp_url.clone() else { return Ok(None) };
+    let config =
+        eprime_server::digest::MailConfig { smtp_url, from: args.smtp_from.clone(), digest_hour: args.digest_hour };
+    eprime_server::digest::Mailer::new(&config).map_err(|e| anyhow::anyhow!("--smtp-url/--smtp-from: {e}"))?;
+    Ok(Some(config))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -6,10 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use eprime_server::{AppState, ServerConfig, auth};
 use eprime_store::DynStore;
-use eprime_store_sqlite::SqliteStore;
 use tokio::sync::oneshot;
 
-use crate::database;
+use crate::database::{self, Database};
 
 /// How to start a server.
 #[derive(Clone, Debug)]
@@ -25,7 +24,8 @@ pub struct ServeOptions {
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: DynStore,
-    sqlite: SqliteStore,
+    /// The database it serves (closed when the server stops).
+    pub database: Database,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// What the demo loaded, when it did.
@@ -43,7 +43,7 @@ impl RunningServer {
             let _ = stop.send(());
         }
         (&mut self.task).await.context("the server task failed")?.context("the server failed")?;
-        self.sqlite.close().await;
+        self.database.close().await;
         Ok(())
     }
 
@@ -60,25 +60,37 @@ impl RunningServer {
                 }
             }
         }
-        self.sqlite.close().await;
+        self.database.close().await;
         Ok(())
     }
 }
 
 /// Opens the database, loads the demo into it when asked and it is empty, and starts serving.
 pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
-    let (store, sqlite) = database::open(&options.database).await?;
-    let demo = if options.demo { load_demo(&store, &options.demo_password).await? } else { None };
-    let listener = tokio::net::TcpListener::bind(options.addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (is another server using it?)", options.addr))?;
+    let database = database::open(&options.database).await?;
+    let store = database.store.clone();
+    let prepared = async {
+        let demo = if options.demo { load_demo(&store, &options.demo_password).await? } else { None };
+        let listener = tokio::net::TcpListener::bind(options.addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (is another server using it?)", options.addr))?;
+        anyhow::Ok((demo, listener))
+    };
+    let (demo, listener) = match prepared.await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            database.close().await;
+            return Err(error);
+        }
+    };
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let state = AppState::new(store.clone(), options.config);
-    let task = tokio::spawn(eprime_server::serve(listener, state, async move {
+    let app = eprime_server::app_with(state, eprime_web::router());
+    let task = tokio::spawn(eprime_server::serve_app(listener, app, async move {
         let _ = stopped.await;
     }));
-    Ok(RunningServer { addr, store, sqlite, stop: Some(stop), task, demo })
+    Ok(RunningServer { addr, store, database, stop: Some(stop), task, demo })
 }
 
 async fn load_demo(store: &DynStore, password: &str) -> anyhow::Result<Option<eprime_demo::Summary>> {

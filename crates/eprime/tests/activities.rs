@@ -2,105 +2,14 @@
 
 mod common;
 
-use common::{TestApp, problem};
+use common::{TestApp, checks, problem};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app.post("/api/v1/activities", Some(token), &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(response.headers()["etag"], "\"v1\"");
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let activity: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/api/v1/activities/{}", activity["id"].as_str().unwrap()));
-    activity
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn an_activity_is_created_updated_and_transitioned() {
     let app = TestApp::demo().await;
-    let officer = app.login("jpn.officer").await;
-    let staff = app.login("nato.staff").await;
-
-    let body = json!({"partnership": "JPN", "title": "Staff talks", "kind": "meeting", "starts_on": "2026-12-01", "ends_on": "2026-12-02"});
-    let activity = create(&app, &officer, body).await;
-    assert_eq!(activity["status"], "proposed");
-    assert_eq!(activity["marking"], "NATO UNCLASSIFIED");
-    assert_eq!(activity["releasable_to"], json!(["JPN"]));
-    let path = format!("/api/v1/activities/{}", activity["id"].as_str().unwrap());
-
-    let read = app.get(&path, Some(&officer)).await;
-    assert_eq!(read.headers()["etag"], "\"v1\"");
-
-    // Update with the current ETag.
-    let patch = app
-        .request(Method::PATCH, &path, Some(&officer))
-        .header("If-Match", "\"v1\"")
-        .json(&json!({"title": "Staff talks on cyber defence", "location": "Brussels"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(patch.status(), StatusCode::OK);
-    assert_eq!(patch.headers()["etag"], "\"v2\"");
-    let updated: Value = patch.json().await.unwrap();
-    assert_eq!(updated["title"], "Staff talks on cyber defence");
-    assert_eq!(updated["location"], "Brussels");
-
-    // A stale ETag: 412, nothing changes.
-    let stale = app
-        .request(Method::PATCH, &path, Some(&staff))
-        .header("If-Match", "\"v1\"")
-        .json(&json!({"title": "Overwritten"}))
-        .send()
-        .await
-        .unwrap();
-    let body = problem(stale, StatusCode::PRECONDITION_FAILED).await;
-    assert_eq!(body["current_version"], 2);
-    assert_eq!(app.get_json(&path, Some(&staff)).await["title"], "Staff talks on cyber defence");
-
-    // No If-Match at all: 428.
-    let blind = app.request(Method::PATCH, &path, Some(&staff)).json(&json!({"title": "Blind"})).send().await.unwrap();
-    problem(blind, StatusCode::PRECONDITION_REQUIRED).await;
-
-    // Only NATO approves.
-    let transitions = format!("{path}/transitions");
-    problem(app.post(&transitions, Some(&officer), &json!({"to": "approved"})).await, StatusCode::FORBIDDEN).await;
-    let approved = app.post(&transitions, Some(&staff), &json!({"to": "approved"})).await;
-    assert_eq!(approved.status(), StatusCode::OK);
-    assert_eq!(approved.headers()["etag"], "\"v3\"");
-
-    // A step the lifecycle does not allow names the allowed ones.
-    let refused =
-        problem(app.post(&transitions, Some(&staff), &json!({"to": "completed"})).await, StatusCode::CONFLICT).await;
-    assert_eq!(refused["allowed"], json!(["scheduled", "postponed", "cancelled"]));
-    assert!(refused["detail"].as_str().unwrap().contains("scheduled, postponed, cancelled"));
-    // Postponing needs a reason.
-    let reasonless = problem(
-        app.post(&transitions, Some(&officer), &json!({"to": "postponed"})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert_eq!(reasonless["errors"][0]["field"], "reason");
-    let postponed =
-        app.post(&transitions, Some(&officer), &json!({"to": "postponed", "reason": "typhoon season"})).await;
-    let postponed: Value = postponed.json().await.unwrap();
-    assert_eq!(postponed["status"], "postponed");
-    assert_eq!(postponed["status_reason"], "typhoon season");
-    // Unknown status.
-    let unknown =
-        problem(app.post(&transitions, Some(&staff), &json!({"to": "party"})).await, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
-    assert_eq!(unknown["errors"][0]["field"], "to");
-
-    // History: create, update, two transitions; the update shows what changed.
-    let history = app.get_json(&format!("{path}/history"), Some(&officer)).await;
-    let operations: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["operation"].as_str().unwrap()).collect();
-    assert_eq!(operations, ["create", "update", "transition", "transition"]);
-    let changed: Vec<&str> =
-        history[1]["changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert_eq!(changed, ["location", "title"]);
-    assert_eq!(history[0]["actor"], "jpn.officer");
-    assert_eq!(history[2]["actor"], "nato.staff");
+    checks::activity_lifecycle(&app).await;
 }
 
 #[tokio::test]
@@ -152,8 +61,12 @@ async fn lists_filter_and_paginate() {
 async fn data_survives_a_restart() {
     let mut app = TestApp::demo().await;
     let staff = app.login("nato.staff").await;
-    let created =
-        create(&app, &staff, json!({"partnership": "KOR", "title": "Cyber staff talks", "kind": "consultation"})).await;
+    let created = checks::create(
+        &app,
+        &staff,
+        json!({"partnership": "KOR", "title": "Cyber staff talks", "kind": "consultation"}),
+    )
+    .await;
     app.restart().await;
     let staff = app.login("nato.staff").await;
     let read = app.get_json(&format!("/api/v1/activities/{}", created["id"].as_str().unwrap()), Some(&staff)).await;

@@ -125,6 +125,8 @@ impl Matrix<'_> {
 }
 
 struct Records {
+    /// Comments by nato.staff on each class's activity, marked like it.
+    comments: Vec<(Class, String)>,
     activities: Vec<(Class, String, String)>,
     documents: Vec<(Class, String)>,
     goals: Vec<(Class, String)>,
@@ -187,7 +189,24 @@ async fn records(app: &TestApp, staff: &str) -> Records {
         goals.push((class, element["id"].as_str().unwrap().to_owned()));
         documents.push((class, id));
     }
-    Records { activities, documents, goals }
+    let mut comments = Vec::new();
+    for (class, id, _) in &activities {
+        let comment = comment_on(app, staff, *class, id).await;
+        comments.push((*class, comment));
+    }
+    Records { comments, activities, documents, goals }
+}
+
+/// A comment by nato.staff on activity `id`, marked like the activity's class.
+async fn comment_on(app: &TestApp, staff: &str, class: Class, id: &str) -> String {
+    let body = match class {
+        Class::Public => json!({"body": "Noted.", "marking": "PUBLIC"}),
+        Class::Released => json!({"body": "Noted.", "releasable_to": ["ALLIES", "NDC"]}),
+        _ => json!({"body": "Noted."}),
+    };
+    let response = app.post(&format!("/api/v1/activities/{id}/comments"), Some(staff), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -200,6 +219,7 @@ async fn every_operation_for_every_role_and_record_class() {
         let body = json!({"username": name, "display_name": name, "role": "partner_officer", "partner": partner, "password": "a-sound-passphrase-2026"});
         assert_eq!(app.post("/api/v1/users", Some(&admin), &body).await.status(), StatusCode::CREATED);
     }
+    let webhooks = webhooks(&app, &admin).await;
     let mut m = Matrix { app: &app, covered: BTreeSet::new(), failures: Vec::new() };
 
     for caller in CALLERS {
@@ -270,11 +290,68 @@ async fn every_operation_for_every_role_and_record_class() {
                 .await;
         }
 
+        // Discussions, watches.
+        let comments_allowed = caller != "auditor";
+        for (class, id, _) in &records.activities {
+            let visible = sees(caller, *class);
+            let path = format!("/api/v1/activities/{id}/comments");
+            m.check(caller, t, (M::GET, "/api/v1/activities/{id}/comments"), &path, None, read(visible)).await;
+            let expected = write(caller, visible, comments_allowed, S::CREATED);
+            m.check(
+                caller,
+                t,
+                (M::POST, "/api/v1/activities/{id}/comments"),
+                &path,
+                Some(json!({"body": "Seen."})),
+                expected,
+            )
+            .await;
+            let watch = format!("/api/v1/watches/activities/{id}");
+            let expected = write(caller, visible, true, S::NO_CONTENT);
+            m.check(caller, t, (M::PUT, "/api/v1/watches/{entity}/{id}"), &watch, None, expected).await;
+            m.check(caller, t, (M::DELETE, "/api/v1/watches/{entity}/{id}"), &watch, None, expected).await;
+            // A fresh comment for each caller to delete: its author (nato.staff) and NATO staff may.
+            let doomed = comment_on(&app, &staff, *class, id).await;
+            let path = format!("/api/v1/comments/{doomed}");
+            let expected = write(caller, visible, nato_writer(caller), S::OK);
+            m.check(caller, t, (M::DELETE, "/api/v1/comments/{id}"), &path, None, expected).await;
+        }
+        for (class, id) in &records.comments {
+            let visible = sees(caller, *class);
+            let path = format!("/api/v1/comments/{id}");
+            // Only its author (nato.staff) edits a comment.
+            let expected = write(caller, visible, caller == "nato.staff", S::OK);
+            m.check(caller, t, (M::PATCH, "/api/v1/comments/{id}"), &path, Some(json!({"body": "Noted."})), expected)
+                .await;
+            let history = format!("{path}/history");
+            m.check(caller, t, (M::GET, "/api/v1/comments/{id}/history"), &history, None, read(visible)).await;
+        }
+        m.check(caller, t, (M::GET, "/api/v1/watches"), "/api/v1/watches", None, signed_in(caller, S::OK)).await;
+        // The e-mail digest: everyone manages their own subscription; only NATO administrators send
+        // (and without an SMTP relay, as here, that is refused as a conflict).
+        let digest = "/api/v1/digest";
+        let email = Some(json!({"email": "desk@example.org"}));
+        m.check(caller, t, (M::PUT, digest), digest, email, signed_in(caller, S::NO_CONTENT)).await;
+        m.check(caller, t, (M::GET, digest), digest, None, signed_in(caller, S::OK)).await;
+        m.check(caller, t, (M::DELETE, digest), digest, None, signed_in(caller, S::NO_CONTENT)).await;
+        let expected = write(caller, true, caller == "nato.admin", S::CONFLICT);
+        m.check(caller, t, (M::POST, "/api/v1/digest/send"), "/api/v1/digest/send", None, expected).await;
+        m.check(caller, t, (M::GET, "/api/v1/notifications"), "/api/v1/notifications", None, signed_in(caller, S::OK))
+            .await;
+        let all = Some(json!({}));
+        let expected = signed_in(caller, S::OK);
+        m.check(caller, t, (M::POST, "/api/v1/notifications/read"), "/api/v1/notifications/read", all, expected).await;
+
         // Documents, their history, approvals and their goals.
         for (class, id) in &records.documents {
             let visible = sees(caller, *class);
             let path = format!("/api/v1/documents/{id}");
             m.check(caller, t, (M::GET, "/api/v1/documents/{id}"), &path, None, read(visible)).await;
+            let comments = format!("{path}/comments");
+            m.check(caller, t, (M::GET, "/api/v1/documents/{id}/comments"), &comments, None, read(visible)).await;
+            let expected = write(caller, visible, caller != "auditor", S::CREATED);
+            let body = Some(json!({"body": "Seen."}));
+            m.check(caller, t, (M::POST, "/api/v1/documents/{id}/comments"), &comments, body, expected).await;
             let history = format!("{path}/history");
             m.check(caller, t, (M::GET, "/api/v1/documents/{id}/history"), &history, None, read(visible)).await;
             // None of them is an agreed programme, so an allowed approval is refused by the lifecycle.
@@ -285,7 +362,13 @@ async fn every_operation_for_every_role_and_record_class() {
         }
         for (class, id) in &records.goals {
             let path = format!("/api/v1/goals/{id}");
-            m.check(caller, t, (M::GET, "/api/v1/goals/{id}"), &path, None, read(sees(caller, *class))).await;
+            let visible = sees(caller, *class);
+            m.check(caller, t, (M::GET, "/api/v1/goals/{id}"), &path, None, read(visible)).await;
+            let comments = format!("{path}/comments");
+            m.check(caller, t, (M::GET, "/api/v1/goals/{id}/comments"), &comments, None, read(visible)).await;
+            let expected = write(caller, visible, caller != "auditor", S::CREATED);
+            let body = Some(json!({"body": "Seen."}));
+            m.check(caller, t, (M::POST, "/api/v1/goals/{id}/comments"), &comments, body, expected).await;
         }
         let public = &records.documents.iter().find(|(c, _)| *c == Class::Public).unwrap().1;
         let japan_only = &records.documents.iter().find(|(c, _)| *c == Class::JapanOnly).unwrap().1;
@@ -325,6 +408,7 @@ async fn every_operation_for_every_role_and_record_class() {
         let reads_audit = matches!(caller, "nato.admin" | "auditor" | "jpn.admin");
         m.check(caller, t, (M::GET, "/api/v1/audit"), "/api/v1/audit", None, write(caller, true, reads_audit, S::OK))
             .await;
+        check_webhooks(&mut m, caller, t, &webhooks).await;
 
         // Signing out last: it revokes the token.
         m.check(
@@ -348,4 +432,53 @@ async fn every_operation_for_every_role_and_record_class() {
     let uncovered: Vec<_> = documented.difference(&m.covered).collect();
     assert!(uncovered.is_empty(), "operations without a row in the matrix: {uncovered:?}");
     assert!(m.failures.is_empty(), "{} mismatches:\n{}", m.failures.len(), m.failures.join("\n"));
+}
+
+/// A paused webhook of Japan's and one of Korea's (never sent anything), by id.
+async fn webhooks(app: &TestApp, nato_admin: &str) -> [(&'static str, String); 2] {
+    let mut ids = Vec::new();
+    for organisation in ["JPN", "KOR"] {
+        let body =
+            json!({"organisation": organisation, "url": "https://partner.example.invalid/hook", "active": false});
+        let response = app.post("/api/v1/webhooks", Some(nato_admin), &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let [jpn, kor] = <[String; 2]>::try_from(ids).unwrap();
+    [("JPN", jpn), ("KOR", kor)]
+}
+
+/// Webhooks: NATO administrators manage every organisation's, Japan's administrator Japan's (the
+/// others' look absent); nobody else manages any.
+async fn check_webhooks(m: &mut Matrix<'_>, caller: &str, t: Option<&str>, webhooks: &[(&'static str, String)]) {
+    use Method as M;
+    use StatusCode as S;
+    let manages = matches!(caller, "nato.admin" | "jpn.admin");
+    let expected = |in_scope: bool, success: StatusCode| match caller {
+        "anonymous" => S::UNAUTHORIZED,
+        _ if !manages => S::FORBIDDEN,
+        _ if !in_scope => S::NOT_FOUND,
+        _ => success,
+    };
+    m.check(caller, t, (M::GET, "/api/v1/webhooks"), "/api/v1/webhooks", None, expected(true, S::OK)).await;
+    let body = json!({"organisation": "JPN", "url": "https://jpn.example.invalid/hook", "active": false});
+    m.check(caller, t, (M::POST, "/api/v1/webhooks"), "/api/v1/webhooks", Some(body), expected(true, S::CREATED)).await;
+    let unknown = "/api/v1/webhooks/01020304-0506-7708-890a-0b0c0d0e0f10";
+    m.check(caller, t, (M::DELETE, "/api/v1/webhooks/{id}"), unknown, None, expected(false, S::NO_CONTENT)).await;
+    for (organisation, id) in webhooks {
+        let in_scope = caller == "nato.admin" || *organisation == "JPN";
+        let path = format!("/api/v1/webhooks/{id}");
+        m.check(caller, t, (M::GET, "/api/v1/webhooks/{id}"), &path, None, expected(in_scope, S::OK)).await;
+        let body = json!({"description": format!("checked by {caller}")});
+        m.check(caller, t, (M::PATCH, "/api/v1/webhooks/{id}"), &path, Some(body), expected(in_scope, S::OK)).await;
+        let rotate = format!("{path}/rotate-secret");
+        let template = "/api/v1/webhooks/{id}/rotate-secret";
+        m.check(caller, t, (M::POST, template), &rotate, None, expected(in_scope, S::OK)).await;
+        let log = format!("{path}/deliveries");
+        m.check(caller, t, (M::GET, "/api/v1/webhooks/{id}/deliveries"), &log, None, expected(in_scope, S::OK)).await;
+        // No such delivery: an allowed caller reaches the lookup (404) too.
+        let redeliver = format!("{path}/deliveries/01020304-0506-7708-890a-0b0c0d0e0f10/redeliver");
+        let template = "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver";
+        m.check(caller, t, (M::POST, template), &redeliver, None, expected(in_scope, S::NOT_FOUND)).await;
+    }
 }

@@ -3,8 +3,11 @@
 
 pub mod activities;
 pub mod audit;
+pub mod comments;
+pub mod digest;
 pub mod documents;
 pub mod health;
+pub mod notifications;
 pub mod partnerships;
 pub mod reference;
 pub mod session;
@@ -12,6 +15,7 @@ pub mod stream;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use axum::http::{StatusCode, Uri};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -37,6 +41,9 @@ use crate::problem::ApiError;
         (name = "documents", description = "Partnership documents and their structure"),
         (name = "activities", description = "Cooperation activities and their lifecycle"),
         (name = "reference", description = "Organisations and areas of cooperation"),
+        (name = "discussions", description = "Comments on activities, documents and goals"),
+        (name = "notifications", description = "Watching records and the inbox"),
+        (name = "webhooks", description = "An organisation's endpoints that receive, signed, the changes it may see"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +87,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activities::transition))
         .routes(routes!(activities::history))
         .routes(routes!(stream::stream))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(comments::list_on_activity, comments::post_on_activity))
+        .routes(routes!(comments::list_on_document, comments::post_on_document))
+        .routes(routes!(comments::list_on_goal, comments::post_on_goal))
+        .routes(routes!(comments::edit, comments::delete))
+        .routes(routes!(comments::history))
+        .routes(routes!(notifications::watch, notifications::unwatch))
+        .routes(routes!(notifications::watches))
+        .routes(routes!(notifications::inbox))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(digest::get, digest::subscribe, digest::unsubscribe))
+        .routes(routes!(digest::send_now))
 }
 
 /// Unknown paths answer a problem document too.

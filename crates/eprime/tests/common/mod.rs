@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod checks;
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,6 +21,8 @@ pub struct TestApp {
     pub client: Client,
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The database URL the server runs on (a SQLite file in `dir` unless given).
+    pub database: String,
 }
 
 impl TestApp {
@@ -33,17 +38,29 @@ impl TestApp {
 
     async fn start(demo: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let server = start(options(&dir, demo)).await.expect("server starts");
-        let url = server.url();
-        Self { server: Some(server), client: Client::new(), dir, url }
+        let database = format!("sqlite://{}", dir.path().join("eprime.db").display());
+        Self::start_on(dir, database, demo).await
     }
 
-    /// Stops the server and starts a new one on the same database file.
+    /// A server on the database at `database` (e.g. a PostgreSQL test database), with the demo
+    /// loaded into it when `demo` and it is empty.
+    pub async fn on_database(database: &str, demo: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::start_on(dir, database.to_owned(), demo).await
+    }
+
+    async fn start_on(dir: tempfile::TempDir, database: String, demo: bool) -> Self {
+        let server = start(options(&database, demo)).await.expect("server starts");
+        let url = server.url();
+        Self { server: Some(server), client: Client::new(), dir, url, database }
+    }
+
+    /// Stops the server and starts a new one on the same database.
     pub async fn restart(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("server stops cleanly");
         }
-        let server = start(options(&self.dir, true)).await.expect("server restarts");
+        let server = start(options(&self.database, true)).await.expect("server restarts");
         self.url = server.url();
         self.server = Some(server);
     }
@@ -103,11 +120,18 @@ impl TestApp {
             }
         }
     }
+
+    /// Stops the server (closing its database).
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("server stops cleanly");
+        }
+    }
 }
 
-fn options(dir: &tempfile::TempDir, demo: bool) -> ServeOptions {
+fn options(database: &str, demo: bool) -> ServeOptions {
     ServeOptions {
-        database: format!("sqlite://{}", dir.path().join("eprime.db").display()),
+        database: database.to_owned(),
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         demo,
         demo_password: PASSWORD.to_owned(),

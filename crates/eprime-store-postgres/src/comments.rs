@@ -1,0 +1,274 @@
+//! Discussions: comments on activities, documents and programme elements.
+
+use eprime_domain::access::{comment_marking, may_comment};
+use eprime_domain::comment::{check_body, mentions};
+use eprime_domain::{Caller, Comment, CommentId, PartnerCode, Principal, ReadScope, SubjectKind};
+use eprime_store::{EntityType, NewComment, Operation, StoreError};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use uuid::Uuid;
+
+use crate::changelog::append;
+use crate::codec::{backend, db_error, marking, now};
+use crate::scope::{bind_scope, visible};
+
+/// The condition that comment `$alias`'s subject is visible (scope in $1..$4).
+macro_rules! subject_visible {
+    ($alias:literal) => {
+        concat!(
+            "((",
+            $alias,
+            ".subject = 'activity' AND EXISTS (SELECT 1 FROM activities a WHERE a.id = ",
+            $alias,
+            ".subject_id AND ",
+            visible!("activity", "a", "id::text"),
+            ")) OR (",
+            $alias,
+            ".subject = 'document' AND EXISTS (SELECT 1 FROM documents d WHERE d.id = ",
+            $alias,
+            ".subject_id AND ",
+            visible!("document", "d", "id::text"),
+            ")) OR (",
+            $alias,
+            ".subject = 'element' AND EXISTS (SELECT 1 FROM elements e JOIN documents d ON d.id = e.document",
+            " WHERE e.id = ",
+            $alias,
+            ".subject_id AND ",
+            visible!("document", "d", "id::text"),
+            ")))"
+        )
+    };
+}
+pub(crate) use subject_visible;
+
+macro_rules! comment_select {
+    () => {
+        concat!(
+            "SELECT c.id, c.subject, c.subject_id, c.partnership, c.author, c.body, c.mentions, c.marking, c.version,",
+            " c.created_at, c.updated_at, c.deleted_at,",
+            " ARRAY(SELECT org FROM releasability WHERE entity_type = 'comment' AND entity_id = c.id::text) AS releasable",
+            " FROM comments c WHERE ",
+            visible!("comment", "c", "id::text"),
+            " AND ",
+            subject_visible!("c")
+        )
+    };
+}
+
+/// The partnership of a record that can be discussed, if `scope` may see it.
+async fn subject_partnership(
+    conn: &mut PgConnection,
+    scope: &ReadScope,
+    subject: SubjectKind,
+    id: &str,
+) -> Result<Option<PartnerCode>, StoreError> {
+    let Ok(id) = Uuid::parse_str(id) else { return Ok(None) };
+    let sql = match subject {
+        SubjectKind::Activity => {
+            concat!(
+                "SELECT a.partnership FROM activities a WHERE a.id = $5 AND ",
+                visible!("activity", "a", "id::text")
+            )
+        }
+        SubjectKind::Document => {
+            concat!("SELECT d.partnership FROM documents d WHERE d.id = $5 AND ", visible!("document", "d", "id::text"))
+        }
+        SubjectKind::Element => concat!(
+            "SELECT d.partnership FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = $5 AND ",
+            visible!("document", "d", "id::text")
+        ),
+    };
+    let row = bind_scope(sqlx::query(sql), scope).bind(id).fetch_optional(&mut *conn).await.map_err(db_error)?;
+    row.map(|r| PartnerCode::parse(&r.try_get::<String, _>(0).map_err(backend)?).map_err(backend)).transpose()
+}
+
+pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewComment) -> Result<Comment, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let partnership = subject_partnership(&mut tx, &scope, new.subject, &new.subject_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("{} {}", new.subject.as_str(), new.subject_id)))?;
+    may_comment(actor)?;
+    let body = check_body(&new.body)?;
+    let at = now();
+    let comment = Comment {
+        id: CommentId::new(),
+        subject: new.subject,
+        subject_id: new.subject_id,
+        mentions: mentions(&body),
+        body,
+        marking: comment_marking(&partnership, actor, new.marking),
+        partnership,
+        author: actor.username.clone(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    };
+    let subject_id = Uuid::parse_str(&comment.subject_id).map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO comments (id, subject, subject_id, partnership, author, body, mentions, marking, version,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
+    )
+    .bind(comment.id.0)
+    .bind(comment.subject.as_str())
+    .bind(subject_id)
+    .bind(comment.partnership.as_str().to_owned())
+    .bind(comment.author.clone())
+    .bind(comment.body.clone())
+    .bind(Json(&comment.mentions))
+    .bind(comment.marking.classification.as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    crate::releasability::replace(&mut tx, "comment", &comment.id.to_string(), comment.marking.releasable_list())
+        .await?;
+    log(&mut tx, actor, &comment, Operation::Create, None).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(comment)
+}
+
+async fn log(
+    tx: &mut PgConnection,
+    actor: &Principal,
+    comment: &Comment,
+    operation: Operation,
+    before: Option<&Comment>,
+) -> Result<(), StoreError> {
+    let id = comment.id.to_string();
+    let partner = Some(comment.partnership.as_str());
+    append(tx, Some(actor.username.as_str()), EntityType::Comment, &id, partner, operation, before, Some(comment))
+        .await
+        .map(|_| ())
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    scope: &ReadScope,
+    subject: SubjectKind,
+    subject_id: &str,
+) -> Result<Option<Vec<Comment>>, StoreError> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    if subject_partnership(&mut conn, scope, subject, subject_id).await?.is_none() {
+        return Ok(None);
+    }
+    let subject_uuid = Uuid::parse_str(subject_id).map_err(backend)?;
+    let sql = concat!(comment_select!(), " AND c.subject = $5 AND c.subject_id = $6 ORDER BY c.created_at, c.id");
+    let rows = bind_scope(sqlx::query(sql), scope)
+        .bind(subject.as_str())
+        .bind(subject_uuid)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(from_row).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+pub(crate) async fn fetch<'e>(
+    executor: impl PgExecutor<'e>,
+    scope: &ReadScope,
+    id: CommentId,
+) -> Result<Option<Comment>, StoreError> {
+    let sql = concat!(comment_select!(), " AND c.id = $5");
+    let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_optional(executor).await.map_err(db_error)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Reads a comment for a change, locking its row so concurrent edits are told apart by version.
+async fn load_for_write(tx: &mut PgConnection, scope: &ReadScope, id: CommentId) -> Result<Comment, StoreError> {
+    sqlx::query("SELECT 1 FROM comments WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    fetch(&mut *tx, scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))
+}
+
+pub(crate) async fn edit(
+    pool: &PgPool,
+    actor: &Principal,
+    id: CommentId,
+    expected_version: Option<i64>,
+    body: String,
+) -> Result<Comment, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let before = load_for_write(&mut tx, &scope, id).await?;
+    if before.author != actor.username {
+        return Err(StoreError::Forbidden("only its author edits a comment".to_owned()));
+    }
+    if before.deleted_at.is_some() {
+        return Err(StoreError::Conflict("the comment was deleted".to_owned()));
+    }
+    if let Some(expected) = expected_version.filter(|v| *v != before.version) {
+        return Err(StoreError::Stale { expected, current: before.version });
+    }
+    let body = check_body(&body)?;
+    let mut after = before.clone();
+    after.mentions = mentions(&body);
+    after.body = body;
+    after.version += 1;
+    after.updated_at = now();
+    save(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Update, Some(&before)).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(after)
+}
+
+pub(crate) async fn delete(pool: &PgPool, actor: &Principal, id: CommentId) -> Result<Comment, StoreError> {
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let before = load_for_write(&mut tx, &scope, id).await?;
+    if before.author != actor.username && !actor.role().is_nato_writer() {
+        return Err(StoreError::Forbidden("a comment is deleted by its author or by NATO staff".to_owned()));
+    }
+    if before.deleted_at.is_some() {
+        return Ok(before);
+    }
+    let mut after = before.clone();
+    after.body = String::new();
+    after.mentions = Vec::new();
+    after.version += 1;
+    after.updated_at = now();
+    after.deleted_at = Some(after.updated_at);
+    save(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Delete, Some(&before)).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(after)
+}
+
+async fn save(tx: &mut PgConnection, comment: &Comment) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE comments SET body = $2, mentions = $3, version = $4, updated_at = $5, deleted_at = $6 WHERE id = $1",
+    )
+    .bind(comment.id.0)
+    .bind(comment.body.clone())
+    .bind(Json(&comment.mentions))
+    .bind(comment.version)
+    .bind(comment.updated_at)
+    .bind(comment.deleted_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn from_row(row: &PgRow) -> Result<Comment, StoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
+    Ok(Comment {
+        id: CommentId(row.try_get("id").map_err(backend)?),
+        subject: SubjectKind::parse(&text("subject")?).map_err(backend)?,
+        subject_id: row.try_get::<Uuid, _>("subject_id").map_err(backend)?.to_string(),
+        partnership: PartnerCode::parse(&text("partnership")?).map_err(backend)?,
+        author: text("author")?,
+        body: text("body")?,
+        mentions: row.try_get::<Json<Vec<String>>, _>("mentions").map_err(backend)?.0,
+        marking: marking(&text("marking")?, row.try_get("releasable").map_err(backend)?)?,
+        version: row.try_get("version").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        updated_at: row.try_get("updated_at").map_err(backend)?,
+        deleted_at: row.try_get("deleted_at").map_err(backend)?,
+    })
+}

@@ -1,0 +1,259 @@
+//! Watches, and the notifier that turns changes into inbox items.
+
+use eprime_domain::{Caller, NotificationId, Principal, UserId};
+use eprime_store::notify::{Candidate, needs_approval, new_mentions, plan, watched_record};
+use eprime_store::{EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use crate::SqliteStore;
+use crate::accounts::{from_row as user_from_row, user_select};
+use crate::changelog::{entry, visible_record};
+use crate::codec::{backend, db_error, instant_text, now, parse_instant};
+
+/// Records that can be watched.
+fn watchable(entity: EntityType) -> Result<(), StoreError> {
+    match entity {
+        EntityType::Activity | EntityType::Document | EntityType::Partnership | EntityType::Element => Ok(()),
+        other => {
+            Err(eprime_domain::FieldError::new("entity", format!("a {} cannot be watched", other.as_str())).into())
+        }
+    }
+}
+
+pub(crate) async fn watch(
+    store: &SqliteStore,
+    actor: &Principal,
+    entity: EntityType,
+    id: &str,
+) -> Result<(), StoreError> {
+    watchable(entity)?;
+    let scope = Caller::User(actor.clone()).read_scope();
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    if !visible_record(&mut *tx, &scope, entity, id).await? {
+        return Err(StoreError::NotFound(format!("{} {id}", entity.as_str())));
+    }
+    sqlx::query("INSERT OR IGNORE INTO watches (user_id, entity, entity_id, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .bind(actor.user_id.to_string())
+        .bind(entity.as_str())
+        .bind(id.to_owned())
+        .bind(instant_text(now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)
+}
+
+pub(crate) async fn unwatch(
+    store: &SqliteStore,
+    actor: &Principal,
+    entity: EntityType,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM watches WHERE user_id = ?1 AND entity = ?2 AND entity_id = ?3")
+        .bind(actor.user_id.to_string())
+        .bind(entity.as_str())
+        .bind(id.to_owned())
+        .execute(&store.writer)
+        .await
+        .map_err(db_error)?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub(crate) async fn list_watches(store: &SqliteStore, user_id: UserId) -> Result<Vec<Watch>, StoreError> {
+    let rows =
+        sqlx::query("SELECT entity, entity_id, created_at FROM watches WHERE user_id = ?1 ORDER BY created_at DESC")
+            .bind(user_id.to_string())
+            .fetch_all(&store.reader)
+            .await
+            .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let entity: String = row.try_get("entity").map_err(backend)?;
+            Ok(Watch {
+                entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
+                entity_id: row.try_get("entity_id").map_err(backend)?,
+                created_at: parse_instant(&row.try_get::<String, _>("created_at").map_err(backend)?)?,
+            })
+        })
+        .collect()
+}
+
+async fn users(tx: &mut SqliteConnection, sql: &'static str, key: &str) -> Result<Vec<StoredUser>, StoreError> {
+    let rows = sqlx::query(sql).bind(key.to_owned()).fetch_all(&mut *tx).await.map_err(db_error)?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, StoreError> {
+    // The single writer connection serialises notifiers: two never process the same entries.
+    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let last: i64 =
+        sqlx::query_scalar("SELECT last_seq FROM notifier WHERE id = 1").fetch_one(&mut *tx).await.map_err(db_error)?;
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+         FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )
+    .bind(last)
+    .bind(i64::from(limit.clamp(1, 1_000)))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    for change in &entries {
+        if change.marking().is_none() {
+            continue;
+        }
+        let (entity, id) = watched_record(change);
+        let watchers = users(
+            &mut tx,
+            concat!(user_select!(), " WHERE id IN (SELECT user_id FROM watches WHERE entity || ':' || entity_id = ?1)"),
+            &format!("{}:{id}", entity.as_str()),
+        )
+        .await?;
+        let mut mentioned = Vec::new();
+        for name in new_mentions(change) {
+            mentioned.extend(users(&mut tx, concat!(user_select!(), " WHERE username = ?1"), &name).await?);
+        }
+        let approvers = if needs_approval(change) {
+            users(&mut tx, concat!(user_select!(), " WHERE role IN ('nato_staff', 'nato_admin') AND ?1 = ?1"), "")
+                .await?
+        } else {
+            Vec::new()
+        };
+        let candidates: Vec<Candidate<'_>> = watchers
+            .iter()
+            .map(|user| Candidate { user, reason: NotificationReason::Watched })
+            .chain(approvers.iter().map(|user| Candidate { user, reason: NotificationReason::Approval }))
+            .chain(mentioned.iter().map(|user| Candidate { user, reason: NotificationReason::Mention }))
+            .collect();
+        for planned in plan(change, &candidates) {
+            sqlx::query(
+                "INSERT OR IGNORE INTO notifications (id, user_id, seq, reason, entity, entity_id, partnership, summary, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .bind(NotificationId::new().to_string())
+            .bind(planned.user_id.to_string())
+            .bind(change.seq)
+            .bind(planned.reason.as_str())
+            .bind(entity.as_str())
+            .bind(id.clone())
+            .bind(change.partner.clone())
+            .bind(planned.summary)
+            .bind(instant_text(change.at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+    }
+    if let Some(newest) = entries.last() {
+        sqlx::query("UPDATE notifier SET last_seq = ?1 WHERE id = 1")
+            .bind(newest.seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(entries.len())
+}
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    user_id: UserId,
+    unread_only: bool,
+    page: &PageRequest,
+) -> Result<Page<Notification>, StoreError> {
+    let after: Option<i64> = page
+        .after
+        .as_deref()
+        .map(|c| c.parse().map_err(|_| eprime_domain::FieldError::new("after", "is not a cursor this server gave out")))
+        .transpose()?;
+    let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+    let rows = sqlx::query(
+        "SELECT id, seq, reason, entity, entity_id, partnership, summary, created_at, read_at FROM notifications
+         WHERE user_id = ?1 AND (?2 = 0 OR read_at IS NULL) AND (?3 IS NULL OR seq < ?3)
+         ORDER BY seq DESC LIMIT ?4",
+    )
+    .bind(user_id.to_string())
+    .bind(unread_only)
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db_error)?;
+    let has_more = rows.len() > limit as usize;
+    let items = rows.iter().take(limit as usize).map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if has_more { items.last().map(|n| n.seq.to_string()) } else { None };
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) async fn unread(store: &SqliteStore, user_id: UserId) -> Result<u64, StoreError> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL")
+        .bind(user_id.to_string())
+        .fetch_one(&store.reader)
+        .await
+        .map_err(db_error)?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+pub(crate) async fn mark_read(
+    store: &SqliteStore,
+    user_id: UserId,
+    ids: Option<&[NotificationId]>,
+) -> Result<u64, StoreError> {
+    let at = instant_text(now());
+    let mut changed = 0;
+    match ids {
+        None => {
+            let result = sqlx::query("UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL")
+                .bind(user_id.to_string())
+                .bind(at)
+                .execute(&store.writer)
+                .await
+                .map_err(db_error)?;
+            changed += result.rows_affected();
+        }
+        Some(ids) => {
+            let mut tx = store.writer.begin().await.map_err(db_error)?;
+            for id in ids {
+                let result = sqlx::query(
+                    "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",
+                )
+                .bind(id.to_string())
+                .bind(user_id.to_string())
+                .bind(at.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                changed += result.rows_affected();
+            }
+            tx.commit().await.map_err(db_error)?;
+        }
+    }
+    Ok(changed)
+}
+
+fn from_row(row: &SqliteRow) -> Result<Notification, StoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(backend);
+    let entity = text("entity")?;
+    let reason = text("reason")?;
+    Ok(Notification {
+        id: text("id")?.parse().map_err(backend)?,
+        seq: row.try_get("seq").map_err(backend)?,
+        reason: NotificationReason::parse(&reason).ok_or_else(|| backend(format!("unknown reason {reason}")))?,
+        entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
+        entity_id: text("entity_id")?,
+        partnership: row
+            .try_get::<Option<String>, _>("partnership")
+            .map_err(backend)?
+            .map(|p| eprime_domain::PartnerCode::parse(&p))
+            .transpose()
+            .map_err(backend)?,
+        summary: text("summary")?,
+        created_at: parse_instant(&text("created_at")?)?,
+        read_at: row
+            .try_get::<Option<String>, _>("read_at")
+            .map_err(backend)?
+            .map(|r| parse_instant(&r))
+            .transpose()?,
+    })
+}

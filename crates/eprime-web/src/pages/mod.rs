@@ -1,0 +1,11 @@
+//! One module per page (or group of pages).
+
+pub mod activity;
+pub mod activity_form;
+pub mod admin;
+pub mod compare;
+pub mod document;
+pub mod goal;
+pub mod home;
+pub mod login;
+pub mod partnership;

@@ -1,0 +1,50 @@
+//! Who is looking at a page: the session cookie resolved to a caller. Pages never take a bearer
+//! token: a browser signs in through `/login`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use eprime_domain::{Caller, Principal, ReadScope};
+use eprime_server::AppState;
+use eprime_server::auth::{SESSION_COOKIE, cookie, csrf_token, token_hash};
+
+use crate::page::PageError;
+
+/// The viewer of a page: signed in (with the session token the cookie holds) or anonymous. An
+/// expired or revoked session is simply anonymous: the page shows public records and a sign-in link.
+pub struct Viewer {
+    pub caller: Caller,
+    token: Option<String>,
+}
+
+impl Viewer {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.caller.principal()
+    }
+
+    pub fn scope(&self) -> ReadScope {
+        self.caller.read_scope()
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// What the viewer's forms carry in `csrf_token`; empty when anonymous.
+    pub fn csrf(&self) -> String {
+        self.token.as_deref().map(csrf_token).unwrap_or_default()
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+            return Ok(Self { caller: Caller::Anonymous, token: None });
+        };
+        match state.store.session_principal(&token_hash(&token)).await? {
+            Some(principal) => Ok(Self { caller: Caller::User(principal), token: Some(token) }),
+            None => Ok(Self { caller: Caller::Anonymous, token: None }),
+        }
+    }
+}

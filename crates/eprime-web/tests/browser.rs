@@ -1,0 +1,439 @@
+//! End-to-end tests in a real browser: headless Chromium driven through chromedriver (WebDriver)
+//! with fantoccini. Each test starts its own server and chromedriver; they run one at a time.
+//! Without `chromium` and `chromedriver` on PATH they print why and pass.
+//!
+//! On failure a screenshot is saved to `target/browser-screenshots/NAME.png` (the path is in the
+//! failure message). With `EPRIME_SCREENSHOTS=1` every visited page is saved there too.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// One browser test at a time: Chromium is heavy and the machine small.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| PathBuf::from(dir).join(program)).find(|p| p.is_file())
+}
+
+fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().map(|p| p.join("browser-screenshots")).unwrap_or_default()
+}
+
+/// chromedriver, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+    chromium: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    /// Starts chromedriver on a free port, or `None` (with the reason printed) when the browser
+    /// is not installed.
+    async fn start() -> Option<Self> {
+        let (Some(chromium), Some(chromedriver)) = (on_path("chromium"), on_path("chromedriver")) else {
+            // Straight to standard error, past the test harness's capture, so CI logs show it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping browser tests: chromium and chromedriver not found (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let driver = Self { child, url, _profile: tempfile::tempdir().expect("profile directory"), chromium };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if reqwest::get(format!("{}/status", driver.url)).await.is_ok_and(|r| r.status().is_success()) {
+                return Some(driver);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not answer within 20 s");
+    }
+
+    async fn browser(&self, profile: &str) -> Client {
+        let dir = self._profile.path().join(profile);
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": self.chromium.to_string_lossy(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                    "--disable-sync", "--window-size=1280,1000", format!("--user-data-dir={}", dir.display()),
+                ],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session");
+        let _ = client.set_window_size(1280, 1000).await;
+        client
+    }
+}
+
+type Step = Result<(), String>;
+
+fn fail(what: impl std::fmt::Display) -> String {
+    what.to_string()
+}
+
+/// Runs a browser scenario; on failure saves a screenshot and panics with where it is.
+async fn run<F, Fut>(name: &str, scenario: F)
+where
+    F: FnOnce(TestServer, Pages) -> Fut,
+    Fut: std::future::Future<Output = (Pages, Step)>,
+{
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = Driver::start().await else { return };
+    let server = TestServer::start().await;
+    let pages = Pages { client: driver.browser(name).await, base: server.url.clone(), name: name.to_owned(), shots: 0 };
+    let (pages, result) = scenario(server, pages).await;
+    if let Err(error) = result {
+        let dir = screenshot_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{name}.png"));
+        let saved = match pages.client.screenshot().await {
+            Ok(png) => std::fs::write(&path, png).map(|_| format!("screenshot: {}", path.display())),
+            Err(e) => Ok(format!("no screenshot: {e}")),
+        }
+        .unwrap_or_else(|e| format!("no screenshot: {e}"));
+        let url = pages.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let _ = pages.client.close().await;
+        panic!("browser test {name} failed at {url}: {error}\n{saved}");
+    }
+    let _ = pages.client.close().await;
+}
+
+/// A browser session on the test server.
+struct Pages {
+    client: Client,
+    base: String,
+    name: String,
+    shots: u32,
+}
+
+impl Pages {
+    async fn open(&mut self, path: &str) -> Step {
+        self.client.goto(&format!("{}{path}", self.base)).await.map_err(fail)?;
+        self.shot().await;
+        Ok(())
+    }
+
+    /// Saves a screenshot of the page when EPRIME_SCREENSHOTS is set (for looking at the pages).
+    async fn shot(&mut self) {
+        if std::env::var_os("EPRIME_SCREENSHOTS").is_none() {
+            return;
+        }
+        self.shots += 1;
+        let dir = screenshot_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        // The whole page: make the window as tall as the document, then restore it.
+        let (width, height) = self.client.get_window_size().await.unwrap_or((1280, 1000));
+        let full = self.script("return document.documentElement.scrollHeight").await.ok().and_then(|v| v.as_u64());
+        if let Some(full) = full {
+            let _ = self.client.set_window_size(width as u32, (full as u32 + 150).min(8000)).await;
+        }
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{}-{:02}.png", self.name, self.shots)), png);
+        }
+        let _ = self.client.set_window_size(width as u32, height as u32).await;
+    }
+
+    async fn text(&self, css: &str) -> Result<String, String> {
+        let element = self.client.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css(css)).await;
+        element.map_err(|e| format!("no `{css}`: {e}"))?.text().await.map_err(fail)
+    }
+
+    async fn fill(&self, css: &str, value: &str) -> Step {
+        let field = self.client.find(Locator::Css(css)).await.map_err(|e| format!("no field `{css}`: {e}"))?;
+        field.clear().await.map_err(fail)?;
+        field.send_keys(value).await.map_err(fail)
+    }
+
+    async fn click(&mut self, css: &str) -> Step {
+        let target =
+            self.client.find(Locator::Css(css)).await.map_err(|e| format!("nothing to click at `{css}`: {e}"))?;
+        target.click().await.map_err(fail)?;
+        self.shot().await;
+        Ok(())
+    }
+
+    async fn script(&self, code: &str) -> Result<Value, String> {
+        self.client.execute(code, Vec::new()).await.map_err(fail)
+    }
+
+    async fn sign_in(&mut self, username: &str) -> Step {
+        self.open("/login").await?;
+        self.fill("#username", username).await?;
+        self.fill("#password", common::PASSWORD).await?;
+        self.click("form.stack button[type=submit]").await?;
+        let who = self.text(".who strong").await?;
+        if who != username {
+            return Err(format!("signed in as `{who}`, expected {username}"));
+        }
+        Ok(())
+    }
+
+    async fn sign_out(&mut self) -> Step {
+        self.click(".who button").await?;
+        self.text(".who a[href='/login']").await.map(|_| ())
+    }
+
+    /// Waits until `css`'s text contains `expected`, polling every 50 ms.
+    async fn until_text(&self, css: &str, expected: &str, within: Duration) -> Result<Duration, String> {
+        let started = Instant::now();
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(expected) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > within {
+                return Err(format!("`{css}` shows `{text}`, not `{expected}`, after {within:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn signing_in_and_browsing_the_japan_programme() {
+    run("browse", |server, mut pages| async move {
+        let result = async {
+            pages.open("/").await?;
+            // The first Tab lands on the skip link.
+            pages.script("document.activeElement.blur(); return true;").await?;
+            let body = pages.client.find(Locator::Css("body")).await.map_err(fail)?;
+            body.send_keys("\u{e004}").await.map_err(fail)?;
+            let focused = pages.script("return document.activeElement.className").await?;
+            if focused != json!("skip") {
+                return Err(format!("the first Tab focuses {focused}, not the skip link"));
+            }
+            pages.sign_in("jpn.officer").await?;
+            pages.click("nav a[href='/partnerships/JPN']").await?;
+            let heading = pages.text("h1").await?;
+            if !heading.contains("Japan") {
+                return Err(format!("the partnership page is headed `{heading}`"));
+            }
+            let goals = pages.client.find_all(Locator::Css("li[data-element]")).await.map_err(fail)?;
+            if goals.len() != 16 {
+                return Err(format!("{} goals in the tree, expected 16", goals.len()));
+            }
+            let charts = pages.script("return document.querySelectorAll('svg.chart[role=img] title').length").await?;
+            if charts != json!(2) {
+                return Err(format!("{charts} titled charts"));
+            }
+            if std::env::var_os("EPRIME_SCREENSHOTS").is_some() {
+                for (i, chart) in
+                    pages.client.find_all(Locator::Css("svg.chart")).await.map_err(fail)?.iter().enumerate()
+                {
+                    if let Ok(png) = chart.screenshot().await {
+                        let _ = std::fs::write(screenshot_dir().join(format!("chart-{i}.png")), png);
+                    }
+                }
+            }
+            pages.click("li[data-element] a").await?;
+            let kind = pages.text("main p.muted").await?;
+            if !kind.contains("Partnership goal") {
+                return Err(format!("the goal page says `{kind}`"));
+            }
+            // The programme cycles side by side.
+            pages.open("/partnerships/JPN").await?;
+            pages.click("a[href^='/compare?']").await?;
+            let carried = pages.text("#carried-heading").await?;
+            if carried != "Carried over" {
+                return Err(format!("the comparison page shows `{carried}`"));
+            }
+            // At phone width nothing overflows sideways.
+            pages.client.set_window_size(360, 800).await.map_err(fail)?;
+            pages.open("/partnerships/JPN").await?;
+            let overflow = pages
+                .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                .await?;
+            if overflow.as_i64().unwrap_or(1) > 0 {
+                return Err(format!("the page is {overflow} px wider than a 360 px phone"));
+            }
+            pages.open("/activities/new").await?;
+            let overflow = pages
+                .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                .await?;
+            if overflow.as_i64().unwrap_or(1) > 0 {
+                return Err(format!("the activity form is {overflow} px wider than a 360 px phone"));
+            }
+            pages.client.set_window_size(1280, 1000).await.map_err(fail)?;
+            pages.sign_out().await?;
+            // A partner administrator manages its own nation's accounts.
+            pages.sign_in("jpn.admin").await?;
+            pages.click("nav a[href='/admin/accounts']").await?;
+            let accounts = pages.text("#accounts-heading").await?;
+            if !accounts.ends_with("accounts") {
+                return Err(format!("the accounts page shows `{accounts}`"));
+            }
+            pages.sign_out().await
+        }
+        .await;
+        drop(server);
+        (pages, result)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn creating_an_activity_and_moving_it_through_its_lifecycle() {
+    run("lifecycle", |server, mut pages| async move {
+        let result = async {
+            pages.sign_in("jpn.officer").await?;
+            pages.open("/partnerships/JPN").await?;
+            pages.click("a.button[href^='/activities/new']").await?;
+            pages.fill("#title", "Maritime security staff talks").await?;
+            let kind = pages.client.find(Locator::Css("#kind")).await.map_err(fail)?;
+            kind.select_by_value("consultation").await.map_err(fail)?;
+            pages
+                .script("document.getElementById('starts_on').value = '2026-11-10'; document.getElementById('ends_on').value = '2026-11-11'; return true;")
+                .await?;
+            pages.fill("#location", "Tokyo").await?;
+            pages.click("input[name=supports]").await?;
+            pages.click("form.stack button[type=submit]").await?;
+            pages.text(".notice.ok").await?;
+            let status = pages.text("#activity-status [data-field=status]").await?;
+            if status != "Proposed" {
+                return Err(format!("a new activity is `{status}`"));
+            }
+            let path = pages.client.current_url().await.map_err(fail)?.path().to_owned();
+            pages.sign_out().await?;
+            pages.sign_in("nato.staff").await?;
+            pages.open(&path).await?;
+            pages.click("#activity-actions form:has(input[value=approved]) button").await?;
+            pages.until_text("#activity-status [data-field=status]", "Approved", Duration::from_secs(5)).await?;
+            pages.click("#activity-actions form:has(input[value=scheduled]) button").await?;
+            pages.until_text("#activity-status [data-field=status]", "Scheduled", Duration::from_secs(5)).await?;
+            let history = pages.text("#activity-history").await?;
+            if !history.contains("moved it to approved") || !history.contains("moved it to scheduled") {
+                return Err(format!("the history says: {history}"));
+            }
+            // Postponing needs a reason, shown beside its field when missing.
+            pages.click("#activity-actions form:has(input[value=postponed]) button").await?;
+            let error = pages.text(".action-card .error").await?;
+            if !error.contains("Say why") {
+                return Err(format!("the reason error says `{error}`"));
+            }
+            Ok(())
+        }
+        .await;
+        drop(server);
+        (pages, result)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_made_elsewhere_appears_without_reloading() {
+    run("live", |server, mut pages| async move {
+        let result = async {
+            let stream = server.client.get(format!("{}/api/v1/stream", server.url)).send().await.map_err(fail)?;
+            if stream.status() == reqwest::StatusCode::NOT_FOUND {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping the live-update browser test: GET /api/v1/stream does not exist yet"
+                );
+                return Ok(());
+            }
+            drop(stream);
+            let token = server.api_token("jpn.officer").await;
+            let activity = server
+                .api_create(&token, json!({"partnership": "JPN", "title": "Live staff talks", "kind": "meeting"}))
+                .await;
+            let id = activity["id"].as_str().unwrap_or_default().to_owned();
+            pages.sign_in("jpn.officer").await?;
+            pages.open(&format!("/activities/{id}")).await?;
+            pages.script("window.__notReloaded = true; return true;").await?;
+            let connected = Instant::now();
+            while pages.script("return document.getElementById('main').dataset.liveConnected || ''").await?
+                != json!("true")
+            {
+                if connected.elapsed() > Duration::from_secs(5) {
+                    return Err("the page did not connect to the change stream".to_owned());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // A second session (NATO staff, through the API) approves it.
+            let staff = server.api_token("nato.staff").await;
+            let approved = server
+                .client
+                .post(format!("{}/api/v1/activities/{id}/transitions", server.url))
+                .bearer_auth(&staff)
+                .json(&json!({"to": "approved"}))
+                .send()
+                .await
+                .map_err(fail)?;
+            if !approved.status().is_success() {
+                return Err(format!("the API refused the approval: {}", approved.status()));
+            }
+            let took =
+                pages.until_text("#activity-status [data-field=status]", "Approved", Duration::from_secs(1)).await?;
+            pages.shot().await;
+            if pages.script("return window.__notReloaded === true").await? != json!(true) {
+                return Err("the page was reloaded".to_owned());
+            }
+            eprintln!("the approval appeared on the open page after {took:?}");
+            // A comment posted elsewhere joins the discussion on the open page.
+            let commented = server
+                .client
+                .post(format!("{}/api/v1/activities/{id}/comments", server.url))
+                .bearer_auth(&staff)
+                .json(&json!({"body": "Approved; please schedule it."}))
+                .send()
+                .await
+                .map_err(fail)?;
+            if !commented.status().is_success() {
+                return Err(format!("the API refused the comment: {}", commented.status()));
+            }
+            pages.until_text("#activity-comments", "please schedule it", Duration::from_secs(1)).await?;
+            if pages.script("return window.__notReloaded === true").await? != json!(true) {
+                return Err("the page was reloaded".to_owned());
+            }
+            // The home page's recent changes take new entries live too.
+            pages.open("/").await?;
+            pages.script("window.__notReloaded = true; return true;").await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let body = json!({"partnership": "JPN", "title": "Freshly proposed exchange", "kind": "exchange"});
+            server.api_create(&token, body).await;
+            pages.until_text("#recent-list", "Freshly proposed exchange", Duration::from_secs(1)).await?;
+            pages.shot().await;
+            Ok(())
+        }
+        .await;
+        drop(server);
+        (pages, result)
+    })
+    .await;
+}

@@ -1,0 +1,184 @@
+//! A real server for the page tests: a fresh SQLite file with the Japan–NATO demo, the JSON API
+//! and the pages on one router, on a random loopback port.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eprime_server::{AppState, ServerConfig};
+use eprime_store::DynStore;
+use eprime_store_sqlite::SqliteStore;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "demo-password";
+
+pub struct TestServer {
+    pub url: String,
+    pub store: DynStore,
+    pub client: Client,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    pub session: String,
+    pub csrf: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
+        let sqlite = SqliteStore::connect(&url).await.expect("database opens");
+        let store: DynStore = Arc::new(sqlite);
+        let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+        eprime_demo::load(store.as_ref(), PASSWORD, &hash).await.expect("demo loads");
+        let config = ServerConfig { session_ttl: Duration::from_secs(3600), ..ServerConfig::default() };
+        let state = AppState::new(store.clone(), config);
+        let app = eprime_server::app(state.clone()).merge(eprime_web::router().with_state(state));
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { url: format!("http://{addr}"), store, client, stop: Some(stop), _dir: dir }
+    }
+
+    pub async fn get(&self, path: &str, browser: Option<&Browser>) -> Response {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        if let Some(b) = browser {
+            request = request.header(COOKIE, format!("eprime_session={}", b.session));
+        }
+        request.send().await.expect("GET")
+    }
+
+    /// GET a page and return its status and body.
+    pub async fn page(&self, path: &str, browser: Option<&Browser>) -> (StatusCode, String) {
+        let response = self.get(path, browser).await;
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// POST a form the way a browser does.
+    pub async fn post_form(&self, path: &str, browser: Option<&Browser>, fields: &[(&str, &str)]) -> Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(b) = browser {
+            request = request.header(COOKIE, format!("eprime_session={}", b.session));
+        }
+        request.send().await.expect("POST")
+    }
+
+    /// Signs in through the `/login` form.
+    pub async fn sign_in(&self, username: &str) -> Browser {
+        let form = self.get("/login", None).await;
+        assert_eq!(form.status(), StatusCode::OK);
+        let login_cookie = set_cookie(&form, "eprime_login").expect("the login form sets its cookie");
+        let html = form.text().await.unwrap();
+        let token = hidden(&html, "csrf_token").expect("the login form carries a token");
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("username", username), ("password", PASSWORD), ("csrf_token", &token), ("next", "/")])
+            .finish();
+        let response = self
+            .client
+            .post(format!("{}/login", self.url))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(COOKIE, format!("eprime_login={login_cookie}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username}");
+        let session = set_cookie(&response, "eprime_session").expect("a session cookie");
+        let (_, home) = self.page("/", Some(&Browser { session: session.clone(), csrf: String::new() })).await;
+        let csrf = hidden(&home, "csrf_token").expect("the sign-out form carries the CSRF token");
+        Browser { session, csrf }
+    }
+
+    /// A bearer token from the JSON API.
+    pub async fn api_token(&self, username: &str) -> String {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an activity through the JSON API.
+    pub async fn api_create(&self, token: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/activities", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    pub async fn api_get(&self, token: Option<&str>, path: &str) -> Value {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+}
+
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+pub fn location(response: &Response) -> String {
+    response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// The value of the first hidden input called `name`.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
