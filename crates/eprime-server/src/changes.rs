@@ -88,7 +88,8 @@ pub struct StreamFilter {
 
 /// The instance's hub of live changes.
 pub struct ChangeHub {
-    sender: broadcast::Sender<Arc<StreamEvent>>,
+    /// `None` once closed: dropping the sender ends every subscriber's stream.
+    sender: std::sync::Mutex<Option<broadcast::Sender<Arc<StreamEvent>>>>,
 }
 
 impl ChangeHub {
@@ -96,20 +97,39 @@ impl ChangeHub {
     /// when the hub is dropped.
     pub fn start(store: DynStore) -> Arc<Self> {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        let hub = Arc::new(Self { sender });
+        let hub = Arc::new(Self { sender: std::sync::Mutex::new(Some(sender)) });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(follow(store, Arc::downgrade(&hub)));
         }
         hub
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
-        self.sender.subscribe()
+    /// A new subscription, or `None` once the hub is closed (the server is shutting down).
+    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<StreamEvent>>> {
+        self.lock().as_ref().map(broadcast::Sender::subscribe)
     }
 
     /// How many streams are connected to this instance.
     pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+        self.lock().as_ref().map_or(0, broadcast::Sender::receiver_count)
+    }
+
+    /// Ends every stream (after the events already queued for it): a shutting-down server must not
+    /// wait for clients that never hang up. They reconnect, to another instance, with their last
+    /// event id and lose nothing.
+    pub fn close(&self) {
+        self.lock().take();
+    }
+
+    fn publish(&self, event: StreamEvent) {
+        if let Some(sender) = self.lock().as_ref() {
+            // No subscriber is not an error: the event is simply not needed.
+            let _ = sender.send(Arc::new(event));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<broadcast::Sender<Arc<StreamEvent>>>> {
+        self.sender.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -139,8 +159,7 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>) {
             };
             for entry in &entries {
                 last = entry.seq;
-                // No subscriber is not an error: the event is simply not needed.
-                let _ = hub.sender.send(Arc::new(StreamEvent::from_entry(entry)));
+                hub.publish(StreamEvent::from_entry(entry));
             }
             if entries.len() < BATCH as usize {
                 break;

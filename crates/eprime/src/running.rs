@@ -86,9 +86,12 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let state = AppState::new(store.clone(), options.config);
+    let changes = state.changes.clone();
     let app = eprime_server::app_with(state, eprime_web::router());
     let task = tokio::spawn(eprime_server::serve_app(listener, app, async move {
         let _ = stopped.await;
+        // Live streams never end by themselves: end them, or shutting down would wait for them.
+        changes.close();
     }));
     Ok(RunningServer { addr, store, database, stop: Some(stop), task, demo })
 }

@@ -359,3 +359,47 @@ async fn without_the_variable_the_tests_say_they_are_skipped() {
         "postgres://u:p@host:5432/t?sslmode=disable"
     );
 }
+
+/// The next `change` event's data on an SSE response, or `None` when none arrives within `wait`.
+async fn next_change(
+    response: &mut reqwest::Response,
+    buffer: &mut String,
+    wait: std::time::Duration,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if block.lines().any(|l| l == "event: change") {
+                let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+                return serde_json::from_str(data).ok();
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.ok()?.ok()??;
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_one_instance_reaches_the_streams_of_another() {
+    let Some(db) = database("a_change_through_one_instance_reaches_the_streams_of_another").await else { return };
+    let a = TestApp::on_database(&db.url, true).await;
+    let b = TestApp::on_database(&db.url, true).await;
+    let staff = a.login("nato.staff").await;
+    let japan = b.login("jpn.officer").await;
+    let mut stream = b.request(Method::GET, "/api/v1/stream", Some(&japan)).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut buffer = String::new();
+
+    let body = json!({"partnership": "KOR", "title": "Not for Japan", "kind": "meeting"});
+    assert_eq!(a.post("/api/v1/activities", Some(&staff), &body).await.status(), StatusCode::CREATED);
+    let body = json!({"partnership": "JPN", "title": "Committed through A", "kind": "meeting"});
+    let created: Value = a.post("/api/v1/activities", Some(&staff), &body).await.json().await.unwrap();
+    // Woken by PostgreSQL's LISTEN/NOTIFY on instance B; generous bound for a busy CI machine.
+    let event =
+        next_change(&mut stream, &mut buffer, std::time::Duration::from_secs(10)).await.expect("B streams A's change");
+    assert_eq!(event["id"], created["id"], "and Korea's activity, which Japan may not see, was skipped");
+    assert_eq!(event["record"]["title"], "Committed through A");
+    a.stop().await;
+    b.stop().await;
+}

@@ -190,3 +190,13 @@ async fn bad_stream_requests_are_problems() {
     problem(bad_id, StatusCode::BAD_REQUEST).await;
     problem(app.get("/api/v1/stream", Some("forged")).await, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn stopping_the_server_ends_open_streams_instead_of_waiting_for_them() {
+    let mut app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    let mut stream = EventStream::open(&app, "", Some(&staff), None).await;
+    let server = app.server.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(20), server.stop()).await.expect("the server stops").unwrap();
+    assert!(stream.next(Duration::from_secs(5)).await.is_none(), "the stream ended");
+}

@@ -67,6 +67,7 @@ fn filter(query: &StreamQuery) -> Result<StreamFilter, ValidationErrors> {
     responses(
         (status = 200, description = "An event stream (text/event-stream)", content_type = "text/event-stream"),
         (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -82,7 +83,9 @@ pub async fn stream(
         None => query.after,
     };
     // Subscribe before replaying, so nothing committed meanwhile falls between the two.
-    let live = state.changes.subscribe();
+    let live = state.changes.subscribe().ok_or_else(|| {
+        ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; reconnect")
+    })?;
     let replay = match resume {
         Some(after) => Replay::From(after),
         None => Replay::Done,
