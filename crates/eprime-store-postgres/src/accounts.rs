@@ -3,36 +3,14 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo, TokenKind,
-    UserFilter,
+    AccountLog, EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
+    TokenKind, UserFilter,
 };
-use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use crate::changelog::append;
 use crate::codec::{backend, db_error, is_unique_violation, now};
-
-/// What the change log records of an account: never the password hash.
-#[derive(Serialize)]
-struct AccountView<'a> {
-    username: &'a str,
-    display_name: &'a str,
-    #[serde(flatten)]
-    binding: &'a RoleBinding,
-    disabled: bool,
-}
-
-impl<'a> From<&'a StoredUser> for AccountView<'a> {
-    fn from(user: &'a StoredUser) -> Self {
-        Self {
-            username: &user.username,
-            display_name: &user.display_name,
-            binding: &user.binding,
-            disabled: user.disabled,
-        }
-    }
-}
 
 macro_rules! user_select {
     () => {
@@ -74,7 +52,7 @@ pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUse
             db_error(e)
         }
     })?;
-    let view = AccountView::from(&user);
+    let view = AccountLog::from(&user);
     append(
         &mut tx,
         actor.map(|a| a.username.as_str()),
@@ -160,7 +138,7 @@ async fn change(
             .await
             .map_err(db_error)?;
     }
-    let (b, a) = (AccountView::from(&before), AccountView::from(&after));
+    let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
         actor.map(|a| a.username.as_str()),

@@ -3,37 +3,15 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo, TokenKind,
-    UserFilter,
+    AccountLog, EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
+    TokenKind, UserFilter,
 };
-use serde::Serialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
 use crate::changelog::{Entry, append};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
-
-/// What the change log records of an account: never the password hash.
-#[derive(Serialize)]
-struct AccountView<'a> {
-    username: &'a str,
-    display_name: &'a str,
-    #[serde(flatten)]
-    binding: &'a RoleBinding,
-    disabled: bool,
-}
-
-impl<'a> From<&'a StoredUser> for AccountView<'a> {
-    fn from(user: &'a StoredUser) -> Self {
-        Self {
-            username: &user.username,
-            display_name: &user.display_name,
-            binding: &user.binding,
-            disabled: user.disabled,
-        }
-    }
-}
 
 macro_rules! user_select {
     () => {
@@ -76,7 +54,7 @@ pub(crate) async fn create(
         StoreError::Conflict(_) => StoreError::Conflict(format!("the username `{}` is taken", user.username)),
         other => other,
     })?;
-    let view = AccountView::from(&user);
+    let view = AccountLog::from(&user);
     append(
         &mut tx,
         Entry {
@@ -163,7 +141,7 @@ async fn change(
             .await
             .map_err(db_error)?;
     }
-    let (b, a) = (AccountView::from(&before), AccountView::from(&after));
+    let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
         Entry {

@@ -3,6 +3,7 @@
 use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
 use eprime_domain::{Caller, Comment, CommentId, PartnerCode, Principal, ReadScope, SubjectKind};
+use eprime_store::plan::{deleted_comment, edited_comment};
 use eprime_store::{EntityType, NewComment, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -186,21 +187,7 @@ pub(crate) async fn edit(
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
-    if before.author != actor.username {
-        return Err(StoreError::Forbidden("only its author edits a comment".to_owned()));
-    }
-    if before.deleted_at.is_some() {
-        return Err(StoreError::Conflict("the comment was deleted".to_owned()));
-    }
-    if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-        return Err(StoreError::Stale { expected, current: before.version });
-    }
-    let body = check_body(&body)?;
-    let mut after = before.clone();
-    after.mentions = mentions(&body);
-    after.body = body;
-    after.version += 1;
-    after.updated_at = now();
+    let after = edited_comment(&before, actor, expected_version, &body, now())?;
     save(&mut tx, &after).await?;
     log(&mut tx, actor, &after, Operation::Update, Some(&before)).await?;
     tx.commit().await.map_err(db_error)?;
@@ -211,18 +198,7 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: CommentId
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
-    if before.author != actor.username && !actor.role().is_nato_writer() {
-        return Err(StoreError::Forbidden("a comment is deleted by its author or by NATO staff".to_owned()));
-    }
-    if before.deleted_at.is_some() {
-        return Ok(before);
-    }
-    let mut after = before.clone();
-    after.body = String::new();
-    after.mentions = Vec::new();
-    after.version += 1;
-    after.updated_at = now();
-    after.deleted_at = Some(after.updated_at);
+    let Some(after) = deleted_comment(&before, actor, now())? else { return Ok(before) };
     save(&mut tx, &after).await?;
     log(&mut tx, actor, &after, Operation::Delete, Some(&before)).await?;
     tx.commit().await.map_err(db_error)?;

@@ -18,6 +18,7 @@ mod discussion;
 pub mod dump;
 mod error;
 pub mod notify;
+pub mod plan;
 mod query;
 mod records;
 pub mod webhooks;
@@ -37,8 +38,8 @@ pub use discussion::{DigestSubscription, NewComment, Notification, NotificationR
 pub use error::StoreError;
 pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
 pub use records::{
-    AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser, TokenInfo,
-    TokenKind, UserFilter,
+    AccountLog, AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser,
+    TokenInfo, TokenKind, UserFilter,
 };
 pub use webhooks::{
     Attempt, AttemptOutcome, AttemptRecord, ChangeFilter, ClaimedDelivery, Delivery, DeliveryState, EnqueueOutcome,

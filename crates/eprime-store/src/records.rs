@@ -127,3 +127,24 @@ pub struct AuditFilter {
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
 }
+
+/// What the change log records of an account: never the password hash.
+#[derive(serde::Serialize)]
+pub struct AccountLog<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    #[serde(flatten)]
+    pub binding: &'a RoleBinding,
+    pub disabled: bool,
+}
+
+impl<'a> From<&'a StoredUser> for AccountLog<'a> {
+    fn from(user: &'a StoredUser) -> Self {
+        Self {
+            username: &user.username,
+            display_name: &user.display_name,
+            binding: &user.binding,
+            disabled: user.disabled,
+        }
+    }
+}
