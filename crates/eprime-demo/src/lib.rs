@@ -5,11 +5,13 @@
 //! three Japan–NATO documents *read from the seed texts by the importer* (so the demo proves
 //! the importer), with what the texts do not say (status, edition, approvals) from
 //! `data/documents.toml`; the other partners' IPCPs; the curated activities, each linked to the
-//! goals or priority areas it serves and to the source it is recorded in; and the demo accounts.
+//! goals or priority areas it serves and to the source it is recorded in; the year's
+//! Partnership Cooperation Menu with Japan's nominations ([`menu`]); and the demo accounts.
 //!
 //! Everything is embedded in the binary, so `eprime serve --demo` works from any directory.
 
 mod data;
+pub mod menu;
 
 use std::collections::HashMap;
 
@@ -99,6 +101,7 @@ pub struct Summary {
     pub partnerships: usize,
     pub documents: usize,
     pub activities: usize,
+    pub menu_offerings: usize,
     pub accounts: usize,
 }
 
@@ -122,8 +125,19 @@ pub async fn load(
     let partnerships = load_partnerships(store, &loader).await?;
     let documents = load_documents(store, &loader).await?;
     let activities = load_activities(store, &loader, &documents).await?;
+    // The menu around today, its statuses as they stand today.
+    let today = time::OffsetDateTime::now_utc().date();
+    let menu_offerings = menu::load(store, &loader, today).await?;
     let accounts = load_accounts(store, password, hash_password).await?;
-    let summary = Summary { organisations, areas, partnerships, documents: documents.len(), activities, accounts };
+    let summary = Summary {
+        organisations,
+        areas,
+        partnerships,
+        documents: documents.len(),
+        activities,
+        menu_offerings,
+        accounts,
+    };
     tracing::info!(?summary, "demo loaded");
     Ok(summary)
 }
@@ -405,6 +419,7 @@ async fn load_activities(
             ),
             outcome: Text::parse(row.outcome.as_deref().unwrap_or_default()).map_err(|e| context(&e))?,
             source,
+            offering: None,
             marking,
             status,
             status_reason: row.status_reason.clone().filter(|_| status.needs_reason()),

@@ -164,9 +164,11 @@ impl Caller {
         if binding.role.sees_everything() {
             return ReadScope { everything: true, audiences: Vec::new() };
         }
-        let mut audiences = Vec::with_capacity(2);
+        let mut audiences = Vec::with_capacity(3);
         if let Some(partner) = &binding.partner {
             audiences.push(partner.as_org());
+            // Records released to every partner at once (menu events open to all partners).
+            audiences.push(OrgCode::partners());
         }
         if let Some(org) = &binding.organisation {
             audiences.push(org.clone());

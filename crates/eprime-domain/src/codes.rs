@@ -69,6 +69,13 @@ impl OrgCode {
         Self(Self::ALLIES.to_owned())
     }
 
+    /// Group code standing for every partner nation at once (menu events open to all partners).
+    pub const PARTNERS: &'static str = "PARTNERS";
+
+    pub fn partners() -> Self {
+        Self(Self::PARTNERS.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

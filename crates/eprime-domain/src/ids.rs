@@ -56,4 +56,8 @@ id_type!(
     WebhookId,
     /// One change to be delivered to one webhook.
     DeliveryId,
+    /// An event offered in the Partnership Cooperation Menu.
+    OfferingId,
+    /// A participant nominated for a menu event.
+    NominationId,
 );

@@ -13,6 +13,7 @@ pub mod document;
 pub mod error;
 pub mod ids;
 pub mod marking;
+pub mod menu;
 pub mod partnership;
 pub mod password;
 pub mod text;
@@ -29,7 +30,9 @@ pub use document::{
     Signatory,
 };
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{ActivityId, CommentId, DocumentId, ElementId, NotificationId, TokenId, UserId};
+pub use ids::{
+    ActivityId, CommentId, DocumentId, ElementId, NominationId, NotificationId, OfferingId, TokenId, UserId,
+};
 pub use marking::{Classification, Marking};
 pub use partnership::{Area, Framework, OrgKind, Organisation, Partnership};
 pub use text::{Text, Title};

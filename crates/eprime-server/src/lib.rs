@@ -9,10 +9,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod changes;
 pub mod digest;
 pub mod extract;
 pub mod importing;
+pub mod menu_index;
 pub mod notifier;
 pub mod problem;
 pub mod signin;
@@ -49,6 +51,8 @@ pub struct ServerConfig {
     /// to an hour; 10 attempts), and how long an endpoint has to answer.
     pub webhook_retry_base: Duration,
     pub webhook_timeout: Duration,
+    /// Days after an event before missing feedback and reports are flagged overdue.
+    pub overdue: eprime_domain::menu::OverdueRules,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +65,7 @@ impl Default for ServerConfig {
             sign_in_window: Duration::from_secs(15 * 60),
             webhook_retry_base: Duration::from_secs(10),
             webhook_timeout: Duration::from_secs(10),
+            overdue: eprime_domain::menu::OverdueRules::default(),
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct AppState {
     pub mailer: Option<digest::Mailer>,
     /// Sends webhook deliveries (stops when the last state is dropped).
     pub webhooks: Arc<webhooks::WebhookWorker>,
+    /// The menu's search index, kept in step with the store.
+    pub menu: Arc<menu_index::MenuSearch>,
 }
 
 impl AppState {
@@ -96,7 +103,11 @@ impl AppState {
         if let (Some(mailer), Some(mail)) = (&mailer, &config.mail) {
             digest::start(store.clone(), mailer.clone(), mail.digest_hour, Arc::downgrade(&changes));
         }
+        let index = eprime_search::TantivyMenuIndex::new().expect("an in-memory index can always be created");
+        let menu = menu_index::MenuSearch::new(Arc::new(index));
+        menu.start(store.clone());
         Self {
+            menu,
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),

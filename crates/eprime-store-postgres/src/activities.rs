@@ -4,7 +4,7 @@
 use eprime_domain::access::{may_edit_activity, may_transition_activity};
 use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
-    NewActivity, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
+    NewActivity, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
 };
 use eprime_store::{ActivityFilter, EntityType, Operation, Page, PageRequest, StoreError};
 use sqlx::postgres::PgRow;
@@ -23,7 +23,7 @@ macro_rules! activity_select {
         concat!(
             "SELECT a.id, a.partnership, a.title, a.description, a.kind, a.starts_on, a.ends_on, a.location,",
             " a.lead, a.status, a.status_reason, a.outcome, a.source, a.marking, a.version, a.created_at,",
-            " a.updated_at, a.sort_key,",
+            " a.updated_at, a.sort_key, a.offering,",
             " ARRAY(SELECT org FROM activity_participants WHERE activity = a.id) AS participants,",
             " ARRAY(SELECT element FROM activity_elements WHERE activity = a.id) AS supports,",
             " ARRAY(SELECT area FROM activity_areas WHERE activity = a.id) AS areas,",
@@ -155,6 +155,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
         status_reason: new.status_reason,
         outcome: new.outcome,
         source: new.source,
+        offering: new.offering,
         // Enforced here, not only at input: an activity is always released to its own partner.
         marking: eprime_domain::activity::marking_for(&new.partnership, new.marking),
         version: 1,
@@ -162,10 +163,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
         updated_at: at,
     };
     check_references(&mut tx, &scope, &activity).await?;
+    if let Some(offering) = activity.offering
+        && crate::offerings::fetch(&mut *tx, &scope, offering).await?.is_none()
+    {
+        return Err(FieldError::new("offering", format!("no menu offering {offering} is visible to you")).into());
+    }
     sqlx::query(
         "INSERT INTO activities (id, partnership, title, description, kind, starts_on, ends_on, location, lead,
-             status, status_reason, outcome, source, marking, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             status, status_reason, outcome, source, marking, version, created_at, updated_at, offering)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
     )
     .bind(activity.id.0)
     .bind(activity.partnership.as_str().to_owned())
@@ -183,6 +189,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
     .bind(activity.marking.classification.as_str())
     .bind(activity.version)
     .bind(at)
+    .bind(activity.offering.map(|o| o.0))
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
@@ -479,6 +486,7 @@ fn from_row(row: &PgRow) -> Result<Activity, StoreError> {
         status_reason: optional("status_reason")?,
         outcome: Text::parse(&text("outcome")?).map_err(backend)?,
         source: row.try_get::<Option<Json<SourceRef>>, _>("source").map_err(backend)?.map(|s| s.0),
+        offering: row.try_get::<Option<Uuid>, _>("offering").map_err(backend)?.map(OfferingId),
         marking: marking(&text("marking")?, list("releasable")?)?,
         version: row.try_get("version").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,

@@ -114,7 +114,7 @@ pub(crate) async fn visible_record(
     entity: EntityType,
     id: &str,
 ) -> Result<bool, StoreError> {
-    // Activities and documents are keyed by uuid: anything else names no record.
+    // Activities, documents, offerings and nominations (among others) are keyed by uuid: anything else names no record.
     let uuid = || Uuid::parse_str(id).ok();
     let query = match entity {
         EntityType::Activity => {
@@ -131,6 +131,24 @@ pub(crate) async fn visible_record(
             let sql = concat!(
                 "SELECT EXISTS (SELECT 1 FROM documents d WHERE d.id = $5 AND ",
                 visible!("document", "d", "id::text"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        EntityType::Offering => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM offerings o WHERE o.id = $5 AND ",
+                visible!("offering", "o", "id::text"),
+                ")"
+            );
+            bind_scope(sqlx::query(sql), scope).bind(id)
+        }
+        EntityType::Nomination => {
+            let Some(id) = uuid() else { return Ok(false) };
+            let sql = concat!(
+                "SELECT EXISTS (SELECT 1 FROM nominations n WHERE n.id = $5 AND ",
+                visible!("nomination", "n", "id::text"),
                 ")"
             );
             bind_scope(sqlx::query(sql), scope).bind(id)

@@ -7,17 +7,23 @@
 //!
 //! Unlike SQLite, PostgreSQL runs many writers at once. Every write therefore locks the record it
 //! changes (`SELECT … FOR NO KEY UPDATE`) before reading it and checking its version, and appends
-//! to the change log under a table lock, so log order is commit order.
+//! to the change log under a table lock, so log order is commit order. Menu writes lock the
+//! offering first, nomination writes included (`nominations.rs`): seats and quotas are counted
+//! under that lock, so nominations through any number of instances cannot overbook.
 
 mod accounts;
 mod activities;
 mod audit;
+mod calendar_feeds;
 mod changelog;
 mod codec;
 mod comments;
 mod digests;
 mod documents;
+mod menu;
+mod nominations;
 mod notifications;
+mod offerings;
 mod partnerships;
 mod releasability;
 mod scope;

@@ -202,6 +202,7 @@ fn activity(title: &str, starts_on: Option<time::Date>) -> NewActivity {
         areas: vec![],
         outcome: Text::default(),
         source: None,
+        offering: None,
         marking: Marking::public(),
         status: ActivityStatus::Proposed,
         status_reason: None,

@@ -206,7 +206,7 @@ pub(crate) async fn revoke_session(store: &SqliteStore, token_hash: &str) -> Res
     Ok(result.rows_affected() > 0)
 }
 
-fn binding(row: &SqliteRow) -> Result<RoleBinding, StoreError> {
+pub(crate) fn binding(row: &SqliteRow) -> Result<RoleBinding, StoreError> {
     let role = Role::parse(&row.try_get::<String, _>("role").map_err(backend)?).map_err(backend)?;
     let partner = row.try_get::<Option<String>, _>("partner").map_err(backend)?;
     let organisation = row.try_get::<Option<String>, _>("organisation").map_err(backend)?;

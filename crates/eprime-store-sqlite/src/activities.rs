@@ -23,7 +23,7 @@ macro_rules! activity_select {
         concat!(
             "SELECT a.id, a.partnership, a.title, a.description, a.kind, a.starts_on, a.ends_on, a.location,",
             " a.lead, a.status, a.status_reason, a.outcome, a.source, a.marking, a.version, a.created_at,",
-            " a.updated_at, a.sort_key,",
+            " a.updated_at, a.sort_key, a.offering,",
             " (SELECT group_concat(org) FROM activity_participants WHERE activity = a.id) AS participants,",
             " (SELECT group_concat(element) FROM activity_elements WHERE activity = a.id) AS supports,",
             " (SELECT group_concat(area) FROM activity_areas WHERE activity = a.id) AS areas,",
@@ -153,6 +153,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
         status_reason: new.status_reason,
         outcome: new.outcome,
         source: new.source,
+        offering: new.offering,
         // Enforced here, not only at input: an activity is always released to its own partner.
         marking: eprime_domain::activity::marking_for(&new.partnership, new.marking),
         version: 1,
@@ -160,10 +161,15 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
         updated_at: at,
     };
     check_references(&mut tx, &scope, &activity).await?;
+    if let Some(offering) = activity.offering
+        && crate::offerings::fetch(&mut *tx, &scope, offering).await?.is_none()
+    {
+        return Err(FieldError::new("offering", format!("no menu offering {offering} is visible to you")).into());
+    }
     sqlx::query(
         "INSERT INTO activities (id, partnership, title, description, kind, starts_on, ends_on, location, lead,
-             status, status_reason, outcome, source, marking, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+             status, status_reason, outcome, source, marking, version, created_at, updated_at, offering)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
     )
     .bind(activity.id.to_string())
     .bind(activity.partnership.as_str().to_owned())
@@ -181,6 +187,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     .bind(activity.marking.classification.as_str())
     .bind(activity.version)
     .bind(instant_text(at))
+    .bind(activity.offering.map(|o| o.to_string()))
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
@@ -463,6 +470,7 @@ fn from_row(row: &SqliteRow) -> Result<Activity, StoreError> {
         status_reason: optional("status_reason")?,
         outcome: Text::parse(&text("outcome")?).map_err(backend)?,
         source: optional("source")?.map(|s| from_json::<SourceRef>(&s)).transpose()?,
+        offering: optional("offering")?.map(|o| o.parse()).transpose().map_err(backend)?,
         marking: marking(&text("marking")?, optional("releasable")?)?,
         version: row.try_get("version").map_err(backend)?,
         created_at: parse_instant(&text("created_at")?)?,

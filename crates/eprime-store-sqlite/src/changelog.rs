@@ -72,6 +72,13 @@ pub(crate) async fn visible_record<'e>(
             " AND ",
             crate::comments::subject_visible!("c")
         )),
+        EntityType::Offering => {
+            scoped(concat!("SELECT count(*) FROM offerings o WHERE o.id = ?5 AND ", visible!("offering", "o", "id")))
+        }
+        EntityType::Nomination => scoped(concat!(
+            "SELECT count(*) FROM nominations n WHERE n.id = ?5 AND ",
+            visible!("nomination", "n", "id")
+        )),
         EntityType::Partnership => scoped(concat!(
             "SELECT count(*) FROM partnerships p WHERE p.partner = ?5 AND ",
             visible!("partnership", "p", "partner")

@@ -8,12 +8,16 @@
 mod accounts;
 mod activities;
 mod audit;
+mod calendar_feeds;
 mod changelog;
 mod codec;
 mod comments;
 mod digests;
 mod documents;
+mod menu;
+mod nominations;
 mod notifications;
+mod offerings;
 mod partnerships;
 mod releasability;
 mod scope;

@@ -1,7 +1,7 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
 use eprime_domain::{Caller, NotificationId, Principal, UserId};
-use eprime_store::notify::{Candidate, needs_approval, new_mentions, plan, watched_record};
+use eprime_store::notify::{Candidate, needs_approval, new_mentions, nomination_contacts, plan, watched_record};
 use eprime_store::{EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -14,7 +14,11 @@ use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 /// Records that can be watched.
 fn watchable(entity: EntityType) -> Result<(), StoreError> {
     match entity {
-        EntityType::Activity | EntityType::Document | EntityType::Partnership | EntityType::Element => Ok(()),
+        EntityType::Activity
+        | EntityType::Document
+        | EntityType::Partnership
+        | EntityType::Element
+        | EntityType::Offering => Ok(()),
         other => {
             Err(eprime_domain::FieldError::new("entity", format!("a {} cannot be watched", other.as_str())).into())
         }
@@ -120,9 +124,19 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
         } else {
             Vec::new()
         };
+        let contacts = nomination_contacts(change);
+        let mut concerned = Vec::new();
+        if let Some(provider) = &contacts.provider {
+            let sql = concat!(user_select!(), " WHERE role = 'provider' AND organisation = ?1");
+            concerned.extend(users(&mut tx, sql, provider).await?);
+        }
+        for name in &contacts.usernames {
+            concerned.extend(users(&mut tx, concat!(user_select!(), " WHERE username = ?1"), name).await?);
+        }
         let candidates: Vec<Candidate<'_>> = watchers
             .iter()
             .map(|user| Candidate { user, reason: NotificationReason::Watched })
+            .chain(concerned.iter().map(|user| Candidate { user, reason: NotificationReason::Nomination }))
             .chain(approvers.iter().map(|user| Candidate { user, reason: NotificationReason::Approval }))
             .chain(mentioned.iter().map(|user| Candidate { user, reason: NotificationReason::Mention }))
             .collect();

@@ -24,6 +24,10 @@ pub enum EntityType {
     Webhook,
     /// A programme element (goal, priority area…): watched and discussed, changed with its document.
     Element,
+    /// An event offered in the Partnership Cooperation Menu.
+    Offering,
+    /// A participant nominated for a menu event (its decisions, attendance and feedback).
+    Nomination,
 }
 
 impl EntityType {
@@ -39,10 +43,12 @@ impl EntityType {
             Self::Comment => "comment",
             Self::Webhook => "webhook",
             Self::Element => "element",
+            Self::Offering => "offering",
+            Self::Nomination => "nomination",
         }
     }
 
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::Organisation,
         Self::Area,
         Self::Partnership,
@@ -53,6 +59,8 @@ impl EntityType {
         Self::Comment,
         Self::Webhook,
         Self::Element,
+        Self::Offering,
+        Self::Nomination,
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {

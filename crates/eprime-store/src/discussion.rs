@@ -23,6 +23,8 @@ pub struct NewComment {
 pub enum NotificationReason {
     /// A record the user watches changed (or was discussed).
     Watched,
+    /// A nomination the user made, holds or must decide on (as its provider) changed.
+    Nomination,
     /// A new activity waits for approval (NATO staff).
     Approval,
     /// The user was mentioned in a comment.
@@ -33,13 +35,14 @@ impl NotificationReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Watched => "watched",
+            Self::Nomination => "nomination",
             Self::Approval => "approval",
             Self::Mention => "mention",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Watched, Self::Approval, Self::Mention].into_iter().find(|r| r.as_str() == raw)
+        [Self::Watched, Self::Nomination, Self::Approval, Self::Mention].into_iter().find(|r| r.as_str() == raw)
     }
 }
 

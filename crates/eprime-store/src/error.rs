@@ -35,3 +35,15 @@ impl From<eprime_domain::FieldError> for StoreError {
         Self::Invalid(error.into())
     }
 }
+
+impl From<eprime_domain::menu::MenuRefusal> for StoreError {
+    fn from(refusal: eprime_domain::menu::MenuRefusal) -> Self {
+        use eprime_domain::menu::MenuRefusal;
+        match refusal {
+            MenuRefusal::Forbidden(message) => Self::Forbidden(message),
+            MenuRefusal::Conflict(message) => Self::Conflict(message),
+            MenuRefusal::Invalid(error) => Self::Invalid(error.into()),
+            MenuRefusal::Prerequisites(errors) => Self::Invalid(errors),
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod change;
 mod discussion;
 pub mod dump;
 mod error;
+mod menu;
 pub mod notify;
 pub mod plan;
 mod query;
@@ -36,6 +37,7 @@ use eprime_domain::{
 pub use change::{ChangeEntry, EntityType, Operation};
 pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch};
 pub use error::StoreError;
+pub use menu::{CalendarFeed, MenuStore, OfferingFilter, Participation};
 pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
 pub use records::{
     AccountLog, AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser,
@@ -49,9 +51,10 @@ pub use webhooks::{
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything e-PRIME keeps. Implementations are cheap to clone handles on a pool. Webhooks and
-/// their deliveries are the supertrait [`WebhookStore`] (in `webhooks.rs`).
+/// their deliveries are the supertrait [`WebhookStore`] (in `webhooks.rs`); the menu is
+/// [`MenuStore`] (in `menu.rs`).
 #[async_trait]
-pub trait Store: WebhookStore + Send + Sync + 'static {
+pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     // ----- health -----
 
     /// Answers when the database can be reached and queried.

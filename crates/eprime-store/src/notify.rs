@@ -58,11 +58,43 @@ pub fn new_mentions(entry: &ChangeEntry) -> Vec<String> {
     list(entry.after.as_ref()).into_iter().filter(|name| !before.contains(name)).collect()
 }
 
-/// Whether a change asks NATO staff to act: a newly proposed activity waits for approval.
+/// Whether a change asks NATO staff to act: a newly proposed activity, or a menu offering just
+/// submitted, waits for approval.
 pub fn needs_approval(entry: &ChangeEntry) -> bool {
-    entry.entity == EntityType::Activity
-        && entry.operation == Operation::Create
-        && entry.after.as_ref().and_then(|a| a.get("status")).and_then(|s| s.as_str()) == Some("proposed")
+    let status = entry.after.as_ref().and_then(|a| a.get("status")).and_then(|s| s.as_str());
+    match entry.entity {
+        EntityType::Activity => entry.operation == Operation::Create && status == Some("proposed"),
+        EntityType::Offering => entry.operation == Operation::Transition && status == Some("submitted"),
+        _ => false,
+    }
+}
+
+/// Who a nomination's change concerns: the provider's users when a nomination arrives or is
+/// withdrawn (they decide), and the nominating officer and the participant's own account (named
+/// by its e-mail) when anything happens to it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NominationContacts {
+    /// The provider whose users are told.
+    pub provider: Option<String>,
+    /// Accounts told by username.
+    pub usernames: Vec<String>,
+}
+
+pub fn nomination_contacts(entry: &ChangeEntry) -> NominationContacts {
+    if entry.entity != EntityType::Nomination {
+        return NominationContacts::default();
+    }
+    let Some(record) = entry.record() else { return NominationContacts::default() };
+    let text = |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(str::to_owned);
+    let status = text(record.get("status"));
+    let arrives_or_leaves = entry.operation == Operation::Create || status.as_deref() == Some("withdrawn");
+    let mut usernames: Vec<String> =
+        [text(record.get("nominated_by")), text(record.get("participant").and_then(|p| p.get("email")))]
+            .into_iter()
+            .flatten()
+            .collect();
+    usernames.dedup();
+    NominationContacts { provider: arrives_or_leaves.then(|| text(record.get("provider"))).flatten(), usernames }
 }
 
 /// The record a change concerns for its watchers: a comment's subject, else the record itself.
@@ -95,6 +127,21 @@ fn summary(entry: &ChangeEntry) -> String {
         }
         (EntityType::Comment, Operation::Delete) => format!("{actor} deleted a comment"),
         (EntityType::Comment, _) => format!("{actor} edited a comment"),
+        (EntityType::Nomination, operation) => {
+            let name = record.and_then(|r| r.get("participant")).and_then(|p| p.get("name")).and_then(|n| n.as_str());
+            let event = record.and_then(|r| r.get("offering_title")).and_then(|t| t.as_str()).unwrap_or("an event");
+            let status = record.and_then(|r| r.get("status")).and_then(|s| s.as_str()).unwrap_or("?");
+            let name = name.unwrap_or("a participant");
+            match operation {
+                Operation::Create => format!("{actor} nominated {name} for “{}”", excerpt(event)),
+                Operation::Transition => format!("{actor}: {name} is now {status} for “{}”", excerpt(event)),
+                _ => format!("{actor} updated the nomination of {name} for “{}”", excerpt(event)),
+            }
+        }
+        (EntityType::Offering, Operation::Transition) => {
+            let status = record.and_then(|r| r.get("status")).and_then(|s| s.as_str()).unwrap_or("?");
+            format!("{actor} moved menu event{title} to {status}")
+        }
         (EntityType::Activity, Operation::Transition) => {
             let status = record.and_then(|r| r.get("status")).and_then(|s| s.as_str()).unwrap_or("?");
             format!("{actor} moved activity{title} to {status}")

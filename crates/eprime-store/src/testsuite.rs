@@ -12,6 +12,8 @@ use time::macros::date;
 
 use crate::{ActivityFilter, DynStore, EntityType, NewPartnership, NewUser, PageRequest, SessionRecord, StoreError};
 
+/// The menu: offerings, nominations, seats and quotas (`testsuite/menu.rs`).
+mod menu;
 /// Webhooks and their deliveries (`testsuite/webhooks.rs`).
 mod webhooks;
 
@@ -37,6 +39,11 @@ where
     watchers_and_mentioned_users_are_notified_once(make().await).await;
     webhooks::webhooks_are_managed_within_scope_and_logged_without_secrets(make().await).await;
     webhooks::deliveries_carry_what_the_organisation_may_see_and_are_retried_and_redelivered(make().await).await;
+    menu::an_offering_is_seen_by_eligible_partners_only_once_published(make().await).await;
+    menu::the_nomination_loop_keeps_seats_quotas_and_the_waiting_list(make().await).await;
+    menu::concurrent_nominations_take_exactly_the_quota(make().await).await;
+    menu::refused_menu_steps_change_nothing(make().await).await;
+    menu::participation_rolls_up_to_the_activity_and_its_goal(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {
@@ -163,6 +170,7 @@ fn new_activity(partner: &str, title: &str, marking: Marking) -> NewActivity {
         areas: vec![],
         outcome: Text::default(),
         source: None,
+        offering: None,
         marking,
         status: ActivityStatus::Proposed,
         status_reason: None,

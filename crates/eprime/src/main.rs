@@ -46,8 +46,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(summary) = &server.demo {
                 let _ = writeln!(
                     out,
-                    "demo loaded: {} partnerships, {} documents, {} activities, {} organisations",
-                    summary.partnerships, summary.documents, summary.activities, summary.organisations
+                    "demo loaded: {} partnerships, {} documents, {} activities, {} menu offerings, {} organisations",
+                    summary.partnerships,
+                    summary.documents,
+                    summary.activities,
+                    summary.menu_offerings,
+                    summary.organisations
                 );
                 let _ = writeln!(out, "demo accounts (password: {demo_password}):");
                 for account in &eprime_demo::ACCOUNTS {

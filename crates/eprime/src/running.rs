@@ -86,6 +86,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let state = AppState::new(store.clone(), options.config);
+    state.menu.built().await;
     let changes = state.changes.clone();
     let app = eprime_server::app_with(state, eprime_web::router());
     let task = tokio::spawn(eprime_server::serve_app(listener, app, async move {

@@ -109,7 +109,7 @@ impl Matrix<'_> {
     ) {
         self.covered.insert((method.as_str().to_lowercase(), template.to_owned()));
         let mut request = self.app.request(method.clone(), path, token);
-        if method == Method::PATCH {
+        if method == Method::PATCH || method == Method::PUT {
             request = request.header("If-Match", "*");
         }
         if let Some(body) = body {
@@ -220,6 +220,7 @@ async fn every_operation_for_every_role_and_record_class() {
         assert_eq!(app.post("/api/v1/users", Some(&admin), &body).await.status(), StatusCode::CREATED);
     }
     let webhooks = webhooks(&app, &admin).await;
+    let menu = menu_records(&app, &staff).await;
     let mut m = Matrix { app: &app, covered: BTreeSet::new(), failures: Vec::new() };
 
     for caller in CALLERS {
@@ -409,6 +410,7 @@ async fn every_operation_for_every_role_and_record_class() {
         m.check(caller, t, (M::GET, "/api/v1/audit"), "/api/v1/audit", None, write(caller, true, reads_audit, S::OK))
             .await;
         check_webhooks(&mut m, caller, t, &webhooks).await;
+        check_menu(&mut m, caller, t, &menu, &records).await;
 
         // Signing out last: it revokes the token.
         m.check(
@@ -480,5 +482,158 @@ async fn check_webhooks(m: &mut Matrix<'_>, caller: &str, t: Option<&str>, webho
         let redeliver = format!("{path}/deliveries/01020304-0506-7708-890a-0b0c0d0e0f10/redeliver");
         let template = "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver";
         m.check(caller, t, (M::POST, template), &redeliver, None, expected(in_scope, S::NOT_FOUND)).await;
+    }
+}
+
+/// Menu records: a draft of NDC's, a published event open to Japan only and one open to Korea
+/// only, and a Japanese nomination to the first.
+struct MenuRecords {
+    draft: String,
+    draft_body: Value,
+    for_japan: String,
+    for_korea: String,
+    nomination: String,
+}
+
+fn offering_body(code: &str, nation: &str) -> Value {
+    let start = time::OffsetDateTime::now_utc().date() + time::Duration::days(90);
+    let deadline = start - time::Duration::days(30);
+    json!({
+        "code": code, "title": "Matrix Course", "areas": ["CYD"], "event_type": "course", "provider": "NDC",
+        "contact": {"name": "Registrar", "email": "registrar@ndc.example"},
+        "sessions": [{"starts_on": start.to_string(), "ends_on": (start + time::Duration::days(4)).to_string(), "location": "Rome, ITA"}],
+        "seats": 20, "nation_quota": 5, "eligibility": {"kind": "nations", "nations": [nation]},
+        "nomination_deadline": deadline.to_string(),
+    })
+}
+
+async fn menu_records(app: &TestApp, staff: &str) -> MenuRecords {
+    let mut ids = Vec::new();
+    for (code, nation, publish) in [("MTX-DRAFT", "JPN", false), ("MTX-JPN", "JPN", true), ("MTX-KOR", "KOR", true)] {
+        let response = app.post("/api/v1/menu", Some(staff), &offering_body(code, nation)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        if publish {
+            for to in ["submitted", "approved", "published"] {
+                let path = format!("/api/v1/menu/{id}/transitions");
+                assert_eq!(app.post(&path, Some(staff), &json!({"to": to})).await.status(), StatusCode::OK);
+            }
+        }
+        ids.push(id);
+    }
+    let officer = app.login("jpn.officer").await;
+    let body = json!({"name": "Sato Hiroshi", "organisation": "JSDF", "email": "sato@example.jp", "language_level": 3});
+    let response = app.post(&format!("/api/v1/menu/{}/nominations", ids[1]), Some(&officer), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    let nomination = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    MenuRecords {
+        draft: ids[0].clone(),
+        draft_body: offering_body("MTX-DRAFT", "JPN"),
+        for_japan: ids[1].clone(),
+        for_korea: ids[2].clone(),
+        nomination,
+    }
+}
+
+async fn check_menu(m: &mut Matrix<'_>, caller: &str, t: Option<&str>, menu: &MenuRecords, records: &Records) {
+    use Method as M;
+    use StatusCode as S;
+    let nato = nato_writer(caller);
+    let sees_everything = nato || caller == "auditor";
+    let provider = caller == "ndc.provider";
+    let japanese = matches!(caller, "jpn.admin" | "jpn.officer");
+    // Who sees which offering: NATO and the provider everything; eligible partners published ones.
+    let sees_draft = sees_everything || provider;
+    let sees_japan = sees_draft || japanese;
+    let sees_korea = sees_draft || caller == "kor.officer";
+    m.check(caller, t, (M::GET, "/api/v1/menu"), "/api/v1/menu?q=matrix", None, S::OK).await;
+    let mut create = offering_body(&format!("MTX-NEW-{}", caller.replace('.', "-").to_uppercase()), "JPN");
+    if provider {
+        create.as_object_mut().unwrap().remove("provider");
+    }
+    let expected = write(caller, true, nato || provider, S::CREATED);
+    m.check(caller, t, (M::POST, "/api/v1/menu"), "/api/v1/menu", Some(create), expected).await;
+    for (id, visible) in [(&menu.draft, sees_draft), (&menu.for_japan, sees_japan), (&menu.for_korea, sees_korea)] {
+        m.check(caller, t, (M::GET, "/api/v1/menu/{id}"), &format!("/api/v1/menu/{id}"), None, read(visible)).await;
+        let ics = format!("/api/v1/menu/{id}/event.ics");
+        m.check(caller, t, (M::GET, "/api/v1/menu/{id}/event.ics"), &ics, None, read(visible)).await;
+    }
+    let feeds = "/api/v1/calendar/feeds";
+    let body = json!({"name": "matrix"});
+    m.check(caller, t, (M::POST, feeds), feeds, Some(body), signed_in(caller, S::CREATED)).await;
+    m.check(caller, t, (M::GET, feeds), feeds, None, signed_in(caller, S::OK)).await;
+    let unknown = "/api/v1/calendar/feeds/01020304-0506-7708-890a-0b0c0d0e0f10";
+    m.check(caller, t, (M::DELETE, "/api/v1/calendar/feeds/{id}"), unknown, None, signed_in(caller, S::NOT_FOUND))
+        .await;
+    // A feed is read with its own secret, never with the caller's credentials.
+    let bogus = "/api/v1/calendar/not-a-feed-token/feed.ics";
+    m.check(caller, t, (M::GET, "/api/v1/calendar/{token}/feed.ics"), bogus, None, S::NOT_FOUND).await;
+    let draft = format!("/api/v1/menu/{}", menu.draft);
+    let expected = write(caller, sees_draft, nato || provider, S::OK);
+    m.check(caller, t, (M::PUT, "/api/v1/menu/{id}"), &draft, Some(menu.draft_body.clone()), expected).await;
+    // Not a step the lifecycle allows from `draft`: 409 for those who may move it at all.
+    let step = json!({"to": "approved"});
+    let expected = write(caller, sees_draft, nato || provider, S::CONFLICT);
+    let path = format!("{draft}/transitions");
+    m.check(caller, t, (M::POST, "/api/v1/menu/{id}/transitions"), &path, Some(step), expected).await;
+    let report = json!({"summary": "Held."});
+    let expected = write(caller, sees_draft, nato || provider, S::CONFLICT);
+    let path = format!("{draft}/report");
+    m.check(caller, t, (M::POST, "/api/v1/menu/{id}/report"), &path, Some(report), expected).await;
+    let japan = format!("/api/v1/menu/{}", menu.for_japan);
+    let path = format!("{japan}/history");
+    m.check(caller, t, (M::GET, "/api/v1/menu/{id}/history"), &path, None, read(sees_japan)).await;
+    let path = format!("{japan}/nominations");
+    let expected = signed_in(caller, read(sees_japan));
+    m.check(caller, t, (M::GET, "/api/v1/menu/{id}/nominations"), &path, None, expected).await;
+    let nominee = json!({"name": "Tanaka Aiko", "organisation": "MOD", "email": format!("{caller}@example.jp")});
+    let expected = match caller {
+        "anonymous" => S::UNAUTHORIZED,
+        "jpn.officer" => S::CREATED,
+        // NATO staff must name the nation they nominate for.
+        "nato.admin" | "nato.staff" => S::UNPROCESSABLE_ENTITY,
+        "kor.officer" => S::NOT_FOUND,
+        _ => S::FORBIDDEN,
+    };
+    m.check(caller, t, (M::POST, "/api/v1/menu/{id}/nominations"), &path, Some(nominee), expected).await;
+    let path = format!("{japan}/adopt");
+    let expected = write(caller, sees_japan, nato || caller == "jpn.officer", S::CREATED);
+    let adopt = json!({"partnership": "JPN"});
+    m.check(caller, t, (M::POST, "/api/v1/menu/{id}/adopt"), &path, Some(adopt), expected).await;
+    let mine = "/api/v1/nominations/mine";
+    m.check(caller, t, (M::GET, "/api/v1/nominations/mine"), mine, None, signed_in(caller, S::OK)).await;
+    let nomination = format!("/api/v1/nominations/{}", menu.nomination);
+    let sees_nomination = sees_draft || japanese;
+    let expected = signed_in(caller, read(sees_nomination));
+    m.check(caller, t, (M::GET, "/api/v1/nominations/{id}"), &nomination, None, expected).await;
+    // The first who may decide waitlists it; later deciders find it waitlisted already.
+    let expected = match caller {
+        "nato.admin" => S::OK,
+        "nato.staff" | "ndc.provider" => S::CONFLICT,
+        _ => write(caller, sees_nomination, false, S::OK),
+    };
+    let path = format!("{nomination}/decision");
+    let decision = json!({"decision": "waitlist"});
+    m.check(caller, t, (M::POST, "/api/v1/nominations/{id}/decision"), &path, Some(decision), expected).await;
+    // Attendance: the provider's and NATO's, but not while the event is open.
+    let expected = write(caller, sees_nomination, nato || provider, S::CONFLICT);
+    let path = format!("{nomination}/attendance");
+    let body = json!({"attendance": "attended"});
+    m.check(caller, t, (M::POST, "/api/v1/nominations/{id}/attendance"), &path, Some(body), expected).await;
+    // Feedback: Japan's officer's (not before the event), nobody else's.
+    let expected = write(caller, sees_nomination, caller == "jpn.officer", S::CONFLICT);
+    let path = format!("{nomination}/feedback");
+    let body = json!({"ratings": {"overall": 5, "content": 5, "organisation": 5, "relevance": 5}});
+    m.check(caller, t, (M::POST, "/api/v1/nominations/{id}/feedback"), &path, Some(body), expected).await;
+    for (class, id, _) in &records.activities {
+        let path = format!("/api/v1/activities/{id}/participation");
+        let template = "/api/v1/activities/{id}/participation";
+        m.check(caller, t, (M::GET, template), &path, None, read(sees(caller, *class))).await;
+    }
+    for (class, id) in &records.goals {
+        let path = format!("/api/v1/goals/{id}/participation");
+        let template = "/api/v1/goals/{id}/participation";
+        let visible = sees(caller, *class);
+        m.check(caller, t, (M::GET, template), &path, None, read(visible)).await;
     }
 }

@@ -403,3 +403,53 @@ async fn a_change_through_one_instance_reaches_the_streams_of_another() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seat_quotas_and_menu_search_hold_across_instances() {
+    let Some(db) = database("seat_quotas_and_menu_search_hold_across_instances").await else { return };
+    let a = TestApp::on_database(&db.url, true).await;
+    let b = TestApp::on_database(&db.url, true).await;
+    let provider = a.login("ndc.provider").await;
+    let staff = a.login("nato.staff").await;
+    let start = time::OffsetDateTime::now_utc().date() + time::Duration::days(60);
+    let body = json!({
+        "code": "CEP-NDC-TWO-INSTANCES", "title": "Wombatical Resilience Course", "areas": ["CEP"],
+        "event_type": "course", "contact": {"name": "Registrar", "email": "registrar@ndc.example"},
+        "sessions": [{"starts_on": start.to_string(), "ends_on": (start + time::Duration::days(2)).to_string(), "location": "Rome, ITA"}],
+        "seats": 40, "nation_quota": 4, "eligibility": {"kind": "nations", "nations": ["JPN"]},
+        "nomination_deadline": (start - time::Duration::days(20)).to_string(),
+    });
+    let created: Value = a.post("/api/v1/menu", Some(&provider), &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    for to in ["submitted", "approved", "published"] {
+        let path = format!("/api/v1/menu/{id}/transitions");
+        assert_eq!(a.post(&path, Some(&staff), &json!({"to": to})).await.status(), StatusCode::OK);
+    }
+    // B's index follows the log: it finds what was published through A.
+    let japan_b = b.login("jpn.officer").await;
+    let mut found = 0;
+    for _ in 0..100 {
+        let page: Value = b.get_json("/api/v1/menu?q=wombatical", Some(&japan_b)).await;
+        found = page["total"].as_u64().unwrap();
+        if found == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, 1, "instance B's search finds the offering published through A");
+    // Nominations raced through both instances: exactly the quota succeeds.
+    let japan_a = a.login("jpn.officer").await;
+    let path = format!("/api/v1/menu/{id}/nominations");
+    let requests = (0..24).map(|n| {
+        let (app, token) = if n % 2 == 0 { (&a, &japan_a) } else { (&b, &japan_b) };
+        let body = json!({"name": format!("P {n}"), "organisation": "JSDF", "email": format!("p{n}@example.jp")});
+        let request = app.request(Method::POST, &path, Some(token)).json(&body);
+        async move { request.send().await.unwrap().status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert_eq!(created, 4, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT));
+    a.stop().await;
+    b.stop().await;
+}

@@ -8,7 +8,7 @@ use super::{Activity, ActivityKind, ActivityStatus, SourceRef};
 use crate::codes::{AreaCode, OrgCode, PartnerCode};
 use crate::dates::parse_date;
 use crate::error::{FieldError, ValidationErrors};
-use crate::ids::{DocumentId, ElementId};
+use crate::ids::{DocumentId, ElementId, OfferingId};
 use crate::marking::{Classification, Marking};
 use crate::text::{Text, Title};
 
@@ -73,6 +73,8 @@ pub struct NewActivity {
     pub areas: Vec<AreaCode>,
     pub outcome: Text,
     pub source: Option<SourceRef>,
+    /// The menu event adopted (set by `POST /api/v1/menu/{id}/adopt`, never by the activity input).
+    pub offering: Option<OfferingId>,
     pub marking: Marking,
     /// `proposed` for everything created through the API; the demo loader and importers record
     /// past activities with the status the sources give.
@@ -120,6 +122,7 @@ impl NewActivity {
             areas,
             outcome: outcome.ok_or_else(ValidationErrors::default)?,
             source: source.flatten(),
+            offering: None,
             status: ActivityStatus::Proposed,
             status_reason: None,
         })

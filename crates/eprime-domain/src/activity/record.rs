@@ -3,7 +3,7 @@ use time::{Date, OffsetDateTime};
 
 use super::{ActivityKind, ActivityStatus};
 use crate::codes::{AreaCode, OrgCode, PartnerCode};
-use crate::ids::{ActivityId, DocumentId, ElementId};
+use crate::ids::{ActivityId, DocumentId, ElementId, OfferingId};
 use crate::marking::Marking;
 use crate::text::{Text, Title};
 
@@ -35,6 +35,8 @@ pub struct Activity {
     pub outcome: Text,
     /// Where the activity is recorded in the sources.
     pub source: Option<SourceRef>,
+    /// The menu event this activity takes part in, when a partner adopted one into its programme.
+    pub offering: Option<OfferingId>,
     #[serde(flatten)]
     pub marking: Marking,
     /// Increases with every change; send it back in `If-Match` to update.

@@ -3,10 +3,12 @@
 
 pub mod activities;
 pub mod audit;
+pub mod calendar;
 pub mod comments;
 pub mod digest;
 pub mod documents;
 pub mod health;
+pub mod menu;
 pub mod notifications;
 pub mod partnerships;
 pub mod reference;
@@ -43,6 +45,7 @@ use crate::problem::ApiError;
         (name = "reference", description = "Organisations and areas of cooperation"),
         (name = "discussions", description = "Comments on activities, documents and goals"),
         (name = "notifications", description = "Watching records and the inbox"),
+        (name = "menu", description = "The Partnership Cooperation Menu: offerings, nominations, attendance, feedback, reports"),
         (name = "webhooks", description = "An organisation's endpoints that receive, signed, the changes it may see"),
     )
 )]
@@ -103,6 +106,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::mark_read))
         .routes(routes!(digest::get, digest::subscribe, digest::unsubscribe))
         .routes(routes!(digest::send_now))
+        .routes(routes!(menu::search, menu::create))
+        .routes(routes!(menu::get, menu::update))
+        .routes(routes!(menu::transition))
+        .routes(routes!(menu::report))
+        .routes(routes!(menu::history))
+        .routes(routes!(menu::nominations, menu::nominate))
+        .routes(routes!(menu::adopt))
+        .routes(routes!(menu::mine))
+        .routes(routes!(menu::nomination))
+        .routes(routes!(menu::decide))
+        .routes(routes!(menu::attendance))
+        .routes(routes!(menu::feedback))
+        .routes(routes!(menu::activity_participation))
+        .routes(routes!(menu::goal_participation))
+        .routes(routes!(calendar::event))
+        .routes(routes!(calendar::create_feed, calendar::list_feeds))
+        .routes(routes!(calendar::revoke_feed))
+        .routes(routes!(calendar::feed))
 }
 
 /// Unknown paths answer a problem document too.

@@ -1,0 +1,171 @@
+//! The benchmark's data: generated once per scale and generator version, cached, and copied for
+//! each run so that what one run writes (updates, sessions) never leaks into the next.
+//!
+//! Everything is written through the `Store` trait — the same writes the server makes — so the
+//! data has exactly the shape the server produces (change log, releasability, child tables).
+
+mod menu;
+mod postgres;
+mod volume;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use eprime_store::DynStore;
+use serde::Serialize;
+
+pub use volume::{Volumes, bench_username};
+
+use crate::options::{DatabaseKind, Options, Scale};
+
+/// Bump whenever the generated data changes shape or volume: cached databases of another version
+/// are not reused.
+pub const GENERATOR_VERSION: u32 = 2;
+
+/// The seed of every random choice the generator makes.
+pub const SEED: u64 = 0x00e9_41e0_2026;
+
+/// The password of every account the benchmark makes (the demo's, so its accounts work too).
+pub const PASSWORD: &str = eprime_demo::DEFAULT_PASSWORD;
+
+/// What the generator wrote, and how fast.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct Generated {
+    pub partnerships: usize,
+    pub allies: usize,
+    pub activities: usize,
+    pub users: usize,
+    pub updates: usize,
+    pub change_log: i64,
+    pub menu_offerings: usize,
+    /// Seconds spent writing activities, users and updates (the Store's write speed).
+    pub activities_secs: f64,
+    pub users_secs: f64,
+    pub updates_secs: f64,
+    pub total_secs: f64,
+}
+
+/// The database a run serves, ready to start the server on.
+pub struct Prepared {
+    /// The URL the server is started with.
+    pub url: String,
+    /// Whether it came from the cache rather than being generated now.
+    pub cached: bool,
+    pub generated: Generated,
+    /// Seconds spent copying the cached database for this run.
+    pub copy_secs: f64,
+}
+
+/// Generates the database for `options.scale` (or reuses the cached one) and gives a fresh copy
+/// of it for this run.
+pub async fn prepare(options: &Options) -> anyhow::Result<Prepared> {
+    let cache_dir = options.out.join("cache");
+    std::fs::create_dir_all(&cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
+    let (cached_db, cached) = sqlite_cache(options, &cache_dir).await?;
+    let generated = read_marker(&cached_db)?;
+    let started = Instant::now();
+    let url = match options.database {
+        DatabaseKind::Sqlite => {
+            let run = options.out.join(format!("run-{}.db", options.scale.name()));
+            remove_database(&run);
+            std::fs::copy(&cached_db, &run).with_context(|| format!("copying {} for this run", cached_db.display()))?;
+            sqlite_url(&run)
+        }
+        DatabaseKind::Postgres => {
+            postgres::prepare(&options.postgres_url, options.scale, &sqlite_url(&cached_db), options.regenerate).await?
+        }
+    };
+    Ok(Prepared { url, cached, generated, copy_secs: started.elapsed().as_secs_f64() })
+}
+
+fn sqlite_url(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    format!("sqlite://{}", absolute.display())
+}
+
+/// The cached SQLite database of this scale, generated first when missing (or incomplete: the
+/// marker file is written only after generation finished).
+async fn sqlite_cache(options: &Options, dir: &Path) -> anyhow::Result<(PathBuf, bool)> {
+    let path = dir.join(format!("eprime-{}-g{GENERATOR_VERSION}.db", options.scale.name()));
+    if !options.regenerate && marker(&path).exists() && path.exists() {
+        return Ok((path, true));
+    }
+    remove_database(&path);
+    let _ = std::fs::remove_file(marker(&path));
+    let url = sqlite_url(&path);
+    eprintln!("generating scale {} into {} …", options.scale.name(), path.display());
+    let database = eprime::database::open(&url).await?;
+    let result = generate(&database.store, options.scale).await;
+    // Closing checkpoints the WAL into the main file, so copying that one file is enough.
+    database.close().await;
+    let generated = result?;
+    std::fs::write(marker(&path), serde_json::to_vec_pretty(&generated)?)?;
+    eprintln!(
+        "generated in {:.1} s: {} activities ({:.1} s), {} users ({:.1} s), {} updates ({:.1} s), change log {}",
+        generated.total_secs,
+        generated.activities,
+        generated.activities_secs,
+        generated.users,
+        generated.users_secs,
+        generated.updates,
+        generated.updates_secs,
+        generated.change_log
+    );
+    Ok((path, false))
+}
+
+fn marker(db: &Path) -> PathBuf {
+    db.with_extension("db.done.json")
+}
+
+fn read_marker(db: &Path) -> anyhow::Result<Generated> {
+    let raw = std::fs::read(marker(db)).with_context(|| format!("reading {}", marker(db).display()))?;
+    Ok(serde_json::from_slice(&raw)?)
+}
+
+fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+/// Fills an empty store at `scale`.
+pub async fn generate(store: &DynStore, scale: Scale) -> anyhow::Result<Generated> {
+    let started = Instant::now();
+    // Argon2 is deliberately slow: hash the one password once and give every account that hash.
+    let hash = eprime_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let hash_for_demo = hash.clone();
+    let summary = eprime_demo::load(store.as_ref(), PASSWORD, &move |_| hash_for_demo.clone())
+        .await
+        .context("loading the demo")?;
+    let mut generated = Generated {
+        partnerships: summary.partnerships,
+        activities: summary.activities,
+        users: summary.accounts,
+        menu_offerings: summary.menu_offerings,
+        ..Generated::default()
+    };
+    if let Some(volumes) = Volumes::of(scale) {
+        volume::generate(store, &volumes, &hash, &mut generated).await?;
+        generated.menu_offerings += menu::generate_menu(store, &volumes).await?;
+    }
+    catch_up_followers(store).await?;
+    generated.change_log = store.last_change_seq().await?;
+    generated.total_secs = started.elapsed().as_secs_f64();
+    Ok(generated)
+}
+
+/// The server's notifier and webhook queue follow the change log from a cursor kept in the
+/// database; left at 0 they would chew through the whole generated log while the benchmark
+/// measures. Advance both to the end now, through the same store calls the server makes.
+async fn catch_up_followers(store: &DynStore) -> anyhow::Result<()> {
+    const BATCH: u32 = 2000;
+    while store.generate_notifications(BATCH).await? == BATCH as usize {}
+    while store.enqueue_deliveries(BATCH).await?.entries == BATCH as usize {}
+    // Give the SQLite writer a moment to settle before the file is closed and copied.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
+}

@@ -1,0 +1,419 @@
+//! Behaviour of [`TantivyMenuIndex`] through the [`MenuIndex`] trait.
+
+use proptest::prelude::*;
+use time::macros::date;
+
+use crate::{FacetCount, MenuEntry, MenuIndex, MenuQuery, SearchError, TantivyMenuIndex, Visibility};
+
+fn entry(id: &str, code: &str, title: &str) -> MenuEntry {
+    MenuEntry {
+        id: id.into(),
+        code: code.into(),
+        title: title.into(),
+        description: String::new(),
+        provider: "NSO".into(),
+        provider_name: "NATO School Oberammergau".into(),
+        areas: vec!["EDU".into()],
+        area_titles: vec!["Education and training".into()],
+        event_type: "course".into(),
+        status: "published".into(),
+        months: vec!["2026-03".into()],
+        locations: vec!["Oberammergau".into()],
+        languages: vec!["en".into()],
+        open_seats: 5,
+        first_day: Some(date!(2026 - 03 - 10)),
+        audiences: Vec::new(),
+        public: true,
+    }
+}
+
+fn index(entries: Vec<MenuEntry>) -> TantivyMenuIndex {
+    let index = TantivyMenuIndex::new().unwrap();
+    index.upsert(entries).unwrap();
+    index
+}
+
+fn text(q: &str) -> MenuQuery {
+    MenuQuery { q: Some(q.into()), limit: 100, ..MenuQuery::default() }
+}
+
+fn all() -> MenuQuery {
+    MenuQuery { limit: 100, ..MenuQuery::default() }
+}
+
+fn ids(index: &TantivyMenuIndex, v: &Visibility, q: &MenuQuery) -> Vec<String> {
+    index.search(v, q).unwrap().hits.into_iter().map(|h| h.id).collect()
+}
+
+fn everyone() -> Visibility {
+    Visibility::everything()
+}
+
+fn counts(list: &[FacetCount]) -> Vec<(&str, u64)> {
+    list.iter().map(|c| (c.value.as_str(), c.count)).collect()
+}
+
+#[test]
+fn title_matches_rank_above_description_matches() {
+    let mut in_desc = entry("a", "A-1", "Maritime security");
+    in_desc.description = "Includes a module on cyber defence.".into();
+    let in_title = entry("b", "B-1", "Cyber defence fundamentals");
+    let idx = index(vec![in_desc, in_title]);
+    assert_eq!(ids(&idx, &everyone(), &text("cyber")), ["b", "a"]);
+    let hits = idx.search(&everyone(), &text("cyber")).unwrap().hits;
+    assert!(hits[0].score > hits[1].score && hits[1].score > 0.0);
+}
+
+#[test]
+fn all_words_must_match_case_insensitively_with_stemming() {
+    let idx = index(vec![
+        entry("a", "A", "Cyber Defence Exercises"),
+        entry("b", "B", "Cyber awareness"),
+        entry("c", "C", "Defence planning"),
+    ]);
+    assert_eq!(ids(&idx, &everyone(), &text("CYBER defence")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("exercise")), ["a"]);
+    assert!(ids(&idx, &everyone(), &text("cyber planning")).is_empty());
+}
+
+#[test]
+fn searches_provider_areas_and_code_too() {
+    let mut e = entry("a", "CYB-NS-2026-014", "Something");
+    e.provider = "NSO".into();
+    e.areas = vec!["CYB".into()];
+    e.area_titles = vec!["Cyber defence".into()];
+    let mut other = entry("b", "EDU-2026-001", "Other");
+    other.provider = "JFC".into();
+    other.provider_name = "Joint Force Command".into();
+    let idx = index(vec![e, other]);
+    assert_eq!(ids(&idx, &everyone(), &text("oberammergau")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("nso")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("cyber")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("CYB-NS-2026-014")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("joint force")), ["b"]);
+}
+
+#[test]
+fn ties_and_browsing_order_by_first_day_then_code() {
+    let mut late = entry("a", "Z-1", "Cyber course");
+    late.first_day = Some(date!(2026 - 06 - 01));
+    let mut early = entry("b", "Y-1", "Cyber course");
+    early.first_day = Some(date!(2026 - 02 - 01));
+    let mut undated = entry("c", "A-1", "Cyber course");
+    undated.first_day = None;
+    let mut same_day = entry("d", "B-1", "Cyber course");
+    same_day.first_day = Some(date!(2026 - 06 - 01));
+    let idx = index(vec![late, early, undated, same_day]);
+    // Equal scores: first day, then id.
+    assert_eq!(ids(&idx, &everyone(), &text("cyber")), ["b", "a", "d", "c"]);
+    // No text: first day (undated last), then code.
+    assert_eq!(ids(&idx, &everyone(), &all()), ["b", "d", "a", "c"]);
+}
+
+#[test]
+fn phrases_need_the_words_in_order() {
+    let idx = index(vec![entry("a", "A", "Crisis management course"), entry("b", "B", "Management of a crisis")]);
+    assert_eq!(ids(&idx, &everyone(), &text("\"crisis management\"")), ["a"]);
+    let mut both = ids(&idx, &everyone(), &text("crisis management"));
+    both.sort();
+    assert_eq!(both, ["a", "b"]);
+    assert_eq!(ids(&idx, &everyone(), &text("\"Crisis\"")).len(), 2);
+}
+
+#[test]
+fn longer_phrases_need_every_adjacent_pair() {
+    let idx = index(vec![
+        entry("a", "A", "Senior crisis management course"),
+        entry("b", "B", "Crisis response and management course"),
+    ]);
+    assert_eq!(ids(&idx, &everyone(), &text("\"crisis management course\"")), ["a"]);
+    assert_eq!(ids(&idx, &everyone(), &text("\"Crisis-Management\"")), ["a"]);
+    assert!(ids(&idx, &everyone(), &text("\"course management\"")).is_empty());
+}
+
+#[test]
+fn prefixes_match_word_beginnings() {
+    let idx = index(vec![
+        entry("a", "A", "Cybersecurity basics"),
+        entry("b", "B", "Cyber defence"),
+        entry("c", "C", "Security sector reform"),
+    ]);
+    let mut found = ids(&idx, &everyone(), &text("cyb*"));
+    found.sort();
+    assert_eq!(found, ["a", "b"]);
+    // Longer than the stem ("secur"): still found, prefixes look at unstemmed words.
+    assert_eq!(ids(&idx, &everyone(), &text("securit*")), ["c"]);
+    assert_eq!(ids(&idx, &everyone(), &text("cyb* defen*")), ["b"]);
+}
+
+#[test]
+fn malformed_queries_are_query_errors_and_blank_means_no_text() {
+    let idx = index(vec![entry("a", "A", "Cyber")]);
+    for q in ["\"cyber", "*", "cy*ber", "\"\"", "!!! ---"] {
+        match idx.search(&everyone(), &text(q)) {
+            Err(SearchError::Query(msg)) => assert!(!msg.is_empty()),
+            other => panic!("{q:?} gave {other:?}"),
+        }
+    }
+    assert_eq!(idx.search(&everyone(), &text("   ")).unwrap().total, 1);
+    assert_eq!(idx.search(&everyone(), &text("")).unwrap().total, 1);
+}
+
+fn facet_fixture() -> TantivyMenuIndex {
+    let mut a = entry("a", "A", "Cyber course");
+    a.areas = vec!["CYB".into(), "EDU".into()];
+    a.event_type = "course".into();
+    a.months = vec!["2026-03".into(), "2026-05".into()];
+    a.languages = vec!["en".into(), "fr".into()];
+    let mut b = entry("b", "B", "Cyber seminar");
+    b.areas = vec!["CYB".into()];
+    b.event_type = "seminar".into();
+    b.provider = "JFC".into();
+    b.locations = vec!["online".into()];
+    b.open_seats = 0;
+    let mut c = entry("c", "C", "Logistics course");
+    c.areas = vec!["LOG".into()];
+    c.event_type = "course".into();
+    c.months = vec!["2026-01".into()];
+    c.status = "draft".into();
+    index(vec![a, b, c])
+}
+
+#[test]
+fn facet_counts_cover_the_matching_set() {
+    let idx = facet_fixture();
+    let r = idx.search(&everyone(), &all()).unwrap();
+    assert_eq!(r.total, 3);
+    assert_eq!(counts(&r.facets.area), [("CYB", 2), ("EDU", 1), ("LOG", 1)]);
+    assert_eq!(counts(&r.facets.event_type), [("course", 2), ("seminar", 1)]);
+    assert_eq!(counts(&r.facets.provider), [("NSO", 2), ("JFC", 1)]);
+    assert_eq!(counts(&r.facets.month), [("2026-01", 1), ("2026-03", 2), ("2026-05", 1)]);
+    assert_eq!(counts(&r.facets.location), [("Oberammergau", 2), ("online", 1)]);
+    assert_eq!(counts(&r.facets.language), [("en", 3), ("fr", 1)]);
+    assert_eq!(counts(&r.facets.open_seats), [("yes", 2), ("no", 1)]);
+    let r = idx.search(&everyone(), &text("cyber")).unwrap();
+    assert_eq!(counts(&r.facets.area), [("CYB", 2), ("EDU", 1)]);
+}
+
+#[test]
+fn each_facet_filters() {
+    let idx = facet_fixture();
+    let sorted = |q: MenuQuery| {
+        let mut v = ids(&idx, &everyone(), &q);
+        v.sort();
+        v
+    };
+    let q = all;
+    let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(sorted(MenuQuery { areas: s(&["EDU", "LOG"]), ..q() }), ["a", "c"]);
+    assert_eq!(sorted(MenuQuery { event_types: s(&["seminar"]), ..q() }), ["b"]);
+    assert_eq!(sorted(MenuQuery { providers: s(&["JFC"]), ..q() }), ["b"]);
+    assert_eq!(sorted(MenuQuery { months: s(&["2026-05", "2026-01"]), ..q() }), ["a", "c"]);
+    assert_eq!(sorted(MenuQuery { locations: s(&["online"]), ..q() }), ["b"]);
+    assert_eq!(sorted(MenuQuery { languages: s(&["fr"]), ..q() }), ["a"]);
+    assert_eq!(sorted(MenuQuery { statuses: s(&["draft"]), ..q() }), ["c"]);
+    assert_eq!(sorted(MenuQuery { open_seats: Some(true), ..q() }), ["a", "c"]);
+    assert_eq!(sorted(MenuQuery { open_seats: Some(false), ..q() }), ["b"]);
+    assert_eq!(sorted(MenuQuery { areas: s(&["CYB"]), event_types: s(&["course"]), ..q() }), ["a"]);
+    assert!(sorted(MenuQuery { areas: s(&["NOPE"]), ..q() }).is_empty());
+}
+
+#[test]
+fn facet_counts_drill_sideways() {
+    let idx = facet_fixture();
+    let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let r = idx.search(&everyone(), &MenuQuery { event_types: s(&["course"]), ..all() }).unwrap();
+    assert_eq!(r.total, 2);
+    // The selected facet still shows its alternatives...
+    assert_eq!(counts(&r.facets.event_type), [("course", 2), ("seminar", 1)]);
+    // ...while the others count only courses.
+    assert_eq!(counts(&r.facets.area), [("CYB", 1), ("EDU", 1), ("LOG", 1)]);
+    assert_eq!(counts(&r.facets.open_seats), [("yes", 2)]);
+
+    let r = idx.search(&everyone(), &MenuQuery { event_types: s(&["course"]), areas: s(&["CYB"]), ..all() }).unwrap();
+    assert_eq!(r.total, 1);
+    // Event types among CYB entries, areas among courses.
+    assert_eq!(counts(&r.facets.event_type), [("course", 1), ("seminar", 1)]);
+    assert_eq!(counts(&r.facets.area), [("CYB", 1), ("EDU", 1), ("LOG", 1)]);
+    assert_eq!(counts(&r.facets.provider), [("NSO", 1)]);
+
+    // Status filters everything but has no counts of its own.
+    let r = idx.search(&everyone(), &MenuQuery { statuses: s(&["published"]), ..all() }).unwrap();
+    assert_eq!(counts(&r.facets.event_type), [("course", 1), ("seminar", 1)]);
+    let r = idx.search(&everyone(), &MenuQuery { open_seats: Some(true), ..all() }).unwrap();
+    assert_eq!(counts(&r.facets.open_seats), [("yes", 2), ("no", 1)]);
+}
+
+#[test]
+fn facets_are_capped_at_fifty_values_and_months_sorted_by_value() {
+    let entries = (0..60)
+        .map(|i| {
+            let mut e = entry(&format!("id{i:02}"), &format!("C{i:02}"), "Course");
+            e.locations = vec![format!("loc{i:02}")];
+            e.months = vec![format!("2030-{:02}", i % 12 + 1), format!("{}-01", 1900 + i)];
+            e
+        })
+        .collect();
+    let r = index(entries).search(&everyone(), &all()).unwrap();
+    assert_eq!(r.facets.location.len(), 50);
+    assert_eq!(r.facets.month.len(), 50);
+    let months: Vec<&str> = r.facets.month.iter().map(|c| c.value.as_str()).collect();
+    let mut sorted = months.clone();
+    sorted.sort();
+    assert_eq!(months, sorted);
+    // The twelve frequent months (5 each) are kept over single ones.
+    assert_eq!(r.facets.month.iter().filter(|c| c.count == 5).count(), 12);
+}
+
+#[test]
+fn visibility_is_enforced_in_hits_and_counts() {
+    let mut jpn = entry("jpn", "J", "Cyber course for Japan");
+    jpn.public = false;
+    jpn.audiences = vec!["JPN".into()];
+    jpn.event_type = "seminar".into();
+    jpn.areas = vec!["SECRET".into()];
+    let mut partners = entry("partners", "P", "Cyber course for partners");
+    partners.public = false;
+    partners.audiences = vec!["PARTNERS".into(), "NSO".into()];
+    let open = entry("open", "O", "Cyber course for all");
+    let idx = index(vec![jpn, partners, open]);
+
+    let kor = Visibility::of(["KOR"]);
+    for q in [all(), text("cyber"), text("japan"), MenuQuery { event_types: vec!["seminar".into()], ..all() }] {
+        let r = idx.search(&kor, &q).unwrap();
+        assert!(r.hits.iter().all(|h| h.id == "open"), "{q:?}: {r:?}");
+        assert!(r.facets.area.iter().all(|c| c.value != "SECRET"));
+        assert!(r.facets.event_type.iter().all(|c| c.value != "seminar"));
+    }
+    assert_eq!(idx.search(&kor, &all()).unwrap().total, 1);
+    // Drill-sideways counts must not leak either: with a filter that excludes everything visible, the
+    // hidden seminar is still not counted as an alternative.
+    let r = idx.search(&kor, &MenuQuery { event_types: vec!["seminar".into()], ..all() }).unwrap();
+    assert_eq!((r.total, counts(&r.facets.event_type)), (0, vec![("course", 1)]));
+    assert_eq!(idx.search(&Visibility::default(), &all()).unwrap().total, 1);
+
+    let mut jp = ids(&idx, &Visibility::of(["JPN"]), &all());
+    jp.sort();
+    assert_eq!(jp, ["jpn", "open"]);
+    let mut kor_partner = ids(&idx, &Visibility::of(["KOR", "PARTNERS"]), &text("cyber"));
+    kor_partner.sort();
+    assert_eq!(kor_partner, ["open", "partners"]);
+    let r = idx.search(&everyone(), &all()).unwrap();
+    assert_eq!(r.total, 3);
+    assert_eq!(counts(&r.facets.event_type), [("course", 2), ("seminar", 1)]);
+    // Visibility adds nothing to relevance.
+    let s1 = idx.search(&everyone(), &text("cyber")).unwrap().hits;
+    let s2 = idx.search(&Visibility::of(["JPN"]), &text("cyber")).unwrap().hits;
+    assert_eq!(s1.iter().find(|h| h.id == "open").unwrap().score, s2.iter().find(|h| h.id == "open").unwrap().score);
+}
+
+#[test]
+fn upsert_replaces_and_remove_removes() {
+    let idx = index(vec![entry("a", "A", "Cyber course"), entry("b", "B", "Logistics")]);
+    assert_eq!(idx.len(), 2);
+    idx.upsert(vec![entry("a", "A", "Maritime course")]).unwrap();
+    assert_eq!(idx.len(), 2);
+    assert!(ids(&idx, &everyone(), &text("cyber")).is_empty());
+    assert_eq!(ids(&idx, &everyone(), &text("maritime")), ["a"]);
+    // Within one batch the last version of an id wins.
+    idx.upsert(vec![entry("c", "C", "First"), entry("c", "C", "Second")]).unwrap();
+    assert_eq!(idx.len(), 3);
+    assert_eq!(ids(&idx, &everyone(), &text("second")), ["c"]);
+    assert!(ids(&idx, &everyone(), &text("first")).is_empty());
+
+    // Hiding an entry by re-releasing it takes effect at once.
+    let mut hidden = entry("a", "A", "Maritime course");
+    hidden.public = false;
+    hidden.audiences = vec!["JPN".into()];
+    idx.upsert(vec![hidden]).unwrap();
+    assert!(ids(&idx, &Visibility::of(["KOR"]), &text("maritime")).is_empty());
+
+    idx.remove(&["a".into(), "unknown".into()]).unwrap();
+    assert_eq!(idx.len(), 2);
+    assert!(ids(&idx, &everyone(), &text("maritime")).is_empty());
+    let r = idx.search(&everyone(), &all()).unwrap();
+    assert_eq!(r.total, 2);
+    assert_eq!(counts(&r.facets.event_type), [("course", 2)]);
+    idx.remove(&[]).unwrap();
+    idx.upsert(Vec::new()).unwrap();
+}
+
+#[test]
+fn pages_through_hits() {
+    let idx = index((0..25).map(|i| entry(&format!("id{i:02}"), &format!("C{i:02}"), "Course")).collect());
+    let page = |offset, limit| {
+        let r = idx.search(&everyone(), &MenuQuery { offset, limit, ..MenuQuery::default() }).unwrap();
+        assert_eq!(r.total, 25);
+        r.hits.into_iter().map(|h| h.id).collect::<Vec<_>>()
+    };
+    assert_eq!(page(0, 3), ["id00", "id01", "id02"]);
+    assert_eq!(page(10, 2), ["id10", "id11"]);
+    assert_eq!(page(24, 10), ["id24"]);
+    assert!(page(30, 10).is_empty());
+    assert!(page(0, 0).is_empty());
+}
+
+#[test]
+fn search_from_many_threads_while_updating() {
+    let idx = std::sync::Arc::new(index((0..50).map(|i| entry(&format!("{i}"), "C", "Cyber course")).collect()));
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let idx = idx.clone();
+            s.spawn(move || {
+                for _ in 0..50 {
+                    let r = idx.search(&everyone(), &text("cyber")).unwrap();
+                    assert!(r.total >= 50);
+                }
+            });
+        }
+        for i in 50..60 {
+            idx.upsert(vec![entry(&format!("{i}"), "C", "Cyber course")]).unwrap();
+        }
+    });
+    assert_eq!(idx.search(&everyone(), &text("cyber")).unwrap().total, 60);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_queries_never_panic(q in any::<String>(), typed in "[a-z\"* ()+:~^\\-]{0,30}", area in any::<String>()) {
+        let idx = shared_index();
+        for q in [q, typed] {
+            let query = MenuQuery { q: Some(q), areas: vec![area.clone()], limit: 10, ..MenuQuery::default() };
+            match idx.search(&Visibility::of([area.clone()]), &query) {
+                Ok(_) | Err(SearchError::Query(_)) => {}
+                Err(e) => prop_assert!(false, "{e:?}"),
+            }
+        }
+    }
+}
+
+fn shared_index() -> &'static TantivyMenuIndex {
+    static INDEX: std::sync::OnceLock<TantivyMenuIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| index(vec![entry("a", "A", "Cyber defence course"), entry("b", "B", "Crisis management")]))
+}
+
+#[test]
+fn counts_agree_document_by_document_and_by_bitmap() {
+    // 300 locations: too many for per-value bitmaps, so locations are counted document by document while
+    // the other facets use bitmaps; both must give the same numbers.
+    let entries = (0..300)
+        .map(|i| {
+            let mut e = entry(&format!("id{i:03}"), &format!("C{i:03}"), if i % 3 == 0 { "Cyber" } else { "Other" });
+            e.locations = vec![format!("loc{:03}", i % 150)];
+            e.event_type = if i % 2 == 0 { "course" } else { "seminar" }.into();
+            e
+        })
+        .collect();
+    let idx = index(entries);
+    let r = idx.search(&everyone(), &text("cyber")).unwrap();
+    assert_eq!(r.total, 100);
+    assert_eq!(counts(&r.facets.event_type), [("course", 50), ("seminar", 50)]);
+    assert_eq!(r.facets.location.iter().map(|c| c.count).sum::<u64>(), 100);
+    assert_eq!(r.facets.location[0], FacetCount { value: "loc000".into(), count: 2 });
+    let r = idx.search(&everyone(), &MenuQuery { locations: vec!["loc003".into()], ..text("cyber") }).unwrap();
+    assert_eq!(r.total, 2);
+    assert_eq!(counts(&r.facets.event_type), [("seminar", 2)]);
+    assert_eq!(r.facets.location.len(), 50);
+}

@@ -1,0 +1,150 @@
+//! The menu part of the storage interface: offerings, nominations, attendance, feedback and
+//! reports. Same two rules as the rest of [`crate::Store`]: every read takes a scope, every
+//! write an actor, one transaction and a change-log entry.
+//!
+//! Seats and quotas are counted inside the nomination's write transaction, after the offering
+//! row is locked (PostgreSQL) or the write lock is held (SQLite), so concurrent nominations —
+//! through one instance or several — cannot overbook.
+
+use async_trait::async_trait;
+use eprime_domain::menu::{
+    Attendance, Decision, NewNomination, NewOffering, Nomination, Offering, OfferingStatus, Ratings,
+};
+use eprime_domain::{
+    ActivityId, ElementId, NominationId, OfferingId, PartnerCode, Principal, ReadScope, Text, TokenId, UserId,
+};
+use serde::Serialize;
+use time::Date;
+
+use crate::{Page, PageRequest, Result};
+
+/// Which offerings to list (the menu's search goes through the search index; this is for the
+/// index's own rebuild, providers' work lists and calendars).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OfferingFilter {
+    pub provider: Option<eprime_domain::OrgCode>,
+    pub status: Option<OfferingStatus>,
+    /// Offerings for which this nation has open nominations.
+    pub nominated_by: Option<PartnerCode>,
+    /// Offerings whose last session ends on or after this day.
+    pub ends_after: Option<Date>,
+}
+
+/// A calendar feed: a secret URL a calendar application polls for a user's menu events and
+/// deadlines. Its token reads that one feed and nothing else, and is revoked by its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CalendarFeed {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Uuid))]
+    pub id: TokenId,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
+    pub revoked_at: Option<time::OffsetDateTime>,
+}
+
+/// Nominations, attendance and feedback rolled up to a cooperation activity or a goal.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Participation {
+    /// Menu events linked (one for an activity; all those of its activities for a goal).
+    pub events: u32,
+    pub nominated: u32,
+    pub accepted: u32,
+    pub waitlisted: u32,
+    pub attended: u32,
+    pub feedback_given: u32,
+    /// Mean overall rating of the feedback given, 1–5.
+    pub average_rating: Option<f64>,
+}
+
+#[async_trait]
+pub trait MenuStore: Send + Sync + 'static {
+    /// Stores a new offering (a provider's own, or one NATO staff enter for a provider).
+    async fn create_offering(&self, actor: &Principal, new: NewOffering) -> Result<Offering>;
+    /// Replaces a draft's content (its provider and status stay).
+    async fn update_offering(
+        &self,
+        actor: &Principal,
+        id: OfferingId,
+        expected_version: Option<i64>,
+        new: NewOffering,
+    ) -> Result<Offering>;
+    async fn offering(&self, scope: &ReadScope, id: OfferingId) -> Result<Option<Offering>>;
+    /// The visible offerings among `ids`, in the order of `ids` (search hits keep their rank).
+    async fn offerings_by_ids(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<Offering>>;
+    /// Offerings by first day, then id; the cursor is opaque.
+    async fn list_offerings(
+        &self,
+        scope: &ReadScope,
+        filter: &OfferingFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Offering>>;
+    async fn transition_offering(
+        &self,
+        actor: &Principal,
+        id: OfferingId,
+        expected_version: Option<i64>,
+        to: OfferingStatus,
+        reason: Option<String>,
+    ) -> Result<Offering>;
+    /// Files the after-action report of a held event; it becomes `reported`.
+    async fn file_report(
+        &self,
+        actor: &Principal,
+        id: OfferingId,
+        expected_version: Option<i64>,
+        summary: Text,
+        lessons: Text,
+    ) -> Result<Offering>;
+
+    /// Records a nomination if the offering is open, the nation eligible and within its quota, and
+    /// the participant meets the prerequisites; `today` decides the deadline.
+    async fn nominate(&self, actor: &Principal, new: NewNomination, today: Date) -> Result<Nomination>;
+    /// The nominations of an offering that `scope` may see (a nation sees its own, the provider
+    /// all); `None` when the offering is not visible.
+    async fn list_nominations(&self, scope: &ReadScope, offering: OfferingId) -> Result<Option<Vec<Nomination>>>;
+    async fn nomination(&self, scope: &ReadScope, id: NominationId) -> Result<Option<Nomination>>;
+    /// A participant's own nominations, found by the e-mail their account is named by.
+    async fn nominations_of(&self, email: &str) -> Result<Vec<Nomination>>;
+    /// Accepts, waitlists, rejects or withdraws; a freed seat goes to the first on the waiting list
+    /// in the same transaction.
+    async fn decide_nomination(
+        &self,
+        actor: &Principal,
+        id: NominationId,
+        expected_version: Option<i64>,
+        decision: Decision,
+    ) -> Result<Nomination>;
+    async fn record_attendance(
+        &self,
+        actor: &Principal,
+        id: NominationId,
+        attendance: Attendance,
+    ) -> Result<Nomination>;
+    async fn give_feedback(
+        &self,
+        actor: &Principal,
+        id: NominationId,
+        ratings: Ratings,
+        comments: Text,
+    ) -> Result<Nomination>;
+
+    /// Nominations of the activity's nation to the menu event it is linked to; `None` when the
+    /// activity is not visible.
+    async fn activity_participation(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Participation>>;
+    /// The same, summed over the activities that support a goal (or other element).
+    async fn element_participation(&self, scope: &ReadScope, id: ElementId) -> Result<Option<Participation>>;
+
+    /// Records a calendar feed of `user_id` whose secret token hashes to `token_hash`.
+    async fn create_calendar_feed(&self, user_id: UserId, name: &str, token_hash: &str) -> Result<CalendarFeed>;
+    /// A user's calendar feeds, newest first, revoked ones included.
+    async fn list_calendar_feeds(&self, user_id: UserId) -> Result<Vec<CalendarFeed>>;
+    /// Revokes one of a user's feeds; false when it has no such live feed.
+    async fn revoke_calendar_feed(&self, user_id: UserId, id: TokenId) -> Result<bool>;
+    /// The owner of a live feed token (an enabled account), as whom the feed is read.
+    async fn calendar_feed_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+}
