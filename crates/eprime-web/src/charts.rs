@@ -202,6 +202,75 @@ pub fn legend() -> Vec<(&'static str, &'static str)> {
     ActivityStatus::ALL.iter().map(|s| (s.as_str(), status_label(*s))).collect()
 }
 
+/// One row of the menu chart: an area's events per month (label, count), months in order.
+pub struct AreaMonths {
+    pub area: String,
+    pub months: Vec<(String, u64)>,
+}
+
+/// Menu events by area and month as a grid: one row per area, one column per month, each cell
+/// shaded by its count and labelled with it (so the numbers never depend on telling shades apart).
+pub fn menu_by_area(id: &str, rows: &[AreaMonths]) -> String {
+    let columns = rows.first().map_or(0, |r| r.months.len()).max(1);
+    let (left, top, cell_w, cell_h) = (70i32, 40i32, 48i32, 26i32);
+    let width = (left + cell_w * columns as i32 + 10) as u32;
+    let height = (top + cell_h * rows.len().max(1) as i32 + 10) as u32;
+    let max = rows.iter().flat_map(|r| r.months.iter().map(|(_, c)| *c)).max().unwrap_or(0).max(1);
+    let ink = RGBColor(0x1f, 0x29, 0x37);
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let head = ("sans-serif", 12).into_font().color(&ink).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let side = ("sans-serif", 13).into_font().color(&ink).pos(Pos::new(HPos::Right, VPos::Center));
+        if let Some(first) = rows.first() {
+            for (j, (month, _)) in first.months.iter().enumerate() {
+                let x = left + cell_w * j as i32 + cell_w / 2;
+                // "Mar 2026" is too wide for a column: the month, with the year under January.
+                let short = month.split(' ').next().unwrap_or(month).to_owned();
+                root.draw(&Text::new(short, (x, top - 16), head.clone()))?;
+                if j == 0 || month.starts_with("Jan") {
+                    let year = month.split(' ').nth(1).unwrap_or_default().to_owned();
+                    root.draw(&Text::new(year, (x, top - 2), head.clone()))?;
+                }
+            }
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let y = top + cell_h * i as i32;
+            root.draw(&Text::new(row.area.clone(), (left - 8, y + cell_h / 2), side.clone()))?;
+            for (j, (_, count)) in row.months.iter().enumerate() {
+                let x = left + cell_w * j as i32;
+                // From pale to navy; white text once the cell is dark enough for 4.5:1 contrast.
+                let share = *count as f64 / max as f64;
+                let mix = |pale: u8, dark: u8| (pale as f64 + (dark as f64 - pale as f64) * share).round() as u8;
+                let fill = RGBColor(mix(0xef, 0x1e), mix(0xf6, 0x3a), mix(0xff, 0x8a));
+                root.draw(&Rectangle::new([(x + 1, y + 1), (x + cell_w - 1, y + cell_h - 1)], fill.filled()))?;
+                let text = if share > 0.5 { WHITE } else { ink };
+                let style = ("sans-serif", 12).into_font().color(&text).pos(Pos::new(HPos::Center, VPos::Center));
+                root.draw(&Text::new(count.to_string(), (x + cell_w / 2, y + cell_h / 2), style))?;
+            }
+        }
+        root.present()?;
+        Ok(())
+    })();
+    if let Err(error) = drawn {
+        tracing::warn!(%error, "the menu chart could not be drawn");
+        return String::new();
+    }
+    let total: u64 = rows.iter().flat_map(|r| r.months.iter().map(|(_, c)| *c)).sum();
+    accessible(
+        svg,
+        id,
+        (width, height),
+        "Menu events by area of cooperation and month",
+        &format!(
+            "{} areas with the most events, by the month their sessions start; {total} event-months in all. \
+             The table beside the chart gives each area's total.",
+            rows.len()
+        ),
+    )
+}
+
 /// Makes plotters' SVG scale with its container and tells assistive technology what it shows.
 fn accessible(svg: String, id: &str, (width, height): (u32, u32), title: &str, desc: &str) -> String {
     let svg = svg.replacen(

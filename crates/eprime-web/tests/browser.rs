@@ -437,3 +437,48 @@ async fn a_change_made_elsewhere_appears_without_reloading() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_partner_officer_finds_an_event_and_nominates_a_participant() {
+    run("menu", |server, mut pages| async move {
+        let title = "Heliotrope maritime awareness course";
+        server.api_menu_event(title, &["JPN"], "published").await;
+        let result = async {
+            pages.sign_in("jpn.officer").await?;
+            pages.click("nav a[href='/menu']").await?;
+            pages.fill("#menu-q", "heliotrope").await?;
+            pages.click(".menu-search .inline-form button[type=submit]").await?;
+            let first = pages.text("table.menu-results tbody a").await?;
+            if first != title {
+                return Err(format!("the search found `{first}` first"));
+            }
+            pages.click("table.menu-results tbody a").await?;
+            let heading = pages.text("h1").await?;
+            if heading != title {
+                return Err(format!("the event page is headed `{heading}`"));
+            }
+            pages.fill("#nominee-name", "Kobayashi Ren").await?;
+            pages.fill("#nominee-rank", "Maj").await?;
+            pages.fill("#nominee-organisation", "Japan Joint Staff").await?;
+            pages.fill("#nominee-email", "kobayashi@mod.example.jp").await?;
+            pages.click("form[action$='/nominations'] button[type=submit]").await?;
+            pages.until_text("table.nominations", "Kobayashi Ren", Duration::from_secs(5)).await?;
+            pages.until_text("main .notice.ok", "nominated", Duration::from_secs(2)).await?;
+            // The menu fits a phone: nothing overflows sideways at 360 px.
+            pages.client.set_window_size(360, 800).await.map_err(fail)?;
+            for path in ["/menu", "/menu?q=heliotrope"] {
+                pages.open(path).await?;
+                let overflow = pages
+                    .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                    .await?;
+                if overflow.as_i64().unwrap_or(1) > 0 {
+                    return Err(format!("{path} is {overflow} px wider than a 360 px phone"));
+                }
+            }
+            Ok(())
+        }
+        .await;
+        (pages, result)
+    })
+    .await;
+}

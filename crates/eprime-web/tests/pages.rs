@@ -474,3 +474,138 @@ async fn people_discuss_an_activity_on_its_page() {
         .await;
     assert_eq!(post.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_menu_lists_ranked_results_with_facet_counts_and_pages() {
+    let server = TestServer::start().await;
+    let jpn = server.sign_in("jpn.officer").await;
+    let (status, page) = server.page("/menu", Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/menu\" aria-current=\"page\""), "Menu in the navigation");
+    assert_eq!(page.matches("data-offering=").count(), 20, "a page of twenty events");
+    assert!(page.contains("Showing 1–20 of"));
+    assert!(page.contains("<label for=\"menu-q\">"), "a labelled search field");
+    // Facet check boxes carry their counts.
+    assert!(page.contains("type=\"checkbox\" name=\"area\""));
+    assert!(page.contains("type=\"checkbox\" name=\"month\""));
+    assert!(page.matches("data-facet-count>(").count() > 10, "facet counts");
+    // The chart, drawn on the server, with a text alternative.
+    assert!(page.contains("<title id=\"menu-chart-title\">"));
+    let svg = server.get("/menu/charts/areas.svg", Some(&jpn)).await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    // Narrowing by a facet keeps its box ticked and the page links keep the filter.
+    let area = page.split("name=\"area\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (_, narrowed) = server.page(&format!("/menu?area={area}"), Some(&jpn)).await;
+    assert!(narrowed.contains(&format!("name=\"area\" value=\"{area}\" checked")));
+    let (_, second) = server.page("/menu?offset=20", Some(&jpn)).await;
+    assert!(second.contains("Showing 21–40 of") && second.contains("rel=\"prev\""));
+    // A query the index cannot read is explained beside the field, not a server error.
+    let (status, bad) = server.page("/menu?q=cyber+%22defence", Some(&jpn)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad.contains("id=\"menu-q-error\"") && bad.contains("aria-invalid=\"true\""));
+}
+
+#[tokio::test]
+async fn drafts_and_events_for_other_nations_stay_hidden() {
+    let server = TestServer::start().await;
+    let title = "Zebrafinch draft course";
+    let draft = server.api_menu_event(title, &["JPN"], "draft").await;
+    let jpn = server.sign_in("jpn.officer").await;
+    let (_, found) = server.page("/menu?q=zebrafinch", Some(&jpn)).await;
+    assert!(!found.contains(title), "a draft is not on a partner's menu");
+    let (status, _) = server.page(&format!("/menu/{draft}"), Some(&jpn)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let staff = server.sign_in("nato.staff").await;
+    let (_, found) = server.page("/menu?q=zebrafinch", Some(&staff)).await;
+    assert!(found.contains(title), "NATO staff find the draft");
+
+    let japan_only = server.api_menu_event("Japan only staff course", &["JPN"], "published").await;
+    let kor = server.sign_in("kor.officer").await;
+    let (status, page) = server.page(&format!("/menu/{japan_only}"), Some(&kor)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not eligible, so absent for Korea");
+    assert!(!page.contains("Japan only staff course"));
+    let (status, _) = server.page(&format!("/menu/{japan_only}"), Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_partner_officer_nominates_through_the_form_within_its_quota() {
+    let server = TestServer::start().await;
+    let id = server.api_menu_event("Nomination form course", &["JPN"], "published").await;
+    let jpn = server.sign_in("jpn.officer").await;
+    let path = format!("/menu/{id}");
+    let (status, page) = server.page(&path, Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+    for label in ["for=\"nominee-name\"", "for=\"nominee-email\"", "for=\"nominee-clearance\""] {
+        assert!(page.contains(label), "a labelled field: {label}");
+    }
+    assert!(page.contains(&format!("href=\"/api/v1/menu/{id}/event.ics\"")));
+    let fields = |name: &'static str, email: &'static str| {
+        vec![
+            ("name", name),
+            ("rank", "Maj"),
+            ("organisation", "Japan Joint Staff"),
+            ("email", email),
+            ("clearance", "none"),
+            ("language_level", "3"),
+        ]
+    };
+    let post = format!("{path}/nominations");
+    // Without the CSRF token nothing happens.
+    let forged = server.post_form(&post, Some(&jpn), &fields("Forged Person", "forged@mod.example.jp")).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // A field error is shown beside its field.
+    let mut bad = fields("", "not-an-address");
+    bad.push(("csrf_token", &jpn.csrf));
+    let refused = server.post_form(&post, Some(&jpn), &bad).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("id=\"nominee-email-error\"") && body.contains("id=\"nominee-name-error\""));
+    // A good nomination: 303 back to the event, where it is listed.
+    let mut good = fields("Kobayashi Ren", "kobayashi@mod.example.jp");
+    good.push(("csrf_token", &jpn.csrf));
+    let done = server.post_form(&post, Some(&jpn), &good).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(location(&done).starts_with(&path));
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("Kobayashi Ren") && page.contains("nomination-nominated"));
+    assert!(!page.contains("Forged Person"));
+    // The quota is one per nation: a second is refused, with the reason at the top.
+    let mut second = fields("Mori Aya", "mori@mod.example.jp");
+    second.push(("csrf_token", &jpn.csrf));
+    let over = server.post_form(&post, Some(&jpn), &second).await;
+    assert_eq!(over.status(), StatusCode::CONFLICT);
+    let body = over.text().await.unwrap();
+    assert!(body.contains("role=\"alert\"") && body.contains("quota"), "{body}");
+    assert!(body.contains("value=\"Mori Aya\""), "what was typed is kept");
+
+    // NDC (the provider) decides; Japan sees the outcome.
+    let ndc = server.sign_in("ndc.provider").await;
+    let (_, page) = server.page(&path, Some(&ndc)).await;
+    let nomination = page.split("data-nomination=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let version = hidden(page.split(&format!("data-nomination=\"{nomination}\"")).nth(1).unwrap(), "version").unwrap();
+    let decided = server
+        .post_form(
+            &format!("/menu/nominations/{nomination}/decision"),
+            Some(&ndc),
+            &[("csrf_token", &ndc.csrf), ("decision", "accept"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    let decision = format!("/menu/nominations/{nomination}/decision");
+    let forged = server.post_form(&decision, Some(&ndc), &[("decision", "reject"), ("reason", "x")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a decision without the CSRF token");
+    let unexplained =
+        server.post_form(&decision, Some(&ndc), &[("csrf_token", &ndc.csrf), ("decision", "reject")]).await;
+    assert_eq!(unexplained.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unexplained.text().await.unwrap().contains("a rejection needs a `reason`"));
+    // Japan may not decide on its own nomination, even by posting the form.
+    let own = server
+        .post_form(&decision, Some(&jpn), &[("csrf_token", &jpn.csrf), ("decision", "reject"), ("reason", "x")])
+        .await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("nomination-accepted") && page.contains("1 of 10 taken"));
+    assert!(!page.contains("/decision\""), "Japan does not decide");
+}

@@ -157,6 +157,44 @@ impl TestServer {
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
         response.json().await.unwrap()
     }
+
+    /// A menu event offered by NDC through the JSON API (as NATO staff), open to `nations` only,
+    /// with a quota of one nomination per nation, moved to `status` (`draft` or `published`).
+    pub async fn api_menu_event(&self, title: &str, nations: &[&str], status: &str) -> String {
+        let token = self.api_token("nato.staff").await;
+        let today = time::OffsetDateTime::now_utc().date();
+        let day = |days: i64| eprime_domain::dates::format_date(today + time::Duration::days(days));
+        // Menu codes are unique: number the events this test process offers.
+        static OFFERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let code = format!("CYD-NDC-WEB-{}", OFFERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let body = json!({
+            "code": code, "title": title, "description": "A test event for the menu pages.",
+            "areas": ["CYD"], "event_type": "course", "provider": "NDC",
+            "contact": {"name": "Course office", "email": "courses@ndc.example"},
+            "sessions": [{"starts_on": day(90), "ends_on": day(94), "location": "Rome, ITA", "language": "en"}],
+            "seats": 10, "nation_quota": 1,
+            "eligibility": {"kind": "nations", "nations": nations},
+            "nomination_deadline": day(60),
+        });
+        let response =
+            self.client.post(format!("{}/api/v1/menu", self.url)).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        if status == "published" {
+            for to in ["submitted", "approved", "published"] {
+                let moved = self
+                    .client
+                    .post(format!("{}/api/v1/menu/{id}/transitions", self.url))
+                    .bearer_auth(&token)
+                    .json(&json!({"to": to}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(moved.status(), StatusCode::OK, "to {to}");
+            }
+        }
+        id
+    }
 }
 
 pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
