@@ -446,17 +446,13 @@ async fn a_partner_officer_finds_an_event_and_nominates_a_participant() {
         let result = async {
             pages.sign_in("jpn.officer").await?;
             pages.click("nav a[href='/menu']").await?;
+            pages.until_text("h1", "Partnership Cooperation Menu", Duration::from_secs(5)).await?;
             pages.fill("#menu-q", "heliotrope").await?;
             pages.click(".menu-search .inline-form button[type=submit]").await?;
-            let first = pages.text("table.menu-results tbody a").await?;
-            if first != title {
-                return Err(format!("the search found `{first}` first"));
-            }
-            pages.click("table.menu-results tbody a").await?;
-            let heading = pages.text("h1").await?;
-            if heading != title {
-                return Err(format!("the event page is headed `{heading}`"));
-            }
+            // Wait for the answer page: until it arrives, the unfiltered menu's rows are still there.
+            pages.until_text("table.menu-results tbody tr:first-child a", title, Duration::from_secs(5)).await?;
+            pages.click("table.menu-results tbody tr:first-child a").await?;
+            pages.until_text("h1", title, Duration::from_secs(5)).await?;
             pages.fill("#nominee-name", "Kobayashi Ren").await?;
             pages.fill("#nominee-rank", "Maj").await?;
             pages.fill("#nominee-organisation", "Japan Joint Staff").await?;
