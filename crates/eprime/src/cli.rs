@@ -108,6 +108,12 @@ pub struct ServeArgs {
     /// The hour (UTC, 0–23) at which the day's digests go out.
     #[arg(long, env = "EPRIME_DIGEST_HOUR", default_value_t = 6, value_parser = clap::value_parser!(u8).range(0..=23))]
     pub digest_hour: u8,
+    /// Days after a menu event's last session before missing feedback is flagged overdue.
+    #[arg(long, env = "EPRIME_FEEDBACK_DUE_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub feedback_due_days: u32,
+    /// Days after a menu event's last session before a missing after-action report is flagged overdue.
+    #[arg(long, env = "EPRIME_REPORT_DUE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub report_due_days: u32,
 }
 
 #[derive(Subcommand, Debug)]

@@ -36,6 +36,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     session_ttl: Duration::from_secs(args.session_hours * 3600),
                     secure_cookies: args.secure_cookies,
                     mail: mail_config(&args)?,
+                    overdue: eprime_domain::menu::OverdueRules {
+                        feedback_days: args.feedback_due_days,
+                        report_days: args.report_due_days,
+                    },
                     ..ServerConfig::default()
                 },
             })

@@ -333,3 +333,31 @@ async fn calendar_feeds_show_the_owners_events_until_revoked() {
     assert_eq!(revoke.send().await.unwrap().status(), StatusCode::NO_CONTENT);
     problem(app.get(&urls[0].1, None).await, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn missing_feedback_and_reports_are_flagged_overdue() {
+    let app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    // The demo holds past events Japan attended, some without feedback for weeks.
+    let mut overdue = 0;
+    let mut offset = 0;
+    while overdue == 0 && offset < 1_000 {
+        let past = search(&app, &format!("status=held,reported&limit=100&offset={offset}"), Some(&staff)).await;
+        for offering in past["items"].as_array().unwrap() {
+            let path = format!("/api/v1/menu/{}/nominations", offering["id"].as_str().unwrap());
+            for nomination in app.get_json(&path, Some(&staff)).await.as_array().unwrap() {
+                if nomination["feedback_overdue"] == true {
+                    assert!(nomination["attendance"] == "attended" && nomination["feedback"].is_null(), "{nomination}");
+                    overdue += 1;
+                }
+            }
+            if offering["report_overdue"] == true {
+                assert!(offering["report"].is_null() && offering["status"] == "held", "{offering}");
+            }
+        }
+        offset += 100;
+    }
+    assert!(overdue > 0, "the demo has attended participants whose feedback is overdue");
+    let reported = search(&app, "status=reported&limit=5", Some(&staff)).await;
+    assert!(reported["items"].as_array().unwrap().iter().all(|o| o["report_overdue"] == false));
+}

@@ -38,6 +38,14 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
+/// A `201 Created` answer names where the new record lives.
+fn with_location(mut response: Response, location: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
 fn tagged<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
     let tag = HeaderValue::from_str(&etag(version)).unwrap_or(HeaderValue::from_static("\"\""));
     let mut response = (status, Json(body)).into_response();
@@ -228,12 +236,8 @@ pub async fn create(
     let offering = state.store.create_offering(&actor, new).await?;
     refresh_index(&state, &[offering.id]).await;
     let location = format!("/api/v1/menu/{}", offering.id);
-    let mut response =
-        tagged(StatusCode::CREATED, offering.version, OfferingView::new(offering, &state.config.overdue));
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    let response = tagged(StatusCode::CREATED, offering.version, OfferingView::new(offering, &state.config.overdue));
+    Ok(with_location(response, &location))
 }
 
 /// One offering, with its `ETag`.
@@ -433,11 +437,8 @@ pub async fn nominate(
     let location = format!("/api/v1/nominations/{}", nomination.id);
     let version = nomination.version;
     let view = NominationView { nomination, feedback_overdue: false };
-    let mut response = tagged(StatusCode::CREATED, version, view);
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    let response = tagged(StatusCode::CREATED, version, view);
+    Ok(with_location(response, &location))
 }
 
 /// One nomination.
@@ -476,11 +477,21 @@ pub async fn nomination(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn mine(State(state): State<AppState>, SignedIn(actor): SignedIn) -> ApiResult<Json<Vec<NominationView>>> {
-    let mut views = Vec::new();
-    for nomination in state.store.nominations_of(&actor.username).await? {
-        views.push(nomination_view(&state, nomination).await?);
-    }
-    Ok(Json(views))
+    let nominations = state.store.nominations_of(&actor.username).await?;
+    // One read for all their offerings (to tell overdue feedback), not one per nomination.
+    let ids: Vec<OfferingId> = nominations.iter().map(|n| n.offering).collect();
+    let offerings = state.store.offerings_by_ids(&eprime_domain::ReadScope::system(), &ids).await?;
+    let rules = &state.config.overdue;
+    Ok(Json(
+        nominations
+            .into_iter()
+            .map(|nomination| {
+                let offering = offerings.iter().find(|o| o.id == nomination.offering);
+                let feedback_overdue = offering.is_some_and(|o| rules.feedback_overdue(&nomination, o, today()));
+                NominationView { nomination, feedback_overdue }
+            })
+            .collect(),
+    ))
 }
 
 /// Decides on a nomination: the provider (or NATO staff) accepts it (if a seat is left),
@@ -648,11 +659,8 @@ pub async fn adopt(
     };
     let activity = state.store.create_activity(&actor, new).await?;
     let location = format!("/api/v1/activities/{}", activity.id);
-    let mut response = tagged(StatusCode::CREATED, activity.version, activity);
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    let response = tagged(StatusCode::CREATED, activity.version, activity);
+    Ok(with_location(response, &location))
 }
 
 /// Nominations, attendance and feedback of the activity's nation at the menu event it adopted.
