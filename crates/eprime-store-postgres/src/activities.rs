@@ -6,10 +6,10 @@ use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
     NewActivity, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
 };
-use eprime_store::{ActivityFilter, EntityType, Operation, Page, PageRequest, StoreError};
+use eprime_store::{ActivityFilter, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
 use crate::changelog::append;
@@ -34,37 +34,90 @@ macro_rules! activity_select {
     };
 }
 
-/// The filter conditions shared by the list and the count (parameters $5..$12). The text search
-/// is one phrase, case-insensitive, with the pattern's wildcards escaped (`E'\\'` whatever
-/// `standard_conforming_strings` says).
-macro_rules! activity_filter {
-    () => {
-        concat!(
-            " AND ($5::text IS NULL OR a.partnership = $5)",
-            " AND ($6::text IS NULL OR a.status = $6)",
-            " AND ($7::text IS NULL OR a.kind = $7)",
-            " AND ($8::date IS NULL OR a.ends_on IS NULL OR a.ends_on >= $8)",
-            " AND ($9::date IS NULL OR a.starts_on IS NULL OR a.starts_on <= $9)",
-            " AND ($10::uuid IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae",
-            "      WHERE ae.activity = a.id AND ae.element = $10))",
-            " AND ($11::uuid IS NULL OR EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element",
-            "      WHERE ae.activity = a.id AND e.document = $11))",
-            " AND ($12::text IS NULL OR a.title ILIKE $12 ESCAPE E'\\\\' OR a.description ILIKE $12 ESCAPE E'\\\\'",
-            "      OR coalesce(a.location, '') ILIKE $12 ESCAPE E'\\\\')"
-        )
-    };
+/// One value a filter condition binds.
+enum Value {
+    Text(String),
+    Date(time::Date),
+    Uuid(Uuid),
 }
 
-fn bind_filter(query: PgQuery, filter: &ActivityFilter) -> PgQuery {
-    query
-        .bind(filter.partnership.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(filter.status.map(ActivityStatus::as_str))
-        .bind(filter.kind.map(ActivityKind::as_str))
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(filter.element.map(|e| e.0))
-        .bind(filter.document.map(|d| d.0))
-        .bind(filter.text.as_deref().map(like_pattern))
+/// The conditions of an activity filter, written for exactly the filters that are present (one
+/// `AND a.col = $N` each), so a prepared statement's generic plan still uses the index that
+/// serves it. A catch-all `($N IS NULL OR a.col = $N)` makes the generic plan scan. The text
+/// search is one phrase, case-insensitive, with the pattern's wildcards escaped (`E'\\'` whatever
+/// `standard_conforming_strings` says).
+struct Conditions {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Conditions {
+    /// Conditions numbered from `${first}`, after the scope's `$1`..`$4`.
+    fn of(filter: &ActivityFilter, first: usize) -> Self {
+        let mut c = Self { sql: String::new(), values: Vec::new() };
+        let mut next = first;
+        let mut add = |c: &mut Self, template: &str, value: Value| {
+            c.sql.push_str(" AND ");
+            c.sql.push_str(&template.replace("$N", &format!("${next}")));
+            c.values.push(value);
+            next += 1;
+        };
+        if let Some(partnership) = &filter.partnership {
+            add(&mut c, "a.partnership = $N", Value::Text(partnership.as_str().to_owned()));
+        }
+        if let Some(status) = filter.status {
+            add(&mut c, "a.status = $N", Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(kind) = filter.kind {
+            add(&mut c, "a.kind = $N", Value::Text(kind.as_str().to_owned()));
+        }
+        if let Some(from) = filter.from {
+            add(&mut c, "(a.ends_on IS NULL OR a.ends_on >= $N)", Value::Date(from));
+        }
+        if let Some(to) = filter.to {
+            add(&mut c, "(a.starts_on IS NULL OR a.starts_on <= $N)", Value::Date(to));
+        }
+        if let Some(element) = filter.element {
+            add(
+                &mut c,
+                "EXISTS (SELECT 1 FROM activity_elements ae WHERE ae.activity = a.id AND ae.element = $N)",
+                Value::Uuid(element.0),
+            );
+        }
+        if let Some(document) = filter.document {
+            add(
+                &mut c,
+                "EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element \
+                 WHERE ae.activity = a.id AND e.document = $N)",
+                Value::Uuid(document.0),
+            );
+        }
+        if let Some(text) = filter.text.as_deref() {
+            add(
+                &mut c,
+                "(a.title ILIKE $N ESCAPE E'\\\\' OR a.description ILIKE $N ESCAPE E'\\\\' \
+                 OR coalesce(a.location, '') ILIKE $N ESCAPE E'\\\\')",
+                Value::Text(like_pattern(text)),
+            );
+        }
+        c
+    }
+
+    /// The number of the next free parameter.
+    fn next_param(&self, first: usize) -> usize {
+        first + self.values.len()
+    }
+
+    fn bind(&self, mut query: PgQuery) -> PgQuery {
+        for value in &self.values {
+            query = match value {
+                Value::Text(text) => query.bind(text.clone()),
+                Value::Date(date) => query.bind(*date),
+                Value::Uuid(id) => query.bind(*id),
+            };
+        }
+        query
+    }
 }
 
 /// `%phrase%` with LIKE's own wildcards escaped, so a search for "100%" finds "100%".
@@ -90,15 +143,20 @@ pub(crate) async fn list(
     page: &PageRequest,
 ) -> Result<Page<Activity>, StoreError> {
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
-    let sql = concat!(
-        activity_select!(),
-        " WHERE ",
-        visible!("activity", "a", "id::text"),
-        activity_filter!(),
-        " AND ($13::text IS NULL OR a.sort_key < $13) ORDER BY a.sort_key DESC LIMIT $14"
-    );
+    let conditions = Conditions::of(filter, 5);
+    let mut next = conditions.next_param(5);
+    let mut sql = format!("{} WHERE {}{}", activity_select!(), visible!("activity", "a", "id::text"), conditions.sql);
+    if after.is_some() {
+        sql.push_str(&format!(" AND a.sort_key < ${next}"));
+        next += 1;
+    }
+    sql.push_str(&format!(" ORDER BY a.sort_key DESC LIMIT ${next}"));
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let query = bind_filter(bind_scope(sqlx::query(sql), scope), filter).bind(after).bind(i64::from(limit) + 1);
+    let mut query = conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope));
+    if let Some(after) = after {
+        query = query.bind(after);
+    }
+    let query = query.bind(i64::from(limit) + 1);
     let rows = query.fetch_all(pool).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
     let mut next_cursor = None;
@@ -113,10 +171,71 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn count(pool: &PgPool, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
+    let conditions = Conditions::of(filter, 5);
     let sql =
-        concat!("SELECT count(*) FROM activities a WHERE ", visible!("activity", "a", "id::text"), activity_filter!());
-    let row = bind_filter(bind_scope(sqlx::query(sql), scope), filter).fetch_one(pool).await.map_err(db_error)?;
+        format!("SELECT count(*) FROM activities a WHERE {}{}", visible!("activity", "a", "id::text"), conditions.sql);
+    let row =
+        conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope)).fetch_one(pool).await.map_err(db_error)?;
     Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
+}
+
+/// Counts along the axes of [`ActivityTally`]: three grouped statements over the same conditions,
+/// whatever the number of activities.
+pub(crate) async fn tally(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+) -> Result<ActivityTally, StoreError> {
+    let conditions = Conditions::of(filter, 5);
+    let statement = |select: &str, join: &str, group: &str| {
+        let sql = format!(
+            "SELECT {select} FROM activities a{join} WHERE {}{} GROUP BY {group}",
+            visible!("activity", "a", "id::text"),
+            conditions.sql
+        );
+        conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope))
+    };
+    let mut tally = ActivityTally::default();
+    let by_year = statement("a.status, EXTRACT(YEAR FROM a.starts_on)::int4, count(*)", "", "1, 2")
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    for row in &by_year {
+        let status = status_of(row)?;
+        let n = count_of(row, 2)?;
+        tally.by_status[status_index(status)] += n;
+        if let Some(year) = row.try_get::<Option<i32>, _>(1).map_err(backend)? {
+            ActivityTally::add(&mut tally.by_year, year, status, n);
+        }
+    }
+    let supports = " JOIN activity_elements ae ON ae.activity = a.id";
+    let by_element =
+        statement("a.status, ae.element, count(*)", supports, "1, 2").fetch_all(pool).await.map_err(db_error)?;
+    for row in &by_element {
+        ActivityTally::add(&mut tally.by_element, element_of(row)?, status_of(row)?, count_of(row, 2)?);
+    }
+    let branches = format!("{supports} JOIN elements e ON e.id = ae.element");
+    let by_branch = statement("a.status, coalesce(e.parent, e.id), count(DISTINCT a.id)", &branches, "1, 2")
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    for row in &by_branch {
+        ActivityTally::add(&mut tally.by_branch, element_of(row)?, status_of(row)?, count_of(row, 2)?);
+    }
+    Ok(tally)
+}
+
+fn status_of(row: &PgRow) -> Result<ActivityStatus, StoreError> {
+    let raw: String = row.try_get(0).map_err(backend)?;
+    ActivityStatus::parse(&raw).map_err(backend)
+}
+
+fn element_of(row: &PgRow) -> Result<ElementId, StoreError> {
+    Ok(ElementId(row.try_get::<Uuid, _>(1).map_err(backend)?))
+}
+
+fn count_of(row: &PgRow, column: usize) -> Result<u64, StoreError> {
+    Ok(u64::try_from(row.try_get::<i64, _>(column).map_err(backend)?).unwrap_or_default())
 }
 
 /// A cursor is the sort key of the last item seen: `YYYY-MM-DD|<uuid>` (or `0000-00-00|…` for

@@ -34,9 +34,9 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 use eprime_store::{
-    ActivityFilter, AuditFilter, ChangeEntry, DigestSubscription, DocumentDetail, DocumentFilter, EntityType,
-    NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result, SecurityEvent, SessionRecord, Store,
-    StoreError, StoredUser, TokenInfo, UserFilter, Watch,
+    ActivityFilter, ActivityTally, AuditFilter, ChangeEntry, DigestSubscription, DocumentDetail, DocumentFilter,
+    EntityType, NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result, SecurityEvent,
+    SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter, Watch,
 };
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -224,6 +224,9 @@ impl Store for SqliteStore {
 
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
         activities::count(self, scope, filter).await
+    }
+    async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally> {
+        activities::tally(self, scope, filter).await
     }
 
     async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>> {

@@ -38,7 +38,7 @@ pub use change::{ChangeEntry, EntityType, Operation};
 pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch};
 pub use error::StoreError;
 pub use menu::{CalendarFeed, MenuStore, OfferingFilter, Participation};
-pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
+pub use query::{ActivityFilter, ActivityTally, DocumentFilter, Page, PageRequest, StatusCounts, status_index};
 pub use records::{
     AccountLog, AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser,
     TokenInfo, TokenKind, UserFilter,
@@ -104,6 +104,8 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
         page: &PageRequest,
     ) -> Result<Page<Activity>>;
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
+    /// The visible activities matching `filter`, counted per status, element, branch and year.
+    async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally>;
     async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>>;
     /// Applies `changes` when the stored version equals `expected_version` (when given).
     async fn update_activity(

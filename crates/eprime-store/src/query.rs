@@ -1,5 +1,7 @@
 //! Filters and pages for list reads.
 
+use std::collections::BTreeMap;
+
 use eprime_domain::{ActivityKind, ActivityStatus, DocumentId, DocumentKind, ElementId, PartnerCode};
 use serde::Serialize;
 use time::Date;
@@ -56,4 +58,40 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `after` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// Activities counted per status, in [`ActivityStatus::ALL`] order.
+pub type StatusCounts = [u64; ActivityStatus::ALL.len()];
+
+/// The visible activities matching a filter, counted along the axes a programme page draws —
+/// computed by the store in a few grouped statements, so a page never loads the activities
+/// themselves to count them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActivityTally {
+    /// Every matching activity once, by status.
+    pub by_status: StatusCounts,
+    /// Per element an activity supports directly (a goal, a priority area, an objective).
+    pub by_element: BTreeMap<ElementId, StatusCounts>,
+    /// Per branch of the programme tree: an element together with its direct children (a priority
+    /// issue with its goals), each activity once however many of them it supports. An element
+    /// without a parent is the root of its own branch.
+    pub by_branch: BTreeMap<ElementId, StatusCounts>,
+    /// Per year the activity starts in; undated activities are only in `by_status`.
+    pub by_year: BTreeMap<i32, StatusCounts>,
+}
+
+impl ActivityTally {
+    pub fn total(&self) -> u64 {
+        self.by_status.iter().sum()
+    }
+
+    /// Adds `n` activities of `status` to the counts of `key` in `map`.
+    pub fn add<K: Ord>(map: &mut BTreeMap<K, StatusCounts>, key: K, status: ActivityStatus, n: u64) {
+        map.entry(key).or_default()[status_index(status)] += n;
+    }
+}
+
+/// The position of `status` in [`ActivityStatus::ALL`].
+pub fn status_index(status: ActivityStatus) -> usize {
+    ActivityStatus::ALL.iter().position(|s| *s == status).expect("ALL lists every status")
 }

@@ -28,6 +28,7 @@ where
     a_failed_write_leaves_no_trace(make().await).await;
     transitions_follow_the_lifecycle(make().await).await;
     reads_apply_the_visibility_rule(make().await).await;
+    filters_counts_and_tallies_agree_with_the_rule(make().await).await;
     writes_check_permission_after_visibility(make().await).await;
     pages_cover_every_item_once(make().await).await;
     sessions_end_when_revoked_expired_or_disabled(make().await).await;
@@ -313,6 +314,128 @@ async fn reads_apply_the_visibility_rule(store: DynStore) {
             _ => vec!["JPN", "KOR"],
         };
         assert_eq!(partnerships, expected_partnerships, "partnerships for {caller:?}");
+    }
+}
+
+/// Random activities (partnership, status, kind, dates, supported elements, marking); for every
+/// scope and a set of filter combinations, the paged list, the count and the tally must all agree
+/// with the filter and `ReadScope::can_read` evaluated here in Rust.
+async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
+    fixture(&store).await;
+    let mut elements = Vec::new();
+    let mut documents = Vec::new();
+    for partner in ["JPN", "KOR"] {
+        let filter = crate::DocumentFilter { partnership: Some(code(partner)), kind: None };
+        let document = store.list_documents(&ReadScope::system(), &filter).await.unwrap().remove(0);
+        let detail = store.document(&ReadScope::system(), document.id).await.unwrap().unwrap();
+        documents.push(detail.document.id);
+        elements.push(detail.elements);
+    }
+    let audiences = ["JPN", "KOR", "FRA", "NDC", "ALLIES"];
+    let mut seed: u64 = 0x2014_0506;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut created = Vec::new();
+    for i in 0..80 {
+        let side = (next() % 2) as usize;
+        let partner = ["JPN", "KOR"][side];
+        let mut new = new_activity(partner, &format!("Activity {i}"), Marking::public());
+        if next() % 3 == 0 {
+            new.title = Title::parse(&format!("Cyber talks {i}")).unwrap();
+        }
+        new.marking = if next() % 5 == 0 {
+            Marking::public()
+        } else {
+            Marking::releasable_to(audiences.iter().filter(|_| next() % 3 == 0).map(|a| org(a)))
+        };
+        new.status = ActivityStatus::ALL[(next() % 7) as usize];
+        new.kind = [ActivityKind::Meeting, ActivityKind::Exercise, ActivityKind::Course][(next() % 3) as usize];
+        new.starts_on = (next() % 6 != 0).then(|| date!(2019 - 01 - 01) + time::Duration::days((next() % 2500) as i64));
+        new.ends_on = new.starts_on.filter(|_| next() % 4 != 0).map(|d| d + time::Duration::days((next() % 30) as i64));
+        new.supports = elements[side].iter().filter(|_| next() % 2 == 0).map(|e| e.id).collect();
+        created.push(store.create_activity(&staff(), new).await.unwrap());
+    }
+    let parent_of = |id: eprime_domain::ElementId| {
+        elements.iter().flatten().find(|e| e.id == id).map(|e| e.parent.unwrap_or(e.id)).unwrap()
+    };
+    let in_document = |id: eprime_domain::ElementId, document| {
+        elements.iter().flatten().any(|e| e.id == id && e.document == document)
+    };
+    let filters = [
+        ActivityFilter::default(),
+        ActivityFilter { partnership: Some(code("JPN")), ..Default::default() },
+        ActivityFilter {
+            partnership: Some(code("KOR")),
+            status: Some(ActivityStatus::Completed),
+            ..Default::default()
+        },
+        ActivityFilter { status: Some(ActivityStatus::Scheduled), ..Default::default() },
+        ActivityFilter { kind: Some(ActivityKind::Exercise), from: Some(date!(2021 - 01 - 01)), ..Default::default() },
+        ActivityFilter { to: Some(date!(2020 - 06 - 30)), ..Default::default() },
+        ActivityFilter { element: Some(elements[0][1].id), ..Default::default() },
+        ActivityFilter { document: Some(documents[1]), ..Default::default() },
+        ActivityFilter { partnership: Some(code("JPN")), text: Some("cyber".into()), ..Default::default() },
+    ];
+    let matches = |a: &eprime_domain::Activity, f: &ActivityFilter| {
+        f.partnership.as_ref().is_none_or(|p| &a.partnership == p)
+            && f.status.is_none_or(|s| a.status == s)
+            && f.kind.is_none_or(|k| a.kind == k)
+            && f.from.is_none_or(|from| a.ends_on.is_none_or(|end| end >= from))
+            && f.to.is_none_or(|to| a.starts_on.is_none_or(|start| start <= to))
+            && f.element.is_none_or(|e| a.supports.contains(&e))
+            && f.document.is_none_or(|d| a.supports.iter().any(|e| in_document(*e, d)))
+            && f.text.as_deref().is_none_or(|t| a.title.as_str().to_lowercase().contains(t))
+    };
+    let callers = [
+        Caller::Anonymous,
+        Caller::User(principal(Role::PartnerOfficer, Some("JPN"), None)),
+        Caller::User(principal(Role::PartnerOfficer, Some("KOR"), None)),
+        Caller::User(principal(Role::AllyOfficer, None, Some("FRA"))),
+        Caller::User(principal(Role::Provider, None, Some("NDC"))),
+        Caller::User(principal(Role::NatoStaff, None, None)),
+    ];
+    for caller in &callers {
+        let scope = caller.read_scope();
+        for filter in &filters {
+            let wanted: Vec<_> = created.iter().filter(|a| scope.can_read(&a.marking) && matches(a, filter)).collect();
+            let mut expected_ids: Vec<_> = wanted.iter().map(|a| a.id).collect();
+            expected_ids.sort();
+            let mut listed = Vec::new();
+            let mut page = PageRequest::first(7);
+            loop {
+                let result = store.list_activities(&scope, filter, &page).await.unwrap();
+                listed.extend(result.items.iter().map(|a| a.id));
+                match result.next_cursor {
+                    Some(cursor) => page.after = Some(cursor),
+                    None => break,
+                }
+            }
+            listed.sort();
+            assert_eq!(listed, expected_ids, "list of {filter:?} for {caller:?}");
+            let counted = store.count_activities(&scope, filter).await.unwrap();
+            assert_eq!(counted as usize, wanted.len(), "count of {filter:?} for {caller:?}");
+            let mut expected = crate::ActivityTally::default();
+            for a in &wanted {
+                expected.by_status[crate::status_index(a.status)] += 1;
+                if let Some(start) = a.starts_on {
+                    crate::ActivityTally::add(&mut expected.by_year, start.year(), a.status, 1);
+                }
+                for e in &a.supports {
+                    crate::ActivityTally::add(&mut expected.by_element, *e, a.status, 1);
+                }
+                let branches: std::collections::BTreeSet<_> = a.supports.iter().map(|e| parent_of(*e)).collect();
+                for branch in branches {
+                    crate::ActivityTally::add(&mut expected.by_branch, branch, a.status, 1);
+                }
+            }
+            let tally = store.tally_activities(&scope, filter).await.unwrap();
+            assert_eq!(tally, expected, "tally of {filter:?} for {caller:?}");
+            assert_eq!(tally.total(), counted);
+        }
     }
 }
 
