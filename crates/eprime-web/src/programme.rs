@@ -1,10 +1,11 @@
 //! A programme's structure with the activities under it: strategic objectives, priority issues
 //! with their goals, priority areas — each with how many visible activities support it, by status.
 
-use std::collections::HashSet;
+use eprime_domain::{Activity, Document, ElementKind, ReadScope};
+use eprime_store::{ActivityFilter, ActivityTally, DocumentDetail, PageRequest, StatusCounts, Store, StoreError};
 
-use eprime_domain::{Activity, ActivityStatus, Document, ElementId, ElementKind, ReadScope};
-use eprime_store::{ActivityFilter, DocumentDetail, PageRequest, Store, StoreError};
+use crate::page::PageError;
+use crate::views::ActivityRow;
 
 /// At most this many activities are read for one page's counts and charts.
 const MAX_ACTIVITIES: usize = 5_000;
@@ -24,6 +25,48 @@ pub async fn activities(
             Some(cursor) if items.len() < MAX_ACTIVITIES => page.after = Some(cursor),
             _ => return Ok(items),
         }
+    }
+}
+
+/// Activities shown on a page at a time; older ones are a link away.
+pub const LISTING_PAGE: u32 = 50;
+
+/// `?after=`: the position of a later page of a page's activities.
+#[derive(serde::Deserialize)]
+pub struct ListPosition {
+    pub after: Option<String>,
+}
+
+/// One page of the activities matching a filter, newest first: what a programme page lists.
+pub struct ActivityListing {
+    pub rows: Vec<ActivityRow>,
+    /// How many activities match in all (the rows are the first of them, or a later page).
+    pub total: u64,
+    /// The link to the next page, if there is one.
+    pub more: Option<String>,
+}
+
+impl ActivityListing {
+    /// The page after `after` (a cursor from an earlier page's link), linking on from `base` (a
+    /// path that can take `?after=`). A cursor this server did not give out is a bad request.
+    pub async fn load(
+        store: &dyn Store,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        after: Option<String>,
+        total: u64,
+        base: &str,
+    ) -> Result<Self, PageError> {
+        let page = PageRequest { limit: LISTING_PAGE, after };
+        let result = store.list_activities(scope, filter, &page).await.map_err(|error| match error {
+            StoreError::Invalid(_) => PageError::BadRequest("That list position is not one this server gave out.".into()),
+            other => other.into(),
+        })?;
+        let more = result.next_cursor.map(|cursor| {
+            let encoded: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+            format!("{base}?after={encoded}#activities")
+        });
+        Ok(Self { rows: result.items.iter().map(ActivityRow::from).collect(), total, more })
     }
 }
 
@@ -58,45 +101,45 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn build(detail: &DocumentDetail, activities: &[Activity]) -> Self {
-        let node = |ids: &[ElementId], e: &eprime_domain::Element| {
-            let supporting: Vec<&Activity> =
-                activities.iter().filter(|a| a.supports.iter().any(|s| ids.contains(s))).collect();
-            let mut by_status = [0; 7];
-            for activity in &supporting {
-                by_status[status_index(activity.status)] += 1;
-            }
-            let distinct: HashSet<_> = supporting.iter().map(|a| a.id).collect();
+    /// The tree of `detail` with the counts of `tally` (the visible activities under the document,
+    /// counted by the store): a goal, area or objective by the activities supporting it, a priority
+    /// issue by those supporting it or any of its goals, each once.
+    pub fn build(detail: &DocumentDetail, tally: &ActivityTally) -> Self {
+        let node = |counts: Option<&StatusCounts>, e: &eprime_domain::Element| {
+            let by_status = counts.map_or([0; 7], |c| c.map(|n| usize::try_from(n).unwrap_or(usize::MAX)));
             Node {
                 id: e.id.to_string(),
                 code: e.code.clone(),
                 title: e.title.to_string(),
-                count: distinct.len(),
+                count: by_status.iter().sum(),
                 by_status,
             }
         };
-        let of = |kind| detail.elements_of(kind).map(|e| node(&[e.id], e)).collect::<Vec<_>>();
+        let own = |e: &eprime_domain::Element| node(tally.by_element.get(&e.id), e);
+        let of = |kind| detail.elements_of(kind).map(own).collect::<Vec<_>>();
         let issues = detail
             .elements_of(ElementKind::PriorityIssue)
-            .map(|issue| {
-                let goals: Vec<_> =
-                    detail.elements_of(ElementKind::PartnershipGoal).filter(|g| g.parent == Some(issue.id)).collect();
-                let mut ids: Vec<ElementId> = goals.iter().map(|g| g.id).collect();
-                ids.push(issue.id);
-                IssueNode { issue: node(&ids, issue), goals: goals.into_iter().map(|g| node(&[g.id], g)).collect() }
+            .map(|issue| IssueNode {
+                issue: node(tally.by_branch.get(&issue.id), issue),
+                goals: detail
+                    .elements_of(ElementKind::PartnershipGoal)
+                    .filter(|g| g.parent == Some(issue.id))
+                    .map(own)
+                    .collect(),
             })
             .collect();
-        let loose_goals = detail
-            .elements_of(ElementKind::PartnershipGoal)
-            .filter(|g| g.parent.is_none())
-            .map(|g| node(&[g.id], g))
-            .collect();
+        let loose_goals =
+            detail.elements_of(ElementKind::PartnershipGoal).filter(|g| g.parent.is_none()).map(own).collect();
         Self {
             objectives: of(ElementKind::StrategicObjective),
             issues,
             loose_goals,
             areas: of(ElementKind::PriorityArea),
         }
+    }
+
+    pub fn empty() -> Self {
+        Self { objectives: vec![], issues: vec![], loose_goals: vec![], areas: vec![] }
     }
 
     /// The themes activities are counted against: goals if any, else priority areas, else objectives.
@@ -117,9 +160,6 @@ impl Tree {
     }
 }
 
-pub fn status_index(status: ActivityStatus) -> usize {
-    ActivityStatus::ALL.iter().position(|s| *s == status).unwrap_or(0)
-}
 
 /// Whether a document is a programme cycle (IPCP, ITPP, IPAP, ANP): not a declaration, not a source.
 pub fn is_cycle(kind: eprime_domain::DocumentKind) -> bool {

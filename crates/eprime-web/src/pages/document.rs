@@ -30,7 +30,7 @@ struct DocumentPage {
     supersedes: Option<(String, String)>,
     notes: String,
     tree: Tree,
-    activity_count: usize,
+    activity_count: u64,
     /// Other programmes of the same partnership, to compare with.
     others: Vec<(String, String)>,
 }
@@ -43,8 +43,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
     let d = &detail.document;
     let partnership = store.partnership(&scope, &d.partnership).await?;
     let filter = ActivityFilter { document: Some(id), ..Default::default() };
-    let activities = programme::activities(store, &scope, &filter).await?;
-    let tree = Tree::build(&detail, &activities);
+    let tally = store.tally_activities(&scope, &filter).await?;
+    let tree = Tree::build(&detail, &tally);
     let supersedes = match d.supersedes {
         Some(old) => store.document(&scope, old).await?.map(|o| (old.to_string(), o.document.title.to_string())),
         None => None,
@@ -100,7 +100,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         supersedes,
         notes: d.notes.to_string(),
         tree,
-        activity_count: activities.len(),
+        activity_count: tally.total(),
         others,
     };
     Ok(render(&page))

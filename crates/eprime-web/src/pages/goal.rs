@@ -2,16 +2,16 @@
 //! supporting it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use eprime_domain::access::may_edit_activity;
 use eprime_domain::{ElementId, ElementKind};
 use eprime_server::AppState;
 use eprime_store::ActivityFilter;
 
 use crate::page::{PageError, PageResult, render};
-use crate::programme;
+use crate::programme::{ActivityListing, ListPosition};
 use crate::session::Viewer;
-use crate::views::{ActivityRow, Chrome};
+use crate::views::Chrome;
 
 #[derive(Template)]
 #[template(path = "goal.html")]
@@ -26,7 +26,7 @@ struct GoalPage {
     document_id: String,
     document_title: String,
     parent: Option<(String, String)>,
-    activities: Vec<ActivityRow>,
+    listing: ActivityListing,
     may_create: bool,
 }
 
@@ -39,7 +39,12 @@ fn kind_label(kind: ElementKind) -> &'static str {
     }
 }
 
-pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path<String>) -> PageResult {
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Query(position): Query<ListPosition>,
+) -> PageResult {
     let id: ElementId = raw.parse().map_err(|_| PageError::NotFound)?;
     let scope = viewer.scope();
     let store = state.store.as_ref();
@@ -50,7 +55,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         None => None,
     };
     let filter = ActivityFilter { element: Some(id), ..Default::default() };
-    let activities = programme::activities(store, &scope, &filter).await?;
+    let total = store.count_activities(&scope, &filter).await?;
+    let listing = ActivityListing::load(store, &scope, &filter, position.after, total, &format!("/goals/{id}")).await?;
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &document.partnership).is_ok());
     Ok(render(&GoalPage {
         chrome: Chrome::new(&viewer, "partnership"),
@@ -63,7 +69,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         document_id: document.id.to_string(),
         document_title: document.title.to_string(),
         parent,
-        activities: activities.iter().map(ActivityRow::from).collect(),
+        listing,
         may_create,
     }))
 }

@@ -1,20 +1,22 @@
 //! `/partnerships/{partner}`: the documents as a timeline, the current programme's tree with
 //! activity counts (goals without activities highlighted), charts, and the activities.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use eprime_domain::access::may_edit_activity;
-use eprime_domain::{Activity, Document, DocumentStatus, PartnerCode};
+use eprime_domain::{Document, DocumentStatus, PartnerCode};
 use eprime_server::AppState;
-use eprime_store::{ActivityFilter, DocumentFilter};
+use eprime_store::{ActivityFilter, ActivityTally, DocumentFilter, StatusCounts};
 
 use crate::charts::{self, Period, ThemeBar};
 use crate::page::{PageError, PageResult, render};
-use crate::programme::{self, Tree, status_index};
+use crate::programme::{self, ActivityListing, ListPosition, Tree};
 use crate::session::Viewer;
-use crate::views::{ActivityRow, Chrome, date, opt_date};
+use crate::views::{Chrome, date, opt_date};
 
 pub struct DocItem {
     pub id: String,
@@ -55,7 +57,7 @@ struct PartnershipPage {
     timeline_chart: String,
     years: Vec<YearRow>,
     legend: Vec<(&'static str, &'static str)>,
-    activities: Vec<ActivityRow>,
+    listing: ActivityListing,
     may_create: bool,
 }
 
@@ -73,9 +75,12 @@ struct Loaded {
     partnership: eprime_domain::Partnership,
     documents: Vec<Document>,
     current: Option<eprime_store::DocumentDetail>,
-    activities: Vec<Activity>,
+    /// The partnership's visible activities, counted (never loaded) by the store.
+    tally: ActivityTally,
 }
 
+/// The partnership, its documents and the counts of its activities: five statements however many
+/// activities it has.
 async fn load(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Loaded, PageError> {
     let code = partner(raw)?;
     let scope = viewer.scope();
@@ -89,8 +94,8 @@ async fn load(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Loaded, Pa
         None => None,
     };
     let filter = ActivityFilter { partnership: Some(code), ..Default::default() };
-    let activities = programme::activities(store, &scope, &filter).await?;
-    Ok(Loaded { partnership, documents, current, activities })
+    let tally = store.tally_activities(&scope, &filter).await?;
+    Ok(Loaded { partnership, documents, current, tally })
 }
 
 fn bars(tree: &Tree) -> Vec<ThemeBar> {
@@ -102,10 +107,8 @@ fn bars(tree: &Tree) -> Vec<ThemeBar> {
 
 /// Activities per starting year, from five years before the partnership's first document (earlier
 /// ones are counted in the first year, which is then marked "folded") to the last start.
-fn years(activities: &[Activity], documents: &[Document]) -> (Vec<YearRow>, bool) {
-    let dated: Vec<(i32, usize)> =
-        activities.iter().filter_map(|a| a.starts_on.map(|d| (d.year(), status_index(a.status)))).collect();
-    let (Some(earliest), Some(last)) = (dated.iter().map(|d| d.0).min(), dated.iter().map(|d| d.0).max()) else {
+fn years(by_year: &BTreeMap<i32, StatusCounts>, documents: &[Document]) -> (Vec<YearRow>, bool) {
+    let (Some(&earliest), Some(&last)) = (by_year.keys().next(), by_year.keys().next_back()) else {
         return (Vec::new(), false);
     };
     let documents_start = documents.iter().filter_map(|d| d.signed_on.or(d.period_from).map(|s| s.year())).min();
@@ -113,8 +116,10 @@ fn years(activities: &[Activity], documents: &[Document]) -> (Vec<YearRow>, bool
     let rows = (first..=last)
         .map(|year| {
             let mut counts = [0; 7];
-            for (_, s) in dated.iter().filter(|d| d.0 == year || (year == first && d.0 < first)) {
-                counts[*s] += 1;
+            for (_, by_status) in by_year.iter().filter(|(y, _)| **y == year || (year == first && **y < first)) {
+                for (total, n) in counts.iter_mut().zip(by_status) {
+                    *total += usize::try_from(*n).unwrap_or(usize::MAX);
+                }
             }
             YearRow {
                 year,
@@ -149,12 +154,17 @@ fn periods(documents: &[Document]) -> Vec<Period> {
 }
 
 fn timeline_svg(loaded: &Loaded) -> (String, Vec<YearRow>) {
-    let (years, folded) = years(&loaded.activities, &loaded.documents);
+    let (years, folded) = years(&loaded.tally.by_year, &loaded.documents);
     let series: Vec<(i32, [usize; 7])> = years.iter().map(|y| (y.year, y.counts)).collect();
     (charts::timeline("timeline-chart", &series, &periods(&loaded.documents), folded), years)
 }
 
-pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path<String>) -> PageResult {
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Query(position): Query<ListPosition>,
+) -> PageResult {
     let loaded = load(&state, &viewer, &raw).await?;
     let p = &loaded.partnership;
     let current_id = loaded.current.as_ref().map(|d| d.document.id);
@@ -180,8 +190,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         })
         .collect();
     let tree = match &loaded.current {
-        Some(detail) => Tree::build(detail, &loaded.activities),
-        None => Tree { objectives: vec![], issues: vec![], loose_goals: vec![], areas: vec![] },
+        Some(detail) => Tree::build(detail, &loaded.tally),
+        None => Tree::empty(),
     };
     let programmes: Vec<&Document> = loaded.documents.iter().filter(|d| programme::is_cycle(d.kind)).collect();
     let compare_default = match (programmes.first(), loaded.current.as_ref()) {
@@ -195,6 +205,11 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
     let goals_chart = charts::goals_by_status("goals-chart", &bars(&tree));
     let (timeline_chart, years) = timeline_svg(&loaded);
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &p.partner).is_ok());
+    let filter = ActivityFilter { partnership: Some(p.partner.clone()), ..Default::default() };
+    let base = format!("/partnerships/{}", p.partner);
+    let listing =
+        ActivityListing::load(state.store.as_ref(), &viewer.scope(), &filter, position.after, loaded.tally.total(), &base)
+            .await?;
     let page = PartnershipPage {
         chrome: Chrome::new(&viewer, "partnership"),
         code: p.partner.to_string(),
@@ -214,7 +229,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         timeline_chart,
         years,
         legend: charts::legend(),
-        activities: loaded.activities.iter().map(ActivityRow::from).collect(),
+        listing,
         may_create,
     };
     Ok(render(&page))
@@ -238,7 +253,7 @@ pub(crate) fn svg(body: String) -> Response {
 pub async fn goals_chart(State(state): State<AppState>, viewer: Viewer, Path(raw): Path<String>) -> PageResult {
     let loaded = load(&state, &viewer, &raw).await?;
     let tree = match &loaded.current {
-        Some(detail) => Tree::build(detail, &loaded.activities),
+        Some(detail) => Tree::build(detail, &loaded.tally),
         None => return Err(PageError::NotFound),
     };
     Ok(svg(charts::goals_by_status("goals-chart", &bars(&tree))))
