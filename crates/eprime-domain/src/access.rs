@@ -182,7 +182,7 @@ impl Caller {
 
 /// What a caller may read: everything, or public records plus those released to one of its
 /// audiences. At most [`ReadScope::MAX_AUDIENCES`] audiences, so stores can use fixed queries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ReadScope {
     everything: bool,
     audiences: Vec<OrgCode>,

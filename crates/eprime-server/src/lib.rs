@@ -18,6 +18,7 @@ pub mod menu_index;
 pub mod notifier;
 pub mod problem;
 pub mod signin;
+pub mod tally;
 pub mod throttle;
 pub mod webhooks;
 
@@ -87,6 +88,8 @@ pub struct AppState {
     pub webhooks: Arc<webhooks::WebhookWorker>,
     /// The menu's search index, kept in step with the store.
     pub menu: Arc<menu_index::MenuSearch>,
+    /// Partnerships' activity counts per scope, until the partnership changes.
+    pub tallies: Arc<tally::TallyCache>,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
         menu.start(store.clone());
         Self {
             menu,
+            tallies: Arc::default(),
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),

@@ -80,15 +80,15 @@ impl Conditions {
         if let Some(element) = filter.element {
             add(
                 &mut c,
-                "EXISTS (SELECT 1 FROM activity_elements ae WHERE ae.activity = a.id AND ae.element = $N)",
+                "a.id IN (SELECT ae.activity FROM activity_elements ae WHERE ae.element = $N)",
                 Value::Uuid(element.0),
             );
         }
         if let Some(document) = filter.document {
             add(
                 &mut c,
-                "EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element \
-                 WHERE ae.activity = a.id AND e.document = $N)",
+                "a.id IN (SELECT ae.activity FROM activity_elements ae JOIN elements e ON e.id = ae.element \
+                 WHERE e.document = $N)",
                 Value::Uuid(document.0),
             );
         }
@@ -131,7 +131,11 @@ pub(crate) async fn fetch<'e>(
     scope: &ReadScope,
     id: ActivityId,
 ) -> Result<Option<Activity>, StoreError> {
-    let sql = concat!(activity_select!(), " WHERE a.id = $5 AND ", visible!("activity", "a", "id::text"));
+    let sql = concat!(
+        activity_select!(),
+        " WHERE a.id = $5 AND ",
+        visible!("activity", "a", "id::text", released_to = "partnership")
+    );
     let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
@@ -145,7 +149,12 @@ pub(crate) async fn list(
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
     let conditions = Conditions::of(filter, 5);
     let mut next = conditions.next_param(5);
-    let mut sql = format!("{} WHERE {}{}", activity_select!(), visible!("activity", "a", "id::text"), conditions.sql);
+    let mut sql = format!(
+        "{} WHERE {}{}",
+        activity_select!(),
+        visible!("activity", "a", "id::text", released_to = "partnership"),
+        conditions.sql
+    );
     if after.is_some() {
         sql.push_str(&format!(" AND a.sort_key < ${next}"));
         next += 1;
@@ -172,8 +181,11 @@ pub(crate) async fn list(
 
 pub(crate) async fn count(pool: &PgPool, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
     let conditions = Conditions::of(filter, 5);
-    let sql =
-        format!("SELECT count(*) FROM activities a WHERE {}{}", visible!("activity", "a", "id::text"), conditions.sql);
+    let sql = format!(
+        "SELECT count(*) FROM activities a WHERE {}{}",
+        visible!("activity", "a", "id::text", released_to = "partnership"),
+        conditions.sql
+    );
     let row =
         conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope)).fetch_one(pool).await.map_err(db_error)?;
     Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
@@ -190,7 +202,7 @@ pub(crate) async fn tally(
     let statement = |select: &str, join: &str, group: &str| {
         let sql = format!(
             "SELECT {select} FROM activities a{join} WHERE {}{} GROUP BY {group}",
-            visible!("activity", "a", "id::text"),
+            visible!("activity", "a", "id::text", released_to = "partnership"),
             conditions.sql
         );
         conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope))
@@ -416,7 +428,7 @@ async fn load_for_write(
 ) -> Result<Activity, StoreError> {
     let sql = concat!(
         "SELECT a.version FROM activities a WHERE a.id = $5 AND ",
-        visible!("activity", "a", "id::text"),
+        visible!("activity", "a", "id::text", released_to = "partnership"),
         " FOR NO KEY UPDATE OF a"
     );
     let not_found = || StoreError::NotFound(format!("activity {id}"));

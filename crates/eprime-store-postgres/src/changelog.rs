@@ -121,7 +121,7 @@ pub(crate) async fn visible_record(
             let Some(id) = uuid() else { return Ok(false) };
             let sql = concat!(
                 "SELECT EXISTS (SELECT 1 FROM activities a WHERE a.id = $5 AND ",
-                visible!("activity", "a", "id::text"),
+                visible!("activity", "a", "id::text", released_to = "partnership"),
                 ")"
             );
             bind_scope(sqlx::query(sql), scope).bind(id)

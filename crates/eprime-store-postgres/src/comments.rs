@@ -23,7 +23,7 @@ macro_rules! subject_visible {
             ".subject = 'activity' AND EXISTS (SELECT 1 FROM activities a WHERE a.id = ",
             $alias,
             ".subject_id AND ",
-            visible!("activity", "a", "id::text"),
+            visible!("activity", "a", "id::text", released_to = "partnership"),
             ")) OR (",
             $alias,
             ".subject = 'document' AND EXISTS (SELECT 1 FROM documents d WHERE d.id = ",
@@ -69,7 +69,7 @@ async fn subject_partnership(
         SubjectKind::Activity => {
             concat!(
                 "SELECT a.partnership FROM activities a WHERE a.id = $5 AND ",
-                visible!("activity", "a", "id::text")
+                visible!("activity", "a", "id::text", released_to = "partnership")
             )
         }
         SubjectKind::Document => {

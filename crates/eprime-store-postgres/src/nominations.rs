@@ -496,7 +496,11 @@ pub(crate) async fn activity_participation(
     if crate::activities::fetch(pool, scope, id).await?.is_none() {
         return Ok(None);
     }
-    let sql = concat!(participation_select!(), "a.id = $5 AND ", visible!("activity", "a", "id::text"));
+    let sql = concat!(
+        participation_select!(),
+        "a.id = $5 AND ",
+        visible!("activity", "a", "id::text", released_to = "partnership")
+    );
     let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_one(pool).await.map_err(db_error)?;
     participation_from_row(&row).map(Some)
 }
@@ -512,7 +516,7 @@ pub(crate) async fn element_participation(
     let sql = concat!(
         participation_select!(),
         "a.id IN (SELECT activity FROM activity_elements WHERE element = $5) AND ",
-        visible!("activity", "a", "id::text")
+        visible!("activity", "a", "id::text", released_to = "partnership")
     );
     let row = bind_scope(sqlx::query(sql), scope).bind(id.0).fetch_one(pool).await.map_err(db_error)?;
     participation_from_row(&row).map(Some)

@@ -28,6 +28,27 @@ macro_rules! visible {
             " AND r.org IN ($2, $3, $4)))"
         )
     };
+    // The same for a record always released to the nation in `$alias.$owner` (an activity to its
+    // partnership: `activity::marking_for`, enforced by the store on every write). Checking that
+    // column first answers for the owner's own users from the row (or the index) alone, without a
+    // `releasability` probe per row; for everyone else the rule is evaluated as above.
+    ($entity:literal, $alias:literal, $id:literal, released_to = $owner:literal) => {
+        concat!(
+            "($1 OR ",
+            $alias,
+            ".",
+            $owner,
+            " IN ($2, $3, $4) OR ",
+            $alias,
+            ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
+            $entity,
+            "' AND r.entity_id = ",
+            $alias,
+            ".",
+            $id,
+            " AND r.org IN ($2, $3, $4)))"
+        )
+    };
 }
 pub(crate) use visible;
 
@@ -44,6 +65,8 @@ pub(crate) fn bind_scope(query: PgQuery, scope: &ReadScope) -> PgQuery {
 mod tests {
     #[test]
     fn the_fragment_names_its_entity_and_alias() {
+        let owned = visible!("activity", "a", "id::text", released_to = "partnership");
+        assert!(owned.starts_with("($1 OR a.partnership IN ($2, $3, $4) OR a.marking = 'PUBLIC'"));
         let sql = visible!("activity", "a", "id::text");
         assert!(sql.starts_with("($1 OR a.marking = 'PUBLIC'"));
         assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id::text"));

@@ -35,7 +35,8 @@ macro_rules! activity_select {
 }
 
 /// The conditions of an activity filter, written for exactly the filters that are present (one
-/// `AND a.col = ?N` each), so SQLite plans each combination with the index that serves it. A
+/// `AND a.col = ?N` each), so SQLite plans each combination with the index that serves it (the
+/// element and document filters as `a.id IN (…)`, which can drive the search from the goal's side). A
 /// catch-all `(?N IS NULL OR a.col = ?N)` would be planned once for every value, and scan.
 struct Conditions {
     sql: String,
@@ -71,15 +72,15 @@ impl Conditions {
         if let Some(element) = filter.element {
             add(
                 &mut c,
-                "EXISTS (SELECT 1 FROM activity_elements ae WHERE ae.activity = a.id AND ae.element = ?N)",
+                "a.id IN (SELECT ae.activity FROM activity_elements ae WHERE ae.element = ?N)",
                 element.to_string(),
             );
         }
         if let Some(document) = filter.document {
             add(
                 &mut c,
-                "EXISTS (SELECT 1 FROM activity_elements ae JOIN elements e ON e.id = ae.element \
-                 WHERE ae.activity = a.id AND e.document = ?N)",
+                "a.id IN (SELECT ae.activity FROM activity_elements ae JOIN elements e ON e.id = ae.element \
+                 WHERE e.document = ?N)",
                 document.to_string(),
             );
         }
@@ -118,7 +119,11 @@ pub(crate) async fn fetch<'e>(
     scope: &ReadScope,
     id: ActivityId,
 ) -> Result<Option<Activity>, StoreError> {
-    let sql = concat!(activity_select!(), " WHERE a.id = ?5 AND ", visible!("activity", "a", "id"));
+    let sql = concat!(
+        activity_select!(),
+        " WHERE a.id = ?5 AND ",
+        visible!("activity", "a", "id", released_to = "partnership")
+    );
     let row =
         bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
@@ -133,7 +138,12 @@ pub(crate) async fn list(
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
     let conditions = Conditions::of(filter, 5);
     let mut next = conditions.next_param(5);
-    let mut sql = format!("{} WHERE {}{}", activity_select!(), visible!("activity", "a", "id"), conditions.sql);
+    let mut sql = format!(
+        "{} WHERE {}{}",
+        activity_select!(),
+        visible!("activity", "a", "id", released_to = "partnership"),
+        conditions.sql
+    );
     if after.is_some() {
         sql.push_str(&format!(" AND a.sort_key < ?{next}"));
         next += 1;
@@ -160,7 +170,11 @@ pub(crate) async fn list(
 
 pub(crate) async fn count(store: &SqliteStore, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {
     let conditions = Conditions::of(filter, 5);
-    let sql = format!("SELECT count(*) FROM activities a WHERE {}{}", visible!("activity", "a", "id"), conditions.sql);
+    let sql = format!(
+        "SELECT count(*) FROM activities a WHERE {}{}",
+        visible!("activity", "a", "id", released_to = "partnership"),
+        conditions.sql
+    );
     let query = conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope));
     let row = query.fetch_one(&store.reader).await.map_err(db_error)?;
     Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(backend)?).unwrap_or_default())
@@ -177,7 +191,7 @@ pub(crate) async fn tally(
     let statement = |select: &str, join: &str, group: &str| {
         let sql = format!(
             "SELECT {select} FROM activities a{join} WHERE {}{} GROUP BY {group}",
-            visible!("activity", "a", "id"),
+            visible!("activity", "a", "id", released_to = "partnership"),
             conditions.sql
         );
         conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope))

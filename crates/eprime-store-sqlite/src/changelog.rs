@@ -56,9 +56,10 @@ pub(crate) async fn visible_record<'e>(
 ) -> Result<bool, StoreError> {
     let scoped = |sql: &'static str| bind_scope(sqlx::query(sql), scope).bind(id.to_owned());
     let query = match entity {
-        EntityType::Activity => {
-            scoped(concat!("SELECT count(*) FROM activities a WHERE a.id = ?5 AND ", visible!("activity", "a", "id")))
-        }
+        EntityType::Activity => scoped(concat!(
+            "SELECT count(*) FROM activities a WHERE a.id = ?5 AND ",
+            visible!("activity", "a", "id", released_to = "partnership")
+        )),
         EntityType::Document => {
             scoped(concat!("SELECT count(*) FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id")))
         }

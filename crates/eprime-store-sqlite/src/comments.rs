@@ -22,7 +22,7 @@ macro_rules! subject_visible {
             ".subject = 'activity' AND EXISTS (SELECT 1 FROM activities a WHERE a.id = ",
             $alias,
             ".subject_id AND ",
-            visible!("activity", "a", "id"),
+            visible!("activity", "a", "id", released_to = "partnership"),
             ")) OR (",
             $alias,
             ".subject = 'document' AND EXISTS (SELECT 1 FROM documents d WHERE d.id = ",
@@ -65,7 +65,10 @@ async fn subject_partnership(
 ) -> Result<Option<PartnerCode>, StoreError> {
     let sql = match subject {
         SubjectKind::Activity => {
-            concat!("SELECT a.partnership FROM activities a WHERE a.id = ?5 AND ", visible!("activity", "a", "id"))
+            concat!(
+                "SELECT a.partnership FROM activities a WHERE a.id = ?5 AND ",
+                visible!("activity", "a", "id", released_to = "partnership")
+            )
         }
         SubjectKind::Document => {
             concat!("SELECT d.partnership FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id"))

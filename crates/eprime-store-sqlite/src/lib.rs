@@ -315,6 +315,21 @@ impl Store for SqliteStore {
         changelog::changes_after(&self.reader, after, limit).await
     }
 
+    async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64> {
+        // One `max` per entity, so each is a single probe of `change_log_by_partner`
+        // (partner, entity, seq) rather than a walk over all of the partnership's entries.
+        let row = sqlx::query(
+            "SELECT max(coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'activity'), 0),
+                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'document'), 0),
+                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'partnership'), 0))",
+        )
+        .bind(partner.as_str().to_owned())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_error)?;
+        row.try_get(0).map_err(backend)
+    }
+
     async fn last_change_seq(&self) -> Result<i64> {
         let row = sqlx::query("SELECT coalesce(max(seq), 0) FROM change_log")
             .fetch_one(&self.reader)

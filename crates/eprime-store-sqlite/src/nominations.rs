@@ -454,7 +454,11 @@ pub(crate) async fn activity_participation(
     if crate::activities::fetch(&store.reader, scope, id).await?.is_none() {
         return Ok(None);
     }
-    let sql = concat!(participation_select!(), "a.id = ?5 AND ", visible!("activity", "a", "id"));
+    let sql = concat!(
+        participation_select!(),
+        "a.id = ?5 AND ",
+        visible!("activity", "a", "id", released_to = "partnership")
+    );
     let row =
         bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_one(&store.reader).await.map_err(db_error)?;
     participation_from_row(&row).map(Some)
@@ -471,7 +475,7 @@ pub(crate) async fn element_participation(
     let sql = concat!(
         participation_select!(),
         "a.id IN (SELECT activity FROM activity_elements WHERE element = ?5) AND ",
-        visible!("activity", "a", "id")
+        visible!("activity", "a", "id", released_to = "partnership")
     );
     let row =
         bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_one(&store.reader).await.map_err(db_error)?;

@@ -26,6 +26,27 @@ macro_rules! visible {
             " AND r.org IN (?2, ?3, ?4)))"
         )
     };
+    // The same for a record always released to the nation in `$alias.$owner` (an activity to its
+    // partnership: `activity::marking_for`, enforced by the store on every write). Checking that
+    // column first answers for the owner's own users from the row (or the index) alone, without a
+    // `releasability` probe per row; for everyone else the rule is evaluated as above.
+    ($entity:literal, $alias:literal, $id:literal, released_to = $owner:literal) => {
+        concat!(
+            "(?1 = 1 OR ",
+            $alias,
+            ".",
+            $owner,
+            " IN (?2, ?3, ?4) OR ",
+            $alias,
+            ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
+            $entity,
+            "' AND r.entity_id = ",
+            $alias,
+            ".",
+            $id,
+            " AND r.org IN (?2, ?3, ?4)))"
+        )
+    };
 }
 pub(crate) use visible;
 
@@ -45,6 +66,9 @@ mod tests {
         let sql = visible!("activity", "a", "id");
         assert!(sql.contains("a.marking = 'PUBLIC'"));
         assert!(sql.contains("r.entity_type = 'activity' AND r.entity_id = a.id"));
+        let owned = visible!("activity", "a", "id", released_to = "partnership");
+        assert!(owned.starts_with("(?1 = 1 OR a.partnership IN (?2, ?3, ?4) OR a.marking = 'PUBLIC'"));
+        assert!(owned.contains("r.entity_type = 'activity' AND r.entity_id = a.id"));
         const _: () = assert!(eprime_domain::ReadScope::MAX_AUDIENCES == 3, "visible! binds exactly three audiences");
     }
 }

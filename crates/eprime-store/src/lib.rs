@@ -106,6 +106,10 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
     /// The visible activities matching `filter`, counted per status, element, branch and year.
     async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally>;
+    /// The sequence number of the latest change to anything a partnership's counts depend on: the
+    /// partnership itself, its documents (and so their elements) and its activities (0 if none).
+    /// Equal stamps mean equal counts, so counts can be kept until the stamp moves.
+    async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64>;
     async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>>;
     /// Applies `changes` when the stored version equals `expected_version` (when given).
     async fn update_activity(

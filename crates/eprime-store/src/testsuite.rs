@@ -437,6 +437,17 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             assert_eq!(tally.total(), counted);
         }
     }
+    // The stamp moves with every write that can change a partnership's counts, and only then.
+    let stamp = store.partnership_stamp(&code("JPN")).await.unwrap();
+    assert!(stamp > 0, "JPN has changes");
+    store.create_activity(&staff(), new_activity("KOR", "Elsewhere", Marking::public())).await.unwrap();
+    assert_eq!(store.partnership_stamp(&code("JPN")).await.unwrap(), stamp, "a KOR write leaves JPN's stamp");
+    let japanese = created.iter().find(|a| a.partnership.as_str() == "JPN").unwrap();
+    let retitled = ActivityChanges { title: Some(Title::parse("Retitled").unwrap()), ..Default::default() };
+    store.update_activity(&staff(), japanese.id, None, retitled).await.unwrap();
+    let moved = store.partnership_stamp(&code("JPN")).await.unwrap();
+    assert!(moved > stamp, "a JPN write moves JPN's stamp");
+    assert_eq!(store.partnership_stamp(&code("AUS")).await.unwrap(), 0, "no changes, stamp 0");
 }
 
 async fn writes_check_permission_after_visibility(store: DynStore) {

@@ -59,7 +59,9 @@ impl ActivityListing {
     ) -> Result<Self, PageError> {
         let page = PageRequest { limit: LISTING_PAGE, after };
         let result = store.list_activities(scope, filter, &page).await.map_err(|error| match error {
-            StoreError::Invalid(_) => PageError::BadRequest("That list position is not one this server gave out.".into()),
+            StoreError::Invalid(_) => {
+                PageError::BadRequest("That list position is not one this server gave out.".into())
+            }
             other => other.into(),
         })?;
         let more = result.next_cursor.map(|cursor| {
@@ -159,7 +161,6 @@ impl Tree {
         self.themes().iter().filter(|n| n.is_empty()).count()
     }
 }
-
 
 /// Whether a document is a programme cycle (IPCP, ITPP, IPAP, ANP): not a declaration, not a source.
 pub fn is_cycle(kind: eprime_domain::DocumentKind) -> bool {

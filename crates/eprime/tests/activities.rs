@@ -99,3 +99,34 @@ async fn sign_out_revokes_the_token_and_bad_credentials_look_alike() {
     // Anonymous writes are refused.
     problem(app.post("/api/v1/activities", None, &json!({})).await, StatusCode::UNAUTHORIZED).await;
 }
+
+/// The dashboard's activity count is cached per scope until the partnership changes: every write
+/// shows in the very next read, and each viewer counts only what it may see.
+#[tokio::test]
+async fn the_dashboard_count_follows_every_write_and_each_viewers_scope() {
+    let app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    let officer = app.login("jpn.officer").await;
+    let ally = app.login("fra.ally").await;
+    let count = |token: String| {
+        let app = &app;
+        async move { app.get_json("/api/v1/partnerships/JPN", Some(&token)).await["activity_count"].as_u64().unwrap() }
+    };
+    let listed = |token: String| {
+        let app = &app;
+        async move { app.all_activities("&partnership=JPN", Some(&token)).await.len() as u64 }
+    };
+    for token in [&staff, &officer, &ally] {
+        assert_eq!(count(token.clone()).await, listed(token.clone()).await, "the count is what the list holds");
+        // Asked again (now from the cache), the same.
+        assert_eq!(count(token.clone()).await, listed(token.clone()).await);
+    }
+    let (staff_before, ally_before) = (count(staff.clone()).await, count(ally.clone()).await);
+    let body = json!({"partnership": "JPN", "title": "Bilateral staff talks", "kind": "meeting",
+        "starts_on": "2026-12-10", "ends_on": "2026-12-11", "marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN"]});
+    let created = app.post("/api/v1/activities", Some(&officer), &body).await;
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text().await.unwrap());
+    assert_eq!(count(staff.clone()).await, staff_before + 1, "NATO sees the new activity at once");
+    assert_eq!(count(officer.clone()).await, listed(officer.clone()).await);
+    assert_eq!(count(ally.clone()).await, ally_before, "France does not: it is not released to France");
+}

@@ -162,9 +162,10 @@ pub async fn generate(store: &DynStore, scale: Scale) -> anyhow::Result<Generate
 /// database; left at 0 they would chew through the whole generated log while the benchmark
 /// measures. Advance both to the end now, through the same store calls the server makes.
 async fn catch_up_followers(store: &DynStore) -> anyhow::Result<()> {
-    const BATCH: u32 = 2000;
-    while store.generate_notifications(BATCH).await? == BATCH as usize {}
-    while store.enqueue_deliveries(BATCH).await?.entries == BATCH as usize {}
+    // Until a batch finds nothing left: a store may take fewer entries per batch than asked.
+    const BATCH: u32 = 1000;
+    while store.generate_notifications(BATCH).await? > 0 {}
+    while store.enqueue_deliveries(BATCH).await?.entries > 0 {}
     // Give the SQLite writer a moment to settle before the file is closed and copied.
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use eprime_domain::PartnerCode;
-use eprime_store::{ActivityFilter, DocumentFilter, EntityType};
+use eprime_store::{DocumentFilter, EntityType};
 
 use super::views::{DocumentSummary, HistoryEntry, PartnershipView};
 use crate::AppState;
@@ -45,8 +45,7 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
     let filter = DocumentFilter { partnership: Some(partner.clone()), kind: None };
     let documents = state.store.list_documents(&scope, &filter).await?;
-    let activities = ActivityFilter { partnership: Some(partner), ..Default::default() };
-    let activity_count = state.store.count_activities(&scope, &activities).await?;
+    let activity_count = state.tallies.tally(state.store.as_ref(), &scope, &partner).await?.total();
     Ok(Json(PartnershipView {
         partnership,
         documents: documents.iter().map(DocumentSummary::from).collect(),

@@ -2,6 +2,7 @@
 //! activity counts (goals without activities highlighted), charts, and the activities.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -76,7 +77,7 @@ struct Loaded {
     documents: Vec<Document>,
     current: Option<eprime_store::DocumentDetail>,
     /// The partnership's visible activities, counted (never loaded) by the store.
-    tally: ActivityTally,
+    tally: Arc<ActivityTally>,
 }
 
 /// The partnership, its documents and the counts of its activities: five statements however many
@@ -93,8 +94,7 @@ async fn load(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Loaded, Pa
         Some(d) => store.document(&scope, d.id).await?,
         None => None,
     };
-    let filter = ActivityFilter { partnership: Some(code), ..Default::default() };
-    let tally = store.tally_activities(&scope, &filter).await?;
+    let tally = state.tallies.tally(store, &scope, &code).await?;
     Ok(Loaded { partnership, documents, current, tally })
 }
 
@@ -207,9 +207,15 @@ pub async fn show(
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &p.partner).is_ok());
     let filter = ActivityFilter { partnership: Some(p.partner.clone()), ..Default::default() };
     let base = format!("/partnerships/{}", p.partner);
-    let listing =
-        ActivityListing::load(state.store.as_ref(), &viewer.scope(), &filter, position.after, loaded.tally.total(), &base)
-            .await?;
+    let listing = ActivityListing::load(
+        state.store.as_ref(),
+        &viewer.scope(),
+        &filter,
+        position.after,
+        loaded.tally.total(),
+        &base,
+    )
+    .await?;
     let page = PartnershipPage {
         chrome: Chrome::new(&viewer, "partnership"),
         code: p.partner.to_string(),
