@@ -607,5 +607,6 @@ async fn a_partner_officer_nominates_through_the_form_within_its_quota() {
     assert_eq!(own.status(), StatusCode::FORBIDDEN);
     let (_, page) = server.page(&path, Some(&jpn)).await;
     assert!(page.contains("nomination-accepted") && page.contains("1 of 10 taken"));
-    assert!(!page.contains("/decision\""), "Japan does not decide");
+    assert!(!page.contains("name=\"decision\" value=\"accept\""), "Japan does not decide");
+    assert!(page.contains("name=\"decision\" value=\"withdraw\""), "Japan may withdraw its nomination");
 }
