@@ -80,7 +80,8 @@ pub(crate) async fn list(
         " AND (?8 IS NULL OR o.last_day >= ?8)",
         // `OverdueRules::report_overdue` as SQL; the storage suite compares the two.
         " AND (?9 IS NULL OR (o.status IN ('published', 'closed', 'held') AND o.report IS NULL AND o.last_day < ?9))",
-        " AND (?10 IS NULL OR o.sort_key > ?10) ORDER BY o.sort_key LIMIT ?11"
+        " AND (?10 IS NULL OR (o.status = 'published' AND o.nomination_deadline >= ?10))",
+        " AND (?11 IS NULL OR o.sort_key > ?11) ORDER BY o.sort_key LIMIT ?12"
     );
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let rows = bind_scope(sqlx::query(sql), scope)
@@ -89,6 +90,7 @@ pub(crate) async fn list(
         .bind(filter.nominated_by.as_ref().map(|p| p.as_str().to_owned()))
         .bind(date_text(filter.ends_after))
         .bind(date_text(filter.report_missing_before))
+        .bind(date_text(filter.nominations_open_on))
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(&store.reader)

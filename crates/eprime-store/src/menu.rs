@@ -32,6 +32,9 @@ pub struct OfferingFilter {
     /// `OverdueRules::REPORT_PENDING`, no report, and a last day before this day (give
     /// `OverdueRules::report_cutoff(today)`).
     pub report_missing_before: Option<Date>,
+    /// Offerings open for nominations on this day: published, with a nomination deadline on or
+    /// after it.
+    pub nominations_open_on: Option<Date>,
 }
 
 /// Which nominations to find across offerings: the work lists of the home page (nominations a

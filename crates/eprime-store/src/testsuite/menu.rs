@@ -342,6 +342,19 @@ pub(super) async fn work_lists_find_nominations_within_scope(store: DynStore) {
     assert!(find(Caller::Anonymous.read_scope(), in_progress, 50).await.is_empty());
     let everything = find(ReadScope::system(), NominationFilter::default(), 50).await;
     assert_eq!(everything.len(), 4);
+
+    // Open for nominations: published, deadline (1 April) not passed.
+    store.transition_offering(&provider(), later.id, None, OfferingStatus::Closed, None).await.unwrap();
+    let open = |on: time::Date| {
+        let store = store.clone();
+        async move {
+            let filter = OfferingFilter { nominations_open_on: Some(on), ..OfferingFilter::default() };
+            let page = store.list_offerings(&scope_of(&japan()), &filter, &PageRequest::first(10)).await.unwrap();
+            page.items.into_iter().map(|o| o.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(open(date!(2026 - 04 - 01)).await, [early.id], "closed early, so only the other");
+    assert!(open(date!(2026 - 04 - 02)).await.is_empty(), "the deadline has passed");
 }
 
 pub(super) async fn overdue_lists_match_the_overdue_rules(store: DynStore) {

@@ -21,12 +21,13 @@ use eprime_domain::menu::{
 };
 use eprime_domain::{NominationId, OfferingId, Principal, ReadScope, Role, ValidationErrors};
 use eprime_server::AppState;
-use eprime_store::StoreError;
+use eprime_store::{EntityType, StoreError};
 use serde::Deserialize;
 
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
 use crate::pages::event_forms::{self, FeedbackForm, LifecycleAction, ReportForm, ReportView};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::pages::menu::event_type_label;
 use crate::session::Viewer;
 use crate::views::{Chrome, date, date_range};
@@ -109,6 +110,7 @@ struct EventPage {
     report: Option<ReportView>,
     report_form: Option<ReportForm>,
     feedback_forms: Vec<FeedbackForm>,
+    watch: Option<WatchButton>,
     notice: Option<String>,
     problem: Option<String>,
 }
@@ -361,6 +363,11 @@ pub(crate) async fn page(
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
     .collect();
+    // A participant reads its registration beyond its scope; watching is for records one sees.
+    let watch = match participant_view {
+        false => watch_button(state, viewer, EntityType::Offering, &id.to_string(), format!("/menu/{id}")).await?,
+        true => None,
+    };
     let page = EventPage {
         chrome: Chrome::new(viewer, "menu"),
         id: o.id.to_string(),
@@ -398,6 +405,7 @@ pub(crate) async fn page(
             .filter(|p| Report::check(p, &o).is_ok())
             .map(|_| event_forms::report_form(outcome.report.as_ref())),
         feedback_forms,
+        watch,
         notice: outcome.notice,
         problem: outcome.problem,
     };

@@ -335,17 +335,18 @@ pub async fn feedback(
         organisation: rating(&form, "organisation", &mut errors),
         relevance: rating(&form, "relevance", &mut errors),
     };
-    let checked = if errors.0.is_empty() {
-        FeedbackInput { ratings, comments: form.get("comments").map(str::to_owned) }.validate().map_err(|e| {
+    // The domain checks the ranges (and the comments); its errors join those of ratings missing
+    // or unreadable, which come first (a missing one is also out of range, as 0).
+    let input = FeedbackInput { ratings, comments: form.get("comments").map(str::to_owned) };
+    let checked = match input.validate() {
+        Ok(valid) if errors.0.is_empty() => Ok(valid),
+        Ok(_) => Err(errors),
+        Err(domain) => {
             // The domain names ratings `ratings.overall`; the form calls them `overall`.
-            ValidationErrors(
-                e.0.into_iter()
-                    .map(|f| FieldError::new(f.field.trim_start_matches("ratings.").to_owned(), f.message))
-                    .collect(),
-            )
-        })
-    } else {
-        Err(errors)
+            let renamed = domain.0.into_iter().map(|f| FieldError::new(f.field.replace("ratings.", ""), f.message));
+            errors.0.extend(renamed);
+            Err(errors)
+        }
     };
     let (ratings, comments) = match checked {
         Ok(valid) => valid,

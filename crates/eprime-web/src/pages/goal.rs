@@ -6,9 +6,10 @@ use axum::extract::{Path, State};
 use eprime_domain::access::may_edit_activity;
 use eprime_domain::{ElementId, ElementKind};
 use eprime_server::AppState;
-use eprime_store::ActivityFilter;
+use eprime_store::{ActivityFilter, EntityType};
 
 use crate::page::{PageError, PageResult, render};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::programme;
 use crate::session::Viewer;
 use crate::views::{ActivityRow, Chrome};
@@ -28,6 +29,7 @@ struct GoalPage {
     parent: Option<(String, String)>,
     activities: Vec<ActivityRow>,
     may_create: bool,
+    watch: Option<WatchButton>,
 }
 
 fn kind_label(kind: ElementKind) -> &'static str {
@@ -52,6 +54,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
     let filter = ActivityFilter { element: Some(id), ..Default::default() };
     let activities = programme::activities(store, &scope, &filter).await?;
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &document.partnership).is_ok());
+    let watch = watch_button(&state, &viewer, EntityType::Element, &id.to_string(), format!("/goals/{id}")).await?;
     Ok(render(&GoalPage {
         chrome: Chrome::new(&viewer, "partnership"),
         id: id.to_string(),
@@ -65,5 +68,6 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         parent,
         activities: activities.iter().map(ActivityRow::from).collect(),
         may_create,
+        watch,
     }))
 }

@@ -99,33 +99,49 @@ fn overdue() -> (String, String) {
     ("overdue".to_owned(), "overdue".to_owned())
 }
 
-/// The event's start (`own_event`: the viewer offers it), and its nomination deadline while
-/// nominations are open (`deadlines`: for those who nominate or receive nominations).
-fn coming(o: &Offering, today: Date, own_event: bool, deadlines: bool) -> Vec<(Date, Upcoming)> {
-    let mut found = Vec::new();
-    if let Some(start) = o.first_day().filter(|d| *d >= today) {
-        found.push((
-            start,
-            Upcoming {
-                when: date(start),
-                what: format!("{} ({})", o.title, o.code),
-                href: format!("/menu/{}", o.id),
-                kind: if own_event { "Your menu event starts" } else { "Menu event starts" },
-            },
-        ));
-    }
-    if deadlines && o.status == OfferingStatus::Published && o.nomination_deadline >= today {
-        found.push((
-            o.nomination_deadline,
-            Upcoming {
-                when: date(o.nomination_deadline),
-                what: format!("{} ({})", o.title, o.code),
-                href: format!("/menu/{}", o.id),
-                kind: "Nomination deadline",
-            },
-        ));
-    }
-    found
+/// The event's start, if still to come (`own_event`: the viewer offers it).
+fn starts(o: &Offering, today: Date, own_event: bool) -> Option<(Date, Upcoming)> {
+    let start = o.first_day().filter(|d| *d >= today)?;
+    Some((
+        start,
+        Upcoming {
+            when: date(start),
+            what: format!("{} ({})", o.title, o.code),
+            href: format!("/menu/{}", o.id),
+            kind: if own_event { "Your menu event starts" } else { "Menu event starts" },
+        },
+    ))
+}
+
+/// The nomination deadline of an event open for nominations.
+fn deadline(o: &Offering) -> (Date, Upcoming) {
+    (
+        o.nomination_deadline,
+        Upcoming {
+            when: date(o.nomination_deadline),
+            what: format!("{} ({})", o.title, o.code),
+            href: format!("/menu/{}", o.id),
+            kind: "Nomination deadline",
+        },
+    )
+}
+
+/// The viewer's coming events (`filter` says whose) and, read separately, the deadlines of
+/// those still open for nominations: deadlines fall weeks before their events, so the soonest
+/// deadlines are not among the soonest events.
+async fn coming(
+    state: &AppState,
+    scope: &ReadScope,
+    filter: OfferingFilter,
+    today: Date,
+    own_event: bool,
+) -> Result<Vec<(Date, Upcoming)>, PageError> {
+    let events = OfferingFilter { ends_after: Some(today), ..filter.clone() };
+    let mut found: Vec<_> =
+        offerings(state, scope, events, SHOWN).await?.iter().filter_map(|o| starts(o, today, own_event)).collect();
+    let open = OfferingFilter { nominations_open_on: Some(today), ..filter };
+    found.extend(offerings(state, scope, open, SHOWN).await?.iter().map(deadline));
+    Ok(found)
 }
 
 async fn offerings(
@@ -181,11 +197,8 @@ pub async fn work(state: &AppState, principal: &Principal, today: Date) -> Resul
                 .map(|o| offering_item(o, "File the after-action report".to_owned(), overdue()))
                 .collect();
             work.lists.extend(provider_list("reports-overdue", "After-action reports overdue", items, &provider));
-            let mine =
-                OfferingFilter { provider: Some(provider), ends_after: Some(today), ..OfferingFilter::default() };
-            for o in offerings(state, &scope, mine, SHOWN).await? {
-                work.upcoming.extend(coming(&o, today, true, true));
-            }
+            let mine = OfferingFilter { provider: Some(provider), ..OfferingFilter::default() };
+            work.upcoming.extend(coming(state, &scope, mine, today, true).await?);
         }
         Role::PartnerOfficer | Role::PartnerAdmin => {
             let Some(nation) = principal.binding.partner.clone() else { return Ok(work) };
@@ -232,11 +245,8 @@ pub async fn work(state: &AppState, principal: &Principal, today: Date) -> Resul
                     .collect();
                 work.lists.extend(list("feedback-overdue", "Feedback overdue", items));
             }
-            let events =
-                OfferingFilter { nominated_by: Some(nation), ends_after: Some(today), ..OfferingFilter::default() };
-            for o in offerings(state, &scope, events, SHOWN).await? {
-                work.upcoming.extend(coming(&o, today, false, true));
-            }
+            let nominated = OfferingFilter { nominated_by: Some(nation), ..OfferingFilter::default() };
+            work.upcoming.extend(coming(state, &scope, nominated, today, false).await?);
         }
         Role::Participant => {
             // A participant's own registrations, by the e-mail its account is named by (a
@@ -251,7 +261,7 @@ pub async fn work(state: &AppState, principal: &Principal, today: Date) -> Resul
                     items.push(nomination_item(n, "Give your feedback on the event".to_owned(), overdue()));
                 }
                 if n.status == NominationStatus::Accepted {
-                    work.upcoming.extend(coming(o, today, false, false));
+                    work.upcoming.extend(starts(o, today, false));
                 }
             }
             work.lists.extend(list("feedback-overdue", "Feedback overdue", items));

@@ -10,6 +10,7 @@ pub mod event_forms;
 pub mod goal;
 pub mod home;
 pub mod home_menu;
+pub mod inbox;
 pub mod login;
 pub mod menu;
 pub mod partnership;
