@@ -15,7 +15,7 @@ use eprime_domain::{
     ActivityId, Caller, ElementId, Framework, NominationId, OfferingId, OrgCode, PartnerCode, Principal, ReadScope,
     Role, Text,
 };
-use eprime_store::{EntityType, Operation, Participation, StoreError};
+use eprime_store::{EntityType, NominationFilter, Operation, PageRequest, Participation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -72,6 +72,54 @@ pub(crate) async fn list(
     );
     let rows = bind_scope(sqlx::query(sql), scope).bind(offering.0).fetch_all(pool).await.map_err(db_error)?;
     rows.iter().map(from_row).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// `find` with the condition that drives the plan spelled out (a provider's offerings, or a
+/// nation's nominations), so the planner uses that index whatever the other parameters are.
+macro_rules! find_sql {
+    ($driver:literal) => {
+        concat!(
+            nomination_select!(),
+            " WHERE ",
+            $driver,
+            " AND ",
+            visible!("nomination", "n", "id::text"),
+            " AND ",
+            visible!("offering", "o", "id::text"),
+            " AND ($5::text IS NULL OR o.provider = $5) AND ($6::text IS NULL OR n.nation = $6)",
+            " AND ($7::text[] IS NULL OR n.status = ANY($7))",
+            " AND ($8::date IS NULL OR o.last_day >= $8)",
+            // `OverdueRules::feedback_overdue` as SQL; the storage suite compares the two.
+            " AND ($9::date IS NULL OR (n.attendance = 'attended' AND n.feedback IS NULL AND o.last_day < $9))",
+            " ORDER BY o.sort_key, n.created_at, n.id LIMIT $10"
+        )
+    };
+}
+
+pub(crate) async fn find(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &NominationFilter,
+    limit: u32,
+) -> Result<Vec<Nomination>, StoreError> {
+    let sql = match (&filter.provider, &filter.nation) {
+        (Some(_), _) => find_sql!("o.provider = $5"),
+        (None, Some(_)) => find_sql!("n.nation = $6"),
+        (None, None) => find_sql!("true"),
+    };
+    let statuses: Option<Vec<String>> =
+        (!filter.statuses.is_empty()).then(|| filter.statuses.iter().map(|s| s.as_str().to_owned()).collect());
+    let rows = bind_scope(sqlx::query(sql), scope)
+        .bind(filter.provider.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(filter.nation.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(statuses)
+        .bind(filter.ends_after)
+        .bind(filter.feedback_missing_before)
+        .bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(from_row).collect()
 }
 
 pub(crate) async fn of_email(pool: &PgPool, email: &str) -> Result<Vec<Nomination>, StoreError> {

@@ -71,7 +71,10 @@ pub(crate) async fn list(
         " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM nominations n WHERE n.offering = o.id AND n.nation = $7",
         "      AND n.status IN ('nominated', 'accepted', 'waitlisted')))",
         " AND ($8::date IS NULL OR o.last_day >= $8)",
-        " AND ($9::text IS NULL OR o.sort_key > $9) ORDER BY o.sort_key LIMIT $10"
+        // `OverdueRules::report_overdue` as SQL; the storage suite compares the two.
+        " AND ($9::date IS NULL OR (o.status IN ('published', 'closed', 'held') AND o.report IS NULL AND o.last_day < $9))",
+        " AND ($10::date IS NULL OR (o.status = 'published' AND o.nomination_deadline >= $10))",
+        " AND ($11::text IS NULL OR o.sort_key > $11) ORDER BY o.sort_key LIMIT $12"
     );
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let rows = bind_scope(sqlx::query(sql), scope)
@@ -79,6 +82,8 @@ pub(crate) async fn list(
         .bind(filter.status.map(OfferingStatus::as_str))
         .bind(filter.nominated_by.as_ref().map(|p| p.as_str().to_owned()))
         .bind(filter.ends_after)
+        .bind(filter.report_missing_before)
+        .bind(filter.nominations_open_on)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(pool)

@@ -36,7 +36,7 @@ use eprime_domain::{
 use eprime_store::{
     ActivityFilter, ActivityTally, AuditFilter, ChangeEntry, DigestSubscription, DocumentDetail, DocumentFilter,
     EntityType, NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result, SecurityEvent,
-    SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter, Watch,
+    SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter, Watch, WatchedRecord,
 };
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -395,6 +395,14 @@ impl Store for SqliteStore {
 
     async fn list_watches(&self, user_id: UserId) -> Result<Vec<Watch>> {
         notifications::list_watches(self, user_id).await
+    }
+
+    async fn is_watching(&self, user_id: UserId, entity: EntityType, id: &str) -> Result<bool> {
+        notifications::is_watching(self, user_id, entity, id).await
+    }
+
+    async fn watched_records(&self, watcher: &Principal) -> Result<Vec<WatchedRecord>> {
+        notifications::watched_records(self, watcher).await
     }
 
     async fn generate_notifications(&self, limit: u32) -> Result<usize> {

@@ -5,7 +5,9 @@ use eprime_domain::menu::{
     Attendance, Decision, NewNomination, NewOffering, Nomination, Offering, OfferingStatus, Ratings,
 };
 use eprime_domain::{ActivityId, ElementId, NominationId, OfferingId, Principal, ReadScope, Text, TokenId, UserId};
-use eprime_store::{CalendarFeed, MenuStore, OfferingFilter, Page, PageRequest, Participation, Result};
+use eprime_store::{
+    CalendarFeed, MenuStore, NominationFilter, OfferingFilter, Page, PageRequest, Participation, Result,
+};
 use time::Date;
 
 use crate::{SqliteStore, calendar_feeds, nominations, offerings};
@@ -75,6 +77,15 @@ impl MenuStore for SqliteStore {
 
     async fn nomination(&self, scope: &ReadScope, id: NominationId) -> Result<Option<Nomination>> {
         nominations::get(self, scope, id).await
+    }
+
+    async fn find_nominations(
+        &self,
+        scope: &ReadScope,
+        filter: &NominationFilter,
+        limit: u32,
+    ) -> Result<Vec<Nomination>> {
+        nominations::find(self, scope, filter, limit).await
     }
 
     async fn nominations_of(&self, email: &str) -> Result<Vec<Nomination>> {

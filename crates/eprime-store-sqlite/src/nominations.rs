@@ -11,14 +11,14 @@ use eprime_domain::{
     ActivityId, Caller, ElementId, Framework, NominationId, OfferingId, OrgCode, PartnerCode, Principal, ReadScope,
     Role, Text,
 };
-use eprime_store::{EntityType, Operation, Participation, StoreError};
+use eprime_store::{EntityType, NominationFilter, Operation, PageRequest, Participation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 use time::Date;
 
 use crate::SqliteStore;
 use crate::changelog::{Entry, append};
-use crate::codec::{backend, db_error, from_json, instant_text, json, marking, now, parse_instant};
+use crate::codec::{backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_instant};
 use crate::offerings;
 use crate::scope::{bind_scope, visible};
 
@@ -76,6 +76,58 @@ pub(crate) async fn list(
         .await
         .map_err(db_error)?;
     rows.iter().map(from_row).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// `find` with the condition that drives the plan spelled out, so SQLite can use its index
+/// (`?5 IS NULL OR …` alone would not): a provider's offerings (`offerings_by_provider`), or a
+/// nation's nominations (`nominations_by_nation`).
+macro_rules! find_sql {
+    ($driver:literal) => {
+        concat!(
+            nomination_select!(),
+            " WHERE ",
+            $driver,
+            " AND ",
+            visible!("nomination", "n", "id"),
+            " AND ",
+            visible!("offering", "o", "id"),
+            " AND (?5 IS NULL OR o.provider = ?5) AND (?6 IS NULL OR n.nation = ?6)",
+            " AND (?7 IS NULL OR n.status IN (SELECT value FROM json_each(?7)))",
+            " AND (?8 IS NULL OR o.last_day >= ?8)",
+            // `OverdueRules::feedback_overdue` as SQL; the storage suite compares the two.
+            " AND (?9 IS NULL OR (n.attendance = 'attended' AND n.feedback IS NULL AND o.last_day < ?9))",
+            " ORDER BY o.sort_key, n.created_at, n.id LIMIT ?10"
+        )
+    };
+}
+
+pub(crate) async fn find(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    filter: &NominationFilter,
+    limit: u32,
+) -> Result<Vec<Nomination>, StoreError> {
+    let sql = match (&filter.provider, &filter.nation) {
+        (Some(_), _) => find_sql!("o.provider = ?5"),
+        (None, Some(_)) => find_sql!("n.nation = ?6"),
+        (None, None) => find_sql!("1 = 1"),
+    };
+    let statuses = if filter.statuses.is_empty() {
+        None
+    } else {
+        Some(json(&filter.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>())?)
+    };
+    let rows = bind_scope(sqlx::query(sql), scope)
+        .bind(filter.provider.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(filter.nation.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(statuses)
+        .bind(date_text(filter.ends_after))
+        .bind(date_text(filter.feedback_missing_before))
+        .bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)))
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(from_row).collect()
 }
 
 pub(crate) async fn of_email(store: &SqliteStore, email: &str) -> Result<Vec<Nomination>, StoreError> {

@@ -1,8 +1,10 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
-use eprime_domain::{Caller, NotificationId, Principal, UserId};
+use eprime_domain::{Caller, NotificationId, PartnerCode, Principal, UserId};
 use eprime_store::notify::{Candidate, needs_approval, new_mentions, nomination_contacts, plan, watched_record};
-use eprime_store::{EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch};
+use eprime_store::{
+    EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch, WatchedRecord,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -10,6 +12,7 @@ use crate::SqliteStore;
 use crate::accounts::{from_row as user_from_row, user_select};
 use crate::changelog::{entry, visible_record};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
+use crate::scope::{bind_scope, visible};
 
 /// Records that can be watched.
 fn watchable(entity: EntityType) -> Result<(), StoreError> {
@@ -77,6 +80,75 @@ pub(crate) async fn list_watches(store: &SqliteStore, user_id: UserId) -> Result
             Ok(Watch {
                 entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
                 entity_id: row.try_get("entity_id").map_err(backend)?,
+                created_at: parse_instant(&row.try_get::<String, _>("created_at").map_err(backend)?)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn is_watching(
+    store: &SqliteStore,
+    user_id: UserId,
+    entity: EntityType,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let found: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM watches WHERE user_id = ?1 AND entity = ?2 AND entity_id = ?3")
+            .bind(user_id.to_string())
+            .bind(entity.as_str())
+            .bind(id.to_owned())
+            .fetch_one(&store.reader)
+            .await
+            .map_err(db_error)?;
+    Ok(found > 0)
+}
+
+/// One branch per kind of record, each driven by the watcher's own watches (the primary key
+/// `(user_id, entity, entity_id)`) and each through `visible!` for the record it names.
+const WATCHED: &str = concat!(
+    "SELECT w.entity, w.entity_id, w.created_at, a.title AS title, a.partnership AS partnership",
+    " FROM watches w JOIN activities a ON a.id = w.entity_id",
+    " WHERE w.user_id = ?5 AND w.entity = 'activity' AND ",
+    visible!("activity", "a", "id"),
+    " UNION ALL SELECT w.entity, w.entity_id, w.created_at, d.title, d.partnership",
+    " FROM watches w JOIN documents d ON d.id = w.entity_id",
+    " WHERE w.user_id = ?5 AND w.entity = 'document' AND ",
+    visible!("document", "d", "id"),
+    // A goal is visible with its document.
+    " UNION ALL SELECT w.entity, w.entity_id, w.created_at, e.code || ' ' || e.title, d.partnership",
+    " FROM watches w JOIN elements e ON e.id = w.entity_id JOIN documents d ON d.id = e.document",
+    " WHERE w.user_id = ?5 AND w.entity = 'element' AND ",
+    visible!("document", "d", "id"),
+    " UNION ALL SELECT w.entity, w.entity_id, w.created_at, p.name, p.partner",
+    " FROM watches w JOIN partnerships p ON p.partner = w.entity_id",
+    " WHERE w.user_id = ?5 AND w.entity = 'partnership' AND ",
+    visible!("partnership", "p", "partner"),
+    " UNION ALL SELECT w.entity, w.entity_id, w.created_at, o.title, NULL",
+    " FROM watches w JOIN offerings o ON o.id = w.entity_id",
+    " WHERE w.user_id = ?5 AND w.entity = 'offering' AND ",
+    visible!("offering", "o", "id"),
+    " ORDER BY 3 DESC, 2"
+);
+
+pub(crate) async fn watched_records(
+    store: &SqliteStore,
+    watcher: &Principal,
+) -> Result<Vec<WatchedRecord>, StoreError> {
+    let scope = Caller::User(watcher.clone()).read_scope();
+    let rows = bind_scope(sqlx::query(WATCHED), &scope)
+        .bind(watcher.user_id.to_string())
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let entity: String = row.try_get("entity").map_err(backend)?;
+            let partnership: Option<String> = row.try_get("partnership").map_err(backend)?;
+            Ok(WatchedRecord {
+                entity: EntityType::parse(&entity).ok_or_else(|| backend(format!("unknown entity {entity}")))?,
+                entity_id: row.try_get("entity_id").map_err(backend)?,
+                title: row.try_get("title").map_err(backend)?,
+                partnership: partnership.map(|p| PartnerCode::parse(&p).map_err(backend)).transpose()?,
                 created_at: parse_instant(&row.try_get::<String, _>("created_at").map_err(backend)?)?,
             })
         })

@@ -73,6 +73,21 @@ pub struct Watch {
     pub created_at: OffsetDateTime,
 }
 
+/// A watched record as a list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WatchedRecord {
+    pub entity: EntityType,
+    /// The record's id (a partnership's partner code).
+    pub entity_id: String,
+    /// Its title; a goal's is prefixed with its code ("1.2 Cyber defence").
+    pub title: String,
+    /// The partnership it belongs to; none for menu events.
+    pub partnership: Option<PartnerCode>,
+    /// When the watch began.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
 /// A user's subscription to the daily e-mail digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DigestSubscription {

@@ -35,9 +35,9 @@ use eprime_domain::{
 };
 
 pub use change::{ChangeEntry, EntityType, Operation};
-pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch};
+pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord};
 pub use error::StoreError;
-pub use menu::{CalendarFeed, MenuStore, OfferingFilter, Participation};
+pub use menu::{CalendarFeed, MenuStore, NominationFilter, OfferingFilter, Participation};
 pub use query::{ActivityFilter, ActivityTally, DocumentFilter, Page, PageRequest, StatusCounts, status_index};
 pub use records::{
     AccountLog, AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser,
@@ -203,6 +203,13 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     async fn watch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<()>;
     async fn unwatch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<bool>;
     async fn list_watches(&self, user_id: UserId) -> Result<Vec<Watch>>;
+    /// Whether the user watches this record.
+    async fn is_watching(&self, user_id: UserId, entity: EntityType, id: &str) -> Result<bool>;
+    /// What `watcher` watches, newest first, each with its title — only the records the
+    /// watcher may see now: a watch of a record no longer released to them is not listed, as if
+    /// the record did not exist (it stays stored, and counts again if the record is released
+    /// again). One statement per kind of record, driven by the watcher's own watches.
+    async fn watched_records(&self, watcher: &Principal) -> Result<Vec<WatchedRecord>>;
     /// Turns the next `limit` change-log entries into notifications (see [`notify::plan`]) and
     /// advances the notifier's position, in one transaction — several instances never notify twice.
     /// Returns how many entries were processed.

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use eprime_domain::menu::{
-    Attendance, Decision, NewNomination, NewOffering, Nomination, Offering, OfferingStatus, Ratings,
+    Attendance, Decision, NewNomination, NewOffering, Nomination, NominationStatus, Offering, OfferingStatus, Ratings,
 };
 use eprime_domain::{
     ActivityId, ElementId, NominationId, OfferingId, PartnerCode, Principal, ReadScope, Text, TokenId, UserId,
@@ -28,6 +28,32 @@ pub struct OfferingFilter {
     pub nominated_by: Option<PartnerCode>,
     /// Offerings whose last session ends on or after this day.
     pub ends_after: Option<Date>,
+    /// Offerings whose after-action report is overdue: still in one of
+    /// `OverdueRules::REPORT_PENDING`, no report, and a last day before this day (give
+    /// `OverdueRules::report_cutoff(today)`).
+    pub report_missing_before: Option<Date>,
+    /// Offerings open for nominations on this day: published, with a nomination deadline on or
+    /// after it.
+    pub nominations_open_on: Option<Date>,
+}
+
+/// Which nominations to find across offerings: the work lists of the home page (nominations a
+/// provider must decide on, a nation's nominations in progress, overdue feedback). Every
+/// condition given must hold; the reader's scope decides which nominations, and offerings, it
+/// may see. Results come by the event's first day, then the order of nomination.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NominationFilter {
+    /// Nominations to offerings of this provider.
+    pub provider: Option<eprime_domain::OrgCode>,
+    /// Nominations by this nation.
+    pub nation: Option<PartnerCode>,
+    /// Nominations in one of these statuses; any status when empty.
+    pub statuses: Vec<NominationStatus>,
+    /// Nominations to events whose last day is on or after this day.
+    pub ends_after: Option<Date>,
+    /// Nominations whose feedback is overdue: the participant attended, gave no feedback, and
+    /// the event's last day is before this day (give `OverdueRules::feedback_cutoff(today)`).
+    pub feedback_missing_before: Option<Date>,
 }
 
 /// A calendar feed: a secret URL a calendar application polls for a user's menu events and
@@ -108,6 +134,15 @@ pub trait MenuStore: Send + Sync + 'static {
     /// all); `None` when the offering is not visible.
     async fn list_nominations(&self, scope: &ReadScope, offering: OfferingId) -> Result<Option<Vec<Nomination>>>;
     async fn nomination(&self, scope: &ReadScope, id: NominationId) -> Result<Option<Nomination>>;
+    /// Up to `limit` (at most [`PageRequest::MAX_LIMIT`]) nominations matching `filter` whose
+    /// nomination and offering `scope` may both see, by the event's first day. One statement,
+    /// driven by the filter's indexed columns, however many nominations there are.
+    async fn find_nominations(
+        &self,
+        scope: &ReadScope,
+        filter: &NominationFilter,
+        limit: u32,
+    ) -> Result<Vec<Nomination>>;
     /// A participant's own nominations, found by the e-mail their account is named by.
     async fn nominations_of(&self, email: &str) -> Result<Vec<Nomination>>;
     /// Accepts, waitlists, rejects or withdraws; a freed seat goes to the first on the waiting list

@@ -38,6 +38,7 @@ where
     the_change_log_is_followed_in_order(make().await).await;
     discussions_follow_the_visibility_of_their_subject(make().await).await;
     watchers_and_mentioned_users_are_notified_once(make().await).await;
+    watched_records_are_listed_only_while_visible(make().await).await;
     webhooks::webhooks_are_managed_within_scope_and_logged_without_secrets(make().await).await;
     webhooks::deliveries_carry_what_the_organisation_may_see_and_are_retried_and_redelivered(make().await).await;
     menu::an_offering_is_seen_by_eligible_partners_only_once_published(make().await).await;
@@ -45,6 +46,8 @@ where
     menu::concurrent_nominations_take_exactly_the_quota(make().await).await;
     menu::refused_menu_steps_change_nothing(make().await).await;
     menu::participation_rolls_up_to_the_activity_and_its_goal(make().await).await;
+    menu::work_lists_find_nominations_within_scope(make().await).await;
+    menu::overdue_lists_match_the_overdue_rules(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {
@@ -785,4 +788,63 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     assert!(store.list_notifications(japan.user_id, true, &PageRequest::first(50)).await.unwrap().items.is_empty());
     assert!(store.unwatch(japan, EntityType::Activity, &id).await.unwrap());
     assert!(store.list_watches(japan.user_id).await.unwrap().is_empty());
+}
+
+async fn watched_records_are_listed_only_while_visible(store: DynStore) {
+    let (jpn_goal, _) = fixture(&store).await;
+    let mut users = Vec::new();
+    for (name, role, partner, organisation) in [
+        ("jpn.watcher", Role::PartnerOfficer, Some("JPN"), None),
+        ("fra.watcher", Role::AllyOfficer, None, Some("FRA")),
+    ] {
+        let binding = RoleBinding::new(role, partner.map(code), organisation.map(org)).unwrap();
+        let new = NewUser { username: name.into(), display_name: name.into(), binding, password_hash: "x".into() };
+        users.push(store.create_user(None, new).await.unwrap().principal());
+    }
+    let (japan, ally) = (&users[0], &users[1]);
+    let shared = store
+        .create_activity(
+            japan,
+            new_activity("JPN", "Shared talks", Marking::releasable_to([org("JPN"), org("ALLIES")])),
+        )
+        .await
+        .unwrap();
+    let id = shared.id.to_string();
+    let document = store.element(&ReadScope::system(), jpn_goal).await.unwrap().unwrap().document;
+    store.watch(japan, EntityType::Activity, &id).await.unwrap();
+    store.watch(japan, EntityType::Element, &jpn_goal.to_string()).await.unwrap();
+    store.watch(japan, EntityType::Document, &document.to_string()).await.unwrap();
+    store.watch(japan, EntityType::Partnership, "JPN").await.unwrap();
+    store.watch(ally, EntityType::Activity, &id).await.unwrap();
+    store.watch(ally, EntityType::Partnership, "JPN").await.unwrap();
+
+    let listed = store.watched_records(japan).await.unwrap();
+    let mut kinds: Vec<_> = listed.iter().map(|w| (w.entity, w.title.clone())).collect();
+    kinds.sort_by_key(|(e, _)| e.as_str());
+    assert_eq!(
+        kinds,
+        [
+            (EntityType::Activity, "Shared talks".to_owned()),
+            (EntityType::Document, "JPN ITPP".to_owned()),
+            (EntityType::Element, "a.1 Cyber defence".to_owned()),
+            (EntityType::Partnership, "JPN".to_owned()),
+        ],
+        "every kind, with its title (a goal's code first)"
+    );
+    assert!(listed.iter().all(|w| w.partnership == Some(code("JPN"))));
+    assert!(listed.windows(2).all(|p| p[0].created_at >= p[1].created_at), "newest first");
+    assert!(store.is_watching(japan.user_id, EntityType::Activity, &id).await.unwrap());
+    assert!(!store.is_watching(japan.user_id, EntityType::Activity, "another").await.unwrap());
+    assert_eq!(store.watched_records(ally).await.unwrap().len(), 2, "the Ally sees both while released to it");
+
+    // Japan stops releasing the activity to the Allies: the Ally's list no longer shows it,
+    // though the watch itself stays (and would count again if it were released again).
+    let changes = ActivityChanges { marking: Some(Marking::releasable_to([org("JPN")])), ..Default::default() };
+    store.update_activity(japan, shared.id, None, changes).await.unwrap();
+    let ally_list = store.watched_records(ally).await.unwrap();
+    assert_eq!(ally_list.len(), 1, "{ally_list:?}");
+    assert_eq!(ally_list[0].entity, EntityType::Partnership);
+    assert!(!ally_list.iter().any(|w| w.title.contains("Shared talks")), "a hidden record is not listed");
+    assert!(store.is_watching(ally.user_id, EntityType::Activity, &id).await.unwrap());
+    assert_eq!(store.watched_records(japan).await.unwrap().len(), 4, "Japan still sees its own");
 }

@@ -14,6 +14,8 @@ use crate::page::PageError;
 pub struct Viewer {
     pub caller: Caller,
     token: Option<String>,
+    /// Unread notifications, for the header's inbox link (0 when anonymous).
+    pub unread: u64,
 }
 
 impl Viewer {
@@ -39,12 +41,17 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let anonymous = Self { caller: Caller::Anonymous, token: None, unread: 0 };
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
-            return Ok(Self { caller: Caller::Anonymous, token: None });
+            return Ok(anonymous);
         };
         match state.store.session_principal(&token_hash(&token)).await? {
-            Some(principal) => Ok(Self { caller: Caller::User(principal), token: Some(token) }),
-            None => Ok(Self { caller: Caller::Anonymous, token: None }),
+            Some(principal) => {
+                // Every page's header shows it: one count over a partial index of unread rows.
+                let unread = state.store.unread_notifications(principal.user_id).await?;
+                Ok(Self { caller: Caller::User(principal), token: Some(token), unread })
+            }
+            None => Ok(anonymous),
         }
     }
 }

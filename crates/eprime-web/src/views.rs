@@ -14,7 +14,8 @@ pub struct Chrome {
     pub csrf: String,
     pub css: &'static str,
     pub js: &'static str,
-    /// Which navigation entry is the current page: "home", "partnership", "admin", "login".
+    /// Which navigation entry is the current page: "home", "partnership", "menu", "inbox",
+    /// "watches", "admin", "login".
     pub section: &'static str,
     pub manages_accounts: bool,
     /// The viewer's own partnership, when bound to one.
@@ -24,13 +25,19 @@ pub struct Chrome {
 pub struct UserChip {
     pub username: String,
     pub role: &'static str,
+    /// Unread notifications in the inbox.
+    pub unread: u64,
 }
 
 impl Chrome {
     pub fn new(viewer: &Viewer, section: &'static str) -> Self {
         let principal = viewer.principal();
         Self {
-            user: principal.map(|p| UserChip { username: p.username.clone(), role: role_label(p.role()) }),
+            user: principal.map(|p| UserChip {
+                username: p.username.clone(),
+                role: role_label(p.role()),
+                unread: viewer.unread,
+            }),
             csrf: viewer.csrf(),
             css: crate::assets::CSS_URL.as_str(),
             js: crate::assets::JS_URL.as_str(),

@@ -74,28 +74,30 @@ impl Driver {
     }
 
     async fn browser(&self, profile: &str) -> Client {
-        let dir = self._profile.path().join(profile);
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({
-                "binary": self.chromium.to_string_lossy(),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                    "--disable-sync", "--window-size=1280,1000", format!("--user-data-dir={}", dir.display()),
-                ],
-            }),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .expect("a Chromium session");
-        let _ = client.set_window_size(1280, 1000).await;
-        client
+        connect(&self.url, &self.chromium, &self._profile.path().join(profile)).await
     }
+}
+
+/// A new Chromium session through the chromedriver at `url`, with its own profile directory
+/// (so its cookies are its own: a second session is a second person).
+async fn connect(url: &str, chromium: &std::path::Path, dir: &std::path::Path) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": chromium.to_string_lossy(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--disable-sync", "--window-size=1280,1000", format!("--user-data-dir={}", dir.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client =
+        ClientBuilder::new(connector).capabilities(capabilities).connect(url).await.expect("a Chromium session");
+    let _ = client.set_window_size(1280, 1000).await;
+    client
 }
 
 type Step = Result<(), String>;
@@ -113,7 +115,15 @@ where
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(driver) = Driver::start().await else { return };
     let server = TestServer::start().await;
-    let pages = Pages { client: driver.browser(name).await, base: server.url.clone(), name: name.to_owned(), shots: 0 };
+    let pages = Pages {
+        client: driver.browser(name).await,
+        base: server.url.clone(),
+        name: name.to_owned(),
+        shots: 0,
+        driver: driver.url.clone(),
+        chromium: driver.chromium.clone(),
+        profiles: driver._profile.path().to_owned(),
+    };
     let (pages, result) = scenario(server, pages).await;
     if let Err(error) = result {
         let dir = screenshot_dir();
@@ -137,9 +147,27 @@ struct Pages {
     base: String,
     name: String,
     shots: u32,
+    /// Where to open more sessions: the chromedriver, the browser, the profiles' directory.
+    driver: String,
+    chromium: PathBuf,
+    profiles: PathBuf,
 }
 
 impl Pages {
+    /// A second, separate browser session (another person) on the same server.
+    async fn another(&self, name: &str) -> Pages {
+        let name = format!("{}-{name}", self.name);
+        Pages {
+            client: connect(&self.driver, &self.chromium, &self.profiles.join(&name)).await,
+            base: self.base.clone(),
+            name,
+            shots: 0,
+            driver: self.driver.clone(),
+            chromium: self.chromium.clone(),
+            profiles: self.profiles.clone(),
+        }
+    }
+
     async fn open(&mut self, path: &str) -> Step {
         self.client.goto(&format!("{}{path}", self.base)).await.map_err(fail)?;
         self.shot().await;
@@ -187,6 +215,20 @@ impl Pages {
 
     async fn script(&self, code: &str) -> Result<Value, String> {
         self.client.execute(code, Vec::new()).await.map_err(fail)
+    }
+
+    /// Opens `path` at phone width (360 px) and fails if the page scrolls sideways.
+    async fn fits_a_phone(&mut self, path: &str) -> Step {
+        let (width, height) = self.client.get_window_size().await.unwrap_or((1280, 1000));
+        self.client.set_window_size(360, 800).await.map_err(fail)?;
+        self.open(path).await?;
+        let overflow =
+            self.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth").await?;
+        self.client.set_window_size(width as u32, height as u32).await.map_err(fail)?;
+        if overflow.as_i64().unwrap_or(1) > 0 {
+            return Err(format!("{path} is {overflow} px wider than a 360 px phone"));
+        }
+        Ok(())
     }
 
     async fn sign_in(&mut self, username: &str) -> Step {
@@ -385,19 +427,19 @@ async fn a_change_made_elsewhere_appears_without_reloading() {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            // A second session (NATO staff, through the API) approves it.
-            let staff = server.api_token("nato.staff").await;
-            let approved = server
-                .client
-                .post(format!("{}/api/v1/activities/{id}/transitions", server.url))
-                .bearer_auth(&staff)
-                .json(&json!({"to": "approved"}))
-                .send()
-                .await
-                .map_err(fail)?;
-            if !approved.status().is_success() {
-                return Err(format!("the API refused the approval: {}", approved.status()));
+            // A second session — NATO staff, signed in in another browser — approves it with the
+            // page's own form.
+            let mut desk = pages.another("desk").await;
+            let approved = async {
+                desk.sign_in("nato.staff").await?;
+                desk.open(&format!("/activities/{id}")).await?;
+                desk.click("#activity-actions form:has(input[value=approved]) button").await?;
+                // The desk's own page after its post: the approval is committed by then.
+                desk.until_text("#activity-status [data-field=status]", "Approved", Duration::from_secs(5)).await
             }
+            .await;
+            let _ = desk.client.close().await;
+            approved.map_err(|e| format!("the second session: {e}"))?;
             let took =
                 pages.until_text("#activity-status [data-field=status]", "Approved", Duration::from_secs(1)).await?;
             pages.shot().await;
@@ -405,7 +447,8 @@ async fn a_change_made_elsewhere_appears_without_reloading() {
                 return Err("the page was reloaded".to_owned());
             }
             eprintln!("the approval appeared on the open page after {took:?}");
-            // A comment posted elsewhere joins the discussion on the open page.
+            // A comment posted elsewhere (a script, through the API) joins the discussion.
+            let staff = server.api_token("nato.staff").await;
             let commented = server
                 .client
                 .post(format!("{}/api/v1/activities/{id}/comments", server.url))
@@ -474,6 +517,116 @@ async fn a_partner_officer_finds_an_event_and_nominates_a_participant() {
             Ok(())
         }
         .await;
+        (pages, result)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_provider_decides_and_records_attendance_and_the_partner_gives_feedback() {
+    run("event", |server, mut pages| async move {
+        let title = "Marigold staff officers course";
+        let id = server.api_menu_event(title, &["JPN"], "published").await;
+        // Japan's nomination, made through the form over HTTP (the browser part is `menu`).
+        let jpn = server.sign_in("jpn.officer").await;
+        let nominee = [("name", "Ito Naomi"), ("organisation", "Japan Joint Staff"), ("email", "ito@mod.example.jp")];
+        server.submit_ok(&format!("/menu/{id}/nominations"), &jpn, &nominee).await;
+        let path = format!("/menu/{id}");
+        let result = async {
+            // The provider decides, closes nominations, records attendance, and the event is held.
+            pages.sign_in("ndc.provider").await?;
+            pages.open(&path).await?;
+            pages.click("tr[data-nomination] form:has(input[value=accept]) button").await?;
+            pages.until_text("tr[data-nomination] .badge", "accepted", Duration::from_secs(5)).await?;
+            pages.until_text("main .notice.ok", "decision was recorded", Duration::from_secs(2)).await?;
+            pages.click("#event-actions form:has(input[value=closed]) button").await?;
+            pages.until_text("[data-field=status]", "closed", Duration::from_secs(5)).await?;
+            pages.click("tr[data-nomination] form:has(input[value=attended]) button").await?;
+            pages.until_text("td[data-attendance]", "attended", Duration::from_secs(5)).await?;
+            pages.click("#event-actions form:has(input[value=held]) button").await?;
+            pages.until_text("[data-field=status]", "held", Duration::from_secs(5)).await?;
+            pages.sign_out().await?;
+
+            // Japan gives the participant's feedback with the form's labelled ratings.
+            pages.sign_in("jpn.officer").await?;
+            pages.open(&path).await?;
+            for (name, value) in [("overall", "4"), ("content", "5"), ("organisation", "4"), ("relevance", "5")] {
+                let select = pages
+                    .client
+                    .find(Locator::Css(&format!("form[id^=feedback-] select[name={name}]")))
+                    .await
+                    .map_err(|e| format!("no `{name}` rating: {e}"))?;
+                select.select_by_value(value).await.map_err(fail)?;
+            }
+            pages.fill("form[id^=feedback-] textarea[name=comments]", "Clear and practical.").await?;
+            pages.click("form[id^=feedback-] button[type=submit]").await?;
+            pages.until_text("main .notice.ok", "feedback was recorded", Duration::from_secs(5)).await?;
+            pages.until_text("td[data-attendance]", "overall 4/5", Duration::from_secs(2)).await?;
+            pages.sign_out().await?;
+
+            // The provider files the after-action report; the event is reported.
+            pages.sign_in("ndc.provider").await?;
+            pages.open(&path).await?;
+            pages.fill("#report-summary", "Held as planned; all objectives met.").await?;
+            pages.click("form[action$='/report'] button[type=submit]").await?;
+            pages.until_text("[data-field=status]", "reported", Duration::from_secs(5)).await?;
+            pages.until_text("#report", "all objectives met", Duration::from_secs(2)).await?;
+            pages.fits_a_phone(&path).await?;
+            pages.fits_a_phone("/").await
+        }
+        .await;
+        drop(server);
+        (pages, result)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_watched_change_reaches_the_inbox_and_is_marked_read() {
+    run("inbox", |server, mut pages| async move {
+        let token = server.api_token("jpn.officer").await;
+        let title = "Lantern staff talks";
+        let activity =
+            server.api_create(&token, json!({"partnership": "JPN", "title": title, "kind": "meeting"})).await;
+        let id = activity["id"].as_str().unwrap_or_default().to_owned();
+        let result = async {
+            pages.sign_in("jpn.officer").await?;
+            pages.open(&format!("/activities/{id}")).await?;
+            pages.click(".watch-form button").await?;
+            pages.until_text(".watch-form button", "Stop watching", Duration::from_secs(5)).await?;
+            // Someone else (NATO staff, through the API) approves the watched activity.
+            let staff = server.api_token("nato.staff").await;
+            let approved = server
+                .client
+                .post(format!("{}/api/v1/activities/{id}/transitions", server.url))
+                .bearer_auth(&staff)
+                .json(&json!({"to": "approved"}))
+                .send()
+                .await
+                .map_err(fail)?;
+            if !approved.status().is_success() {
+                return Err(format!("the API refused the approval: {}", approved.status()));
+            }
+            server.until_unread("jpn.officer", 1).await;
+            pages.open("/").await?;
+            pages.until_text("#inbox-link .badge", "1", Duration::from_secs(2)).await?;
+            pages.click("#inbox-link").await?;
+            pages.until_text("#notifications li.unread", title, Duration::from_secs(5)).await?;
+            pages.click("#notifications li.unread form button").await?;
+            pages.until_text("main .notice.ok", "Marked as read", Duration::from_secs(5)).await?;
+            let link = pages.text("#inbox-link").await?;
+            if link.trim() != "Inbox" {
+                return Err(format!("the inbox link still says `{link}`"));
+            }
+            // The watch list has it; stopping from there empties it.
+            pages.click("nav a[href='/watches']").await?;
+            pages.until_text("table.watches", title, Duration::from_secs(5)).await?;
+            pages.click("table.watches form button").await?;
+            pages.until_text("main .notice.ok", "no longer watch", Duration::from_secs(5)).await?;
+            pages.fits_a_phone("/inbox").await
+        }
+        .await;
+        drop(server);
         (pages, result)
     })
     .await;

@@ -192,18 +192,17 @@ async fn a_partner_never_sees_another_partners_records_on_any_page() {
         assert!(!page.contains(secret), "{path} must not show Japan's activity to Korea");
     }
     // Writing to it looks absent too, and changes nothing.
-    let post = server
-        .post_form(
+    server
+        .submit_refused(
             &format!("/activities/{id}/status"),
-            Some(&kor),
-            &[("csrf_token", &kor.csrf), ("to", "cancelled"), ("reason", "x")],
+            &kor,
+            &[("to", "cancelled"), ("reason", "x")],
+            StatusCode::NOT_FOUND,
         )
         .await;
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
-    let post = server
-        .post_form(&format!("/activities/{id}/edit"), Some(&kor), &[("csrf_token", &kor.csrf), ("title", "mine now")])
+    server
+        .submit_refused(&format!("/activities/{id}/edit"), &kor, &[("title", "mine now")], StatusCode::NOT_FOUND)
         .await;
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
     // The public sees nothing of it either; Japan and NATO do.
     assert_eq!(server.page(&format!("/activities/{id}"), None).await.0, StatusCode::NOT_FOUND);
     let staff = server.sign_in("nato.staff").await;
@@ -220,12 +219,11 @@ async fn form_errors_appear_next_to_their_fields_and_nothing_is_saved() {
     let (status, form) = server.page("/activities/new", Some(&jpn)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("<label for=\"title\">"), "labelled fields");
-    let response = server
-        .post_form(
+    let page = server
+        .submit_refused(
             "/activities/new",
-            Some(&jpn),
+            &jpn,
             &[
-                ("csrf_token", &jpn.csrf),
                 ("partnership", "JPN"),
                 ("title", "   "),
                 ("kind", "meeting"),
@@ -234,10 +232,9 @@ async fn form_errors_appear_next_to_their_fields_and_nothing_is_saved() {
                 ("participants", "JPN, ?"),
                 ("marking", "NATO UNCLASSIFIED"),
             ],
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = response.text().await.unwrap();
     for field in ["title", "ends_on", "participants"] {
         assert!(page.contains(&format!("id=\"{field}-error\"")), "an error beside {field}");
         assert!(page.contains(&format!("aria-describedby=\"{field}-error\"")), "{field} points at its error");
@@ -272,11 +269,10 @@ async fn an_activity_is_created_edited_and_moved_through_its_lifecycle_with_form
     let server = TestServer::start().await;
     let jpn = server.sign_in("jpn.officer").await;
     let created = server
-        .post_form(
+        .submit_ok(
             "/activities/new",
-            Some(&jpn),
+            &jpn,
             &[
-                ("csrf_token", &jpn.csrf),
                 ("partnership", "JPN"),
                 ("title", "Cyber defence staff talks"),
                 ("kind", "consultation"),
@@ -287,8 +283,7 @@ async fn an_activity_is_created_edited_and_moved_through_its_lifecycle_with_form
             ],
         )
         .await;
-    assert_eq!(created.status(), StatusCode::SEE_OTHER);
-    let path = location(&created);
+    let path = created;
     assert!(path.starts_with("/activities/") && path.ends_with("?notice=created"), "{path}");
     let id = path.trim_start_matches("/activities/").split('?').next().unwrap().to_owned();
     let (_, page) = server.page(&path, Some(&jpn)).await;
@@ -337,36 +332,27 @@ async fn an_activity_is_created_edited_and_moved_through_its_lifecycle_with_form
     let staff = server.sign_in("nato.staff").await;
     let (_, page) = server.page(&format!("/activities/{id}"), Some(&staff)).await;
     let version = page.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let approved = server
-        .post_form(
-            &format!("/activities/{id}/status"),
-            Some(&staff),
-            &[("csrf_token", &staff.csrf), ("to", "approved"), ("version", &version)],
-        )
-        .await;
-    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    server.submit_ok(&format!("/activities/{id}/status"), &staff, &[("to", "approved"), ("version", &version)]).await;
     let (_, page) = server.page(&format!("/activities/{id}"), Some(&jpn)).await;
     assert!(page.contains("status-approved") && page.contains("moved it to approved"));
     // Postponing without a reason: the error sits beside the reason field.
-    let refused = server
-        .post_form(&format!("/activities/{id}/status"), Some(&jpn), &[("csrf_token", &jpn.csrf), ("to", "postponed")])
+    let page = server
+        .submit_refused(
+            &format!("/activities/{id}/status"),
+            &jpn,
+            &[("to", "postponed")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
         .await;
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = refused.text().await.unwrap();
     assert!(page.contains("id=\"reason-postponed-error\""));
     // A step the lifecycle does not allow is refused with a message.
     let refused = server
-        .post_form(&format!("/activities/{id}/status"), Some(&jpn), &[("csrf_token", &jpn.csrf), ("to", "completed")])
+        .submit_refused(&format!("/activities/{id}/status"), &jpn, &[("to", "completed")], StatusCode::CONFLICT)
         .await;
-    assert_eq!(refused.status(), StatusCode::CONFLICT);
-    let postponed = server
-        .post_form(
-            &format!("/activities/{id}/status"),
-            Some(&jpn),
-            &[("csrf_token", &jpn.csrf), ("to", "postponed"), ("reason", "Typhoon warning")],
-        )
+    assert!(refused.contains("The status was not changed"), "{refused}");
+    server
+        .submit_ok(&format!("/activities/{id}/status"), &jpn, &[("to", "postponed"), ("reason", "Typhoon warning")])
         .await;
-    assert_eq!(postponed.status(), StatusCode::SEE_OTHER);
     let (_, page) = server.page(&format!("/activities/{id}"), Some(&jpn)).await;
     assert!(page.contains("status-postponed") && page.contains("Typhoon warning"));
 }
@@ -380,26 +366,24 @@ async fn administrators_manage_the_accounts_in_their_scope_only() {
     assert!(page.contains("jpn.officer") && !page.contains("kor.officer") && !page.contains("nato.staff"));
     // A weak password is refused beside the field.
     let weak = server
-        .post_form(
+        .submit_refused(
             "/admin/accounts",
-            Some(&admin),
+            &admin,
             &[
-                ("csrf_token", &admin.csrf),
                 ("username", "jpn.second"),
                 ("display_name", "Second officer"),
                 ("role", "partner_officer"),
                 ("password", "short"),
             ],
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(weak.text().await.unwrap().contains("id=\"password-error\""));
-    let made = server
-        .post_form(
+    assert!(weak.contains("id=\"password-error\""));
+    server
+        .submit_ok(
             "/admin/accounts",
-            Some(&admin),
+            &admin,
             &[
-                ("csrf_token", &admin.csrf),
                 ("username", "jpn.second"),
                 ("display_name", "Second officer"),
                 ("role", "partner_officer"),
@@ -407,31 +391,23 @@ async fn administrators_manage_the_accounts_in_their_scope_only() {
             ],
         )
         .await;
-    assert_eq!(made.status(), StatusCode::SEE_OTHER);
     // A partner administrator cannot grant a NATO role, nor touch another nation's account.
     let nato = server
-        .post_form(
+        .submit_refused(
             "/admin/accounts",
-            Some(&admin),
+            &admin,
             &[
-                ("csrf_token", &admin.csrf),
                 ("username", "jpn.boss"),
                 ("display_name", "Boss"),
                 ("role", "nato_staff"),
                 ("password", "a long enough passphrase"),
             ],
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(nato.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(nato.text().await.unwrap().contains("not bound to a partner"));
-    let other = server
-        .post_form("/admin/accounts/kor.officer", Some(&admin), &[("csrf_token", &admin.csrf), ("action", "disable")])
-        .await;
-    assert_eq!(other.status(), StatusCode::NOT_FOUND);
-    let disabled = server
-        .post_form("/admin/accounts/jpn.second", Some(&admin), &[("csrf_token", &admin.csrf), ("action", "disable")])
-        .await;
-    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    assert!(nato.contains("not bound to a partner"));
+    server.submit_refused("/admin/accounts/kor.officer", &admin, &[("action", "disable")], StatusCode::NOT_FOUND).await;
+    server.submit_ok("/admin/accounts/jpn.second", &admin, &[("action", "disable")]).await;
     let (_, page) = server.page("/admin/accounts?notice=disabled", Some(&admin)).await;
     assert!(page.contains("Enable jpn.second"));
     // Officers manage no accounts.
@@ -451,28 +427,18 @@ async fn people_discuss_an_activity_on_its_page() {
         server.api_create(&token, json!({"partnership": "JPN", "title": "Talks to discuss", "kind": "meeting"})).await;
     let path = format!("/activities/{}", activity["id"].as_str().unwrap());
     let jpn = server.sign_in("jpn.officer").await;
-    let empty =
-        server.post_form(&format!("{path}/comments"), Some(&jpn), &[("csrf_token", &jpn.csrf), ("body", "  ")]).await;
-    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(empty.text().await.unwrap().contains("id=\"comment-body-error\""));
+    let empty = server
+        .submit_refused(&format!("{path}/comments"), &jpn, &[("body", "  ")], StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(empty.contains("id=\"comment-body-error\""));
     let forged = server.post_form(&format!("{path}/comments"), Some(&jpn), &[("body", "forged")]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let posted = server
-        .post_form(
-            &format!("{path}/comments"),
-            Some(&jpn),
-            &[("csrf_token", &jpn.csrf), ("body", "Can we meet in <Tokyo>? @nato.staff")],
-        )
-        .await;
-    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    server.submit_ok(&format!("{path}/comments"), &jpn, &[("body", "Can we meet in <Tokyo>? @nato.staff")]).await;
     let staff = server.sign_in("nato.staff").await;
     let (_, page) = server.page(&path, Some(&staff)).await;
     assert!(page.contains("Can we meet in &lt;Tokyo&gt;?") || page.contains("Can we meet in &#60;Tokyo&#62;?"));
     let kor = server.sign_in("kor.officer").await;
-    let post = server
-        .post_form(&format!("{path}/comments"), Some(&kor), &[("csrf_token", &kor.csrf), ("body", "hello")])
-        .await;
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
+    server.submit_refused(&format!("{path}/comments"), &kor, &[("body", "hello")], StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]
@@ -585,27 +551,422 @@ async fn a_partner_officer_nominates_through_the_form_within_its_quota() {
     let (_, page) = server.page(&path, Some(&ndc)).await;
     let nomination = page.split("data-nomination=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let version = hidden(page.split(&format!("data-nomination=\"{nomination}\"")).nth(1).unwrap(), "version").unwrap();
-    let decided = server
-        .post_form(
+    server
+        .submit_ok(
             &format!("/menu/nominations/{nomination}/decision"),
-            Some(&ndc),
-            &[("csrf_token", &ndc.csrf), ("decision", "accept"), ("version", &version)],
+            &ndc,
+            &[("decision", "accept"), ("version", &version)],
         )
         .await;
-    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
     let decision = format!("/menu/nominations/{nomination}/decision");
     let forged = server.post_form(&decision, Some(&ndc), &[("decision", "reject"), ("reason", "x")]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a decision without the CSRF token");
     let unexplained =
-        server.post_form(&decision, Some(&ndc), &[("csrf_token", &ndc.csrf), ("decision", "reject")]).await;
-    assert_eq!(unexplained.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unexplained.text().await.unwrap().contains("a rejection needs a `reason`"));
+        server.submit_refused(&decision, &ndc, &[("decision", "reject")], StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(unexplained.contains("a rejection needs a `reason`"));
     // Japan may not decide on its own nomination, even by posting the form.
-    let own = server
-        .post_form(&decision, Some(&jpn), &[("csrf_token", &jpn.csrf), ("decision", "reject"), ("reason", "x")])
-        .await;
-    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    server.submit_refused(&decision, &jpn, &[("decision", "reject"), ("reason", "x")], StatusCode::FORBIDDEN).await;
     let (_, page) = server.page(&path, Some(&jpn)).await;
     assert!(page.contains("nomination-accepted") && page.contains("1 of 10 taken"));
-    assert!(!page.contains("/decision\""), "Japan does not decide");
+    assert!(!page.contains("name=\"decision\" value=\"accept\""), "Japan does not decide");
+    assert!(page.contains("name=\"decision\" value=\"withdraw\""), "Japan may withdraw its nomination");
+}
+
+/// The event's present status, as stored.
+async fn event_status(server: &TestServer, id: &str) -> &'static str {
+    server.offering(id).await.status.as_str()
+}
+
+#[tokio::test]
+async fn an_events_lifecycle_is_moved_only_by_those_allowed() {
+    let server = TestServer::start().await;
+    let id = server.api_menu_event("Lifecycle form course", &["JPN"], "draft").await;
+    let (path, post) = (format!("/menu/{id}"), format!("/menu/{id}/status"));
+    let (ndc, jpn, staff) =
+        (server.sign_in("ndc.provider").await, server.sign_in("jpn.officer").await, server.sign_in("nato.staff").await);
+
+    // The provider is offered its own step only: submitting, not approving.
+    let (_, page) = server.page(&path, Some(&ndc)).await;
+    assert!(page.contains(&format!("action=\"{post}\"")) && page.contains("name=\"to\" value=\"submitted\""));
+    assert!(!page.contains("name=\"to\" value=\"approved\""), "approval is NATO's");
+    // Japan cannot see a draft, so cannot move it: the same 404 as for nothing at all.
+    server.submit_refused(&post, &jpn, &[("to", "submitted")], StatusCode::NOT_FOUND).await;
+    // Without the CSRF token nothing moves.
+    let forged = server.post_form(&post, Some(&ndc), &[("to", "submitted")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(event_status(&server, &id).await, "draft");
+
+    let to = server.submit_ok(&post, &ndc, &[("to", "submitted")]).await;
+    assert_eq!(to, format!("{path}?notice=status"));
+    let refused = server.submit_refused(&post, &ndc, &[("to", "approved")], StatusCode::FORBIDDEN).await;
+    assert!(refused.contains("only NATO staff approve") && refused.contains("role=\"alert\""), "{refused}");
+    assert_eq!(event_status(&server, &id).await, "submitted");
+
+    // NATO returns it for revision only with a reason, shown beside the reason field.
+    let (_, page) = server.page(&path, Some(&staff)).await;
+    assert!(page.contains("<label for=\"event-reason-draft\">Reason to return for revision</label>"));
+    let refused = server.submit_refused(&post, &staff, &[("to", "draft")], StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused.contains("id=\"event-reason-draft-error\""), "{refused}");
+    assert!(refused.contains("aria-describedby=\"event-reason-draft-error\""));
+    assert_eq!(event_status(&server, &id).await, "submitted");
+    let version = server.offering(&id).await.version.to_string();
+    server.submit_ok(&post, &staff, &[("to", "approved"), ("version", &version)]).await;
+    server.submit_ok(&post, &ndc, &[("to", "published")]).await;
+
+    // Published, Japan sees it, is offered no lifecycle step, and its posts are refused.
+    let (status, page) = server.page(&path, Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&format!("action=\"{post}\"")), "no step for a partner");
+    let refused = server.submit_refused(&post, &jpn, &[("to", "closed")], StatusCode::FORBIDDEN).await;
+    assert!(refused.contains("cannot move offerings"), "{refused}");
+    // A step from a page read before a change is refused as stale.
+    let refused = server.submit_refused(&post, &ndc, &[("to", "closed"), ("version", "1")], StatusCode::CONFLICT).await;
+    assert!(refused.contains("someone changed it"), "{refused}");
+    // A step the lifecycle does not allow names the allowed ones.
+    let refused = server.submit_refused(&post, &ndc, &[("to", "reported")], StatusCode::CONFLICT).await;
+    assert!(refused.contains("allowed from `published`"), "{refused}");
+    assert_eq!(event_status(&server, &id).await, "published");
+    // Cancelling needs a reason too; with one, the page shows it.
+    let refused = server.submit_refused(&post, &staff, &[("to", "cancelled")], StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused.contains("id=\"event-reason-cancelled-error\""));
+    server.submit_ok(&post, &staff, &[("to", "cancelled"), ("reason", "The instructor is unavailable")]).await;
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("menu-cancelled") && page.contains("The instructor is unavailable"));
+}
+
+/// A published event of NDC for Japan with one nomination by the form, accepted by NDC:
+/// (event id, nomination id).
+async fn accepted_nomination(server: &TestServer, title: &str, email: &str) -> (String, String) {
+    let id = server.api_menu_event(title, &["JPN"], "published").await;
+    let jpn = server.sign_in("jpn.officer").await;
+    let fields = [("name", "Kobayashi Ren"), ("organisation", "Japan Joint Staff"), ("email", email)];
+    server.submit_ok(&format!("/menu/{id}/nominations"), &jpn, &fields).await;
+    let nomination = server.nominations(&id).await[0].id.to_string();
+    let ndc = server.sign_in("ndc.provider").await;
+    server.submit_ok(&format!("/menu/nominations/{nomination}/decision"), &ndc, &[("decision", "accept")]).await;
+    (id, nomination)
+}
+
+#[tokio::test]
+async fn after_the_event_the_provider_records_attendance_and_reports_and_the_nation_gives_feedback() {
+    let server = TestServer::start().await;
+    let (id, nomination) = accepted_nomination(&server, "Attendance form course", "kobayashi@mod.example.jp").await;
+    let (path, status) = (format!("/menu/{id}"), format!("/menu/{id}/status"));
+    let attendance = format!("/menu/nominations/{nomination}/attendance");
+    let (ndc, jpn, kor) = (
+        server.sign_in("ndc.provider").await,
+        server.sign_in("jpn.officer").await,
+        server.sign_in("kor.officer").await,
+    );
+    let recorded = || async { server.nominations(&id).await[0].attendance.map(|a| a.as_str()) };
+
+    // Attendance: the provider's, once nominations are closed.
+    let refused = server.submit_refused(&attendance, &jpn, &[("attendance", "attended")], StatusCode::FORBIDDEN).await;
+    assert!(refused.contains("only NDC (the provider) or NATO staff record attendance"), "{refused}");
+    let refused = server.submit_refused(&attendance, &ndc, &[("attendance", "attended")], StatusCode::CONFLICT).await;
+    assert!(refused.contains("once nominations are closed"), "{refused}");
+    server.submit_refused(&attendance, &kor, &[("attendance", "attended")], StatusCode::NOT_FOUND).await;
+    server.submit_refused(&attendance, &ndc, &[("attendance", "maybe")], StatusCode::BAD_REQUEST).await;
+    assert_eq!(recorded().await, None);
+    server.submit_ok(&status, &ndc, &[("to", "closed")]).await;
+    let (_, page) = server.page(&path, Some(&ndc)).await;
+    assert!(page.contains(&format!("action=\"{attendance}\"")), "the provider's attendance buttons");
+    assert!(!server.page(&path, Some(&jpn)).await.1.contains(&format!("action=\"{attendance}\"")));
+    let forged = server.post_form(&attendance, Some(&ndc), &[("attendance", "attended")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(recorded().await, None, "nothing recorded without the token");
+    server.submit_ok(&attendance, &ndc, &[("attendance", "attended")]).await;
+    assert_eq!(recorded().await, Some("attended"));
+    server.submit_ok(&status, &ndc, &[("to", "held")]).await;
+
+    // Feedback: Japan's (the participant's nation), with ratings 1–5 beside their fields.
+    let feedback = format!("/menu/nominations/{nomination}/feedback");
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains(&format!("<label for=\"fb-{nomination}-overall\">Overall</label>")));
+    assert!(!server.page(&path, Some(&ndc)).await.1.contains(&format!("action=\"{feedback}\"")));
+    let good = [("overall", "4"), ("content", "5"), ("organisation", "4"), ("relevance", "5"), ("comments", "Useful.")];
+    let refused = server.submit_refused(&feedback, &ndc, &good, StatusCode::FORBIDDEN).await;
+    assert!(refused.contains("feedback comes from the participant or a partner officer of JPN"), "{refused}");
+    let bad = [("content", "5"), ("organisation", "4"), ("relevance", "9")];
+    let refused = server.submit_refused(&feedback, &jpn, &bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    for field in ["overall", "relevance"] {
+        assert!(refused.contains(&format!("id=\"fb-{nomination}-{field}-error\"")), "an error beside {field}");
+    }
+    assert!(refused.contains("value=\"5\" selected"), "the ratings chosen are kept");
+    assert!(server.post_form(&feedback, Some(&jpn), &good).await.status() == StatusCode::FORBIDDEN, "no token");
+    assert!(server.nominations(&id).await[0].feedback.is_none(), "nothing stored by refusals");
+    server.submit_ok(&feedback, &jpn, &good).await;
+    let (_, page) = server.page(&path, Some(&ndc)).await;
+    assert!(page.contains("Feedback: overall 4/5"), "the provider reads the feedback");
+    let again = server.submit_refused(&feedback, &jpn, &good, StatusCode::CONFLICT).await;
+    assert!(again.contains("already given"), "{again}");
+
+    // The after-action report: the provider's, with its summary required.
+    let report = format!("/menu/{id}/report");
+    let refused = server.submit_refused(&report, &jpn, &[("summary", "Mine")], StatusCode::FORBIDDEN).await;
+    assert!(refused.contains("file after-action reports"), "{refused}");
+    let refused = server.submit_refused(&report, &ndc, &[("summary", " ")], StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused.contains("id=\"report-summary-error\""), "{refused}");
+    let forged = server.post_form(&report, Some(&ndc), &[("summary", "Held as planned.")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(event_status(&server, &id).await, "held");
+    let to = server.submit_ok(&report, &ndc, &[("summary", "Held as planned."), ("lessons", "Start earlier.")]).await;
+    assert!(to.starts_with(&format!("{path}?notice=reported")));
+    assert_eq!(event_status(&server, &id).await, "reported");
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("Held as planned.") && page.contains("Start earlier."), "the report as filed");
+    assert!(!page.contains(&format!("action=\"{report}\"")), "filed once");
+}
+
+#[tokio::test]
+async fn a_nation_withdraws_its_own_nomination_only() {
+    let server = TestServer::start().await;
+    let (id, nomination) = accepted_nomination(&server, "Withdrawal form course", "sato@mod.example.jp").await;
+    let decision = format!("/menu/nominations/{nomination}/decision");
+    let (ndc, jpn) = (server.sign_in("ndc.provider").await, server.sign_in("jpn.officer").await);
+    assert!(!server.page(&format!("/menu/{id}"), Some(&ndc)).await.1.contains("value=\"withdraw\""));
+    let refused = server.submit_refused(&decision, &ndc, &[("decision", "withdraw")], StatusCode::FORBIDDEN).await;
+    assert!(
+        refused.contains("only JPN&#39;s partner officers") || refused.contains("only JPN&#x27;s partner officers")
+    );
+    let forged = server.post_form(&decision, Some(&jpn), &[("decision", "withdraw")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.nominations(&id).await[0].status.as_str(), "accepted");
+    let to = server.submit_ok(&decision, &jpn, &[("decision", "withdraw"), ("reason", "Posted abroad")]).await;
+    assert!(to.contains("notice=withdrawn"));
+    let (_, page) = server.page(&format!("/menu/{id}"), Some(&jpn)).await;
+    assert!(page.contains("nomination-withdrawn") && page.contains("Posted abroad"));
+    assert!(page.contains("0 of 10 taken"), "the seat is free again");
+    let again = server.submit_refused(&decision, &jpn, &[("decision", "withdraw")], StatusCode::CONFLICT).await;
+    assert!(again.contains("cannot become `withdrawn`"), "{again}");
+}
+
+#[tokio::test]
+async fn a_participant_sees_its_own_registration_and_gives_feedback() {
+    let server = TestServer::start().await;
+    let email = "tanaka@mod.example.jp";
+    let (id, nomination) = accepted_nomination(&server, "Participant feedback course", email).await;
+    let other = server.api_menu_event("Someone else's course", &["JPN"], "published").await;
+    server.participant_account(email).await;
+    server.participant_account("stranger@mod.example.jp").await;
+    let ndc = server.sign_in("ndc.provider").await;
+    for (path, fields) in [
+        (format!("/menu/{id}/status"), vec![("to", "closed")]),
+        (format!("/menu/nominations/{nomination}/attendance"), vec![("attendance", "attended")]),
+        (format!("/menu/{id}/status"), vec![("to", "held")]),
+    ] {
+        server.submit_ok(&path, &ndc, &fields).await;
+    }
+    let me = server.sign_in(email).await;
+    let (status, page) = server.page(&format!("/menu/{id}"), Some(&me)).await;
+    assert_eq!(status, StatusCode::OK, "a participant sees the event it is registered for");
+    assert!(page.contains("Your own registration") && page.contains("Kobayashi Ren"));
+    assert!(!page.contains("name=\"action\" value=\"watch\""), "nothing to watch beyond its scope");
+    assert_eq!(server.page(&format!("/menu/{other}"), Some(&me)).await.0, StatusCode::NOT_FOUND, "not others");
+    assert_eq!(server.page(&format!("/menu/nominations/{nomination}"), Some(&me)).await.0, StatusCode::SEE_OTHER);
+    let stranger = server.sign_in("stranger@mod.example.jp").await;
+    assert_eq!(server.page(&format!("/menu/{id}"), Some(&stranger)).await.0, StatusCode::NOT_FOUND);
+    let feedback = format!("/menu/nominations/{nomination}/feedback");
+    let good = [("overall", "5"), ("content", "5"), ("organisation", "4"), ("relevance", "4")];
+    server.submit_refused(&feedback, &stranger, &good, StatusCode::NOT_FOUND).await;
+    server.submit_ok(&feedback, &me, &good).await;
+    let given = server.nominations(&id).await[0].feedback.clone().expect("the feedback is stored");
+    assert_eq!(given.given_by, email);
+}
+
+#[tokio::test]
+async fn overdue_feedback_and_reports_are_flagged_on_event_pages() {
+    let server = TestServer::start().await;
+    let rules = eprime_domain::menu::OverdueRules::default();
+    let today = time::OffsetDateTime::now_utc().date();
+    let system = eprime_domain::ReadScope::system();
+    // The demo holds Japan's attended participants without feedback, and held events without report.
+    let late = eprime_store::NominationFilter {
+        nation: Some(eprime_domain::PartnerCode::parse("JPN").unwrap()),
+        feedback_missing_before: Some(rules.feedback_cutoff(today)),
+        ..Default::default()
+    };
+    let nomination = server.store.find_nominations(&system, &late, 1).await.unwrap().pop().expect("overdue feedback");
+    let jpn = server.sign_in("jpn.officer").await;
+    let (_, page) = server.page(&format!("/menu/{}", nomination.offering), Some(&jpn)).await;
+    assert!(page.contains("data-overdue=\"feedback\""), "the row is flagged");
+    assert!(page.contains(&format!("id=\"feedback-{}\"", nomination.id)), "with the form to give it");
+    let filter =
+        eprime_store::OfferingFilter { report_missing_before: Some(rules.report_cutoff(today)), ..Default::default() };
+    let page_of = eprime_store::PageRequest::first(1);
+    let offering =
+        server.store.list_offerings(&system, &filter, &page_of).await.unwrap().items.pop().expect("a report");
+    let staff = server.sign_in("nato.staff").await;
+    let (_, page) = server.page(&format!("/menu/{}", offering.id), Some(&staff)).await;
+    assert!(page.contains("data-overdue=\"report\"") && page.contains("report is overdue"));
+}
+
+#[tokio::test]
+async fn the_home_page_lists_the_menus_work_for_each_role_and_only_within_scope() {
+    let server = TestServer::start().await;
+    let id = server.api_menu_event("Home work list course", &["JPN", "KOR"], "published").await;
+    // Korea nominates (the demo gives Korea no nominations of its own, so its list is this one).
+    let kor = server.sign_in("kor.officer").await;
+    let nominee =
+        [("name", "Kim Minji"), ("organisation", "ROK Joint Chiefs of Staff"), ("email", "kim@mnd.example.kr")];
+    server.submit_ok(&format!("/menu/{id}/nominations"), &kor, &nominee).await;
+
+    // The provider: nominations to decide, its coming events and open nomination deadlines.
+    let (_, home) = server.page("/", Some(&server.sign_in("ndc.provider").await)).await;
+    let to_decide = home.split("id=\"to-decide\"").nth(1).expect("nominations to decide");
+    assert!(
+        to_decide.contains("Kim Minji — Home work list course") && to_decide.contains("Accept, waitlist or reject")
+    );
+    assert!(home.contains("Your menu event starts") && home.contains("Nomination deadline"));
+    // Korea: its nomination in progress, and the event it nominated to among what is coming.
+    let (_, home) = server.page("/", Some(&kor)).await;
+    let in_progress = home.split("id=\"nominations\"").nth(1).expect("Korea's nominations in progress");
+    assert!(in_progress.contains("Kim Minji") && in_progress.contains("Waiting for the provider"));
+    let coming = home.split("id=\"upcoming-heading\"").nth(1).unwrap();
+    assert!(coming.contains(&format!("href=\"/menu/{id}\"")), "the event and its deadline in what is coming");
+    assert!(!home.contains("id=\"feedback-overdue\""), "Japan's overdue feedback is Japan's");
+    // Japan: its own nominations in progress and overdue feedback (from the demo), never Korea's.
+    let (_, home) = server.page("/", Some(&server.sign_in("jpn.officer").await)).await;
+    assert!(home.contains("id=\"nominations\"") && home.contains("id=\"feedback-overdue\""));
+    assert!(!home.contains("Kim Minji"), "another nation's nomination never shows");
+    // NATO staff: offerings waiting for approval and reports overdue (both in the demo).
+    let (_, home) = server.page("/", Some(&server.sign_in("nato.staff").await)).await;
+    assert!(home.contains("id=\"menu-approvals\"") && home.contains("id=\"reports-overdue\""));
+    // The public has no work lists.
+    let (_, home) = server.page("/", None).await;
+    assert!(!home.contains("id=\"to-decide\"") && !home.contains("Kim Minji"));
+}
+
+#[tokio::test]
+async fn the_inbox_shows_notifications_and_marks_them_read() {
+    let server = TestServer::start().await;
+    let token = server.api_token("jpn.officer").await;
+    let activity = server
+        .api_create(&token, json!({"partnership": "JPN", "title": "Watched staff talks", "kind": "meeting"}))
+        .await;
+    let id = activity["id"].as_str().unwrap().to_owned();
+    let jpn = server.sign_in("jpn.officer").await;
+    let watch = [("entity", "activity"), ("id", id.as_str()), ("action", "watch")];
+    server.submit_ok("/watches", &jpn, &[watch[0], watch[1], watch[2], ("next", &format!("/activities/{id}"))]).await;
+    let staff = server.api_token("nato.staff").await;
+    let approved = server
+        .client
+        .post(format!("{}/api/v1/activities/{id}/transitions", server.url))
+        .bearer_auth(&staff)
+        .json(&json!({"to": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    server.until_unread("jpn.officer", 1).await;
+
+    let (_, home) = server.page("/", Some(&jpn)).await;
+    assert!(home.contains("href=\"/inbox\"") && home.contains("data-unread="), "the header counts unread");
+    let (status, inbox) = server.page("/inbox", Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+    let item = inbox.split("data-notification=\"").nth(1).expect("a notification");
+    let notification = item.split('"').next().unwrap().to_owned();
+    assert!(item.contains("class=\"unread\"") && item.contains(&format!("href=\"/activities/{id}\"")));
+    assert!(item.contains("Watched staff talks") && item.contains("You watch it"));
+    // Marking read: without the token nothing changes; someone else's post changes nothing.
+    let forged = server.post_form("/inbox/read", Some(&jpn), &[("id", &notification)]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let kor = server.sign_in("kor.officer").await;
+    server.submit_ok("/inbox/read", &kor, &[("id", &notification)]).await;
+    server.submit_refused("/inbox/read", &jpn, &[("id", "not-an-id")], StatusCode::BAD_REQUEST).await;
+    let (_, unread) = server.page("/inbox?unread=1", Some(&jpn)).await;
+    assert!(unread.contains(&notification), "still unread");
+    let to = server.submit_ok("/inbox/read", &jpn, &[("id", &notification), ("next", "/inbox?unread=1")]).await;
+    assert_eq!(to, "/inbox?unread=1&notice=read");
+    let (_, unread) = server.page("/inbox?unread=1", Some(&jpn)).await;
+    assert!(!unread.contains(&notification) && unread.contains("Nothing unread."));
+    let (_, all) = server.page("/inbox", Some(&jpn)).await;
+    assert!(all.contains(&notification) && !all.contains("data-unread="), "kept, read");
+    // Korea's inbox never shows Japan's activity; a made-up cursor is explained, not a 500.
+    let (_, theirs) = server.page("/inbox", Some(&kor)).await;
+    assert!(!theirs.contains("Watched staff talks"));
+    assert_eq!(server.page("/inbox?after=zzz", Some(&jpn)).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(location(&server.get("/inbox", None).await), "/login?next=%2Finbox");
+}
+
+#[tokio::test]
+async fn records_are_watched_from_their_pages_and_listed_only_while_visible() {
+    let server = TestServer::start().await;
+    let token = server.api_token("jpn.officer").await;
+    let body =
+        json!({"partnership": "JPN", "title": "Shared with Allies", "kind": "meeting", "releasable_to": ["ALLIES"]});
+    let id = server.api_create(&token, body).await["id"].as_str().unwrap().to_owned();
+    let path = format!("/activities/{id}");
+    let jpn = server.sign_in("jpn.officer").await;
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("data-watching=\"false\""), "a Watch button");
+    let watch = |next: &'static str| [("entity", "activity"), ("action", "watch"), ("next", next)];
+    let fields = |extra: [(&'static str, &'static str); 3], id: &str| {
+        let mut all = vec![("id", id.to_owned())];
+        all.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        all
+    };
+    let forged = server.post_form("/watches", Some(&jpn), &as_refs(&fields(watch("/"), &id))).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let back = server.submit_ok("/watches", &jpn, &as_refs(&fields(watch("/activities"), &id))).await;
+    assert_eq!(back, "/activities");
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(page.contains("data-watching=\"true\""), "now a Stop watching button");
+    // A goal and a document from their pages' buttons too.
+    let (_, programme) = server.page("/partnerships/JPN", Some(&jpn)).await;
+    let goal = programme.split("data-element=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let document = programme.split("href=\"/documents/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    for (entity, record, page) in
+        [("element", &goal, format!("/goals/{goal}")), ("document", &document, format!("/documents/{document}"))]
+    {
+        assert!(server.page(&page, Some(&jpn)).await.1.contains("data-watching=\"false\""), "{page}");
+        server.submit_ok("/watches", &jpn, &[("entity", entity), ("id", record), ("action", "watch")]).await;
+        assert!(server.page(&page, Some(&jpn)).await.1.contains("data-watching=\"true\""), "{page}");
+    }
+    let (_, list) = server.page("/watches", Some(&jpn)).await;
+    assert_eq!(list.matches("data-watch=").count(), 3, "{list}");
+    assert!(list.contains("Shared with Allies") && list.contains(&format!("href=\"/goals/{goal}\"")));
+    // Korea cannot watch what it cannot see: 404, and nothing is stored.
+    let kor = server.sign_in("kor.officer").await;
+    server.submit_refused("/watches", &kor, &as_refs(&fields(watch("/"), &id)), StatusCode::NOT_FOUND).await;
+    assert!(!server.page("/watches", Some(&kor)).await.1.contains("Shared with Allies"));
+    server
+        .submit_refused(
+            "/watches",
+            &kor,
+            &[("entity", "user"), ("id", "x"), ("action", "watch")],
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+
+    // France (an Ally) watches it while it is released to the Allies; once Japan stops releasing
+    // it, France's list no longer shows it.
+    let fra = server.sign_in("fra.ally").await;
+    server.submit_ok("/watches", &fra, &as_refs(&fields(watch("/watches"), &id))).await;
+    assert!(server.page("/watches", Some(&fra)).await.1.contains("Shared with Allies"));
+    let officer = server.principal("jpn.officer").await;
+    let narrowed = eprime_domain::ActivityChanges {
+        marking: Some(eprime_domain::Marking::releasable_to([eprime_domain::OrgCode::parse("JPN").unwrap()])),
+        ..Default::default()
+    };
+    server.store.update_activity(&officer, id.parse().unwrap(), None, narrowed).await.unwrap();
+    let (status, list) = server.page("/watches", Some(&fra)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!list.contains("Shared with Allies") && !list.contains(&id), "a record no longer released is not listed");
+
+    // Unwatching from the list.
+    let to = server
+        .submit_ok(
+            "/watches",
+            &jpn,
+            &as_refs(&fields(
+                [("entity", "activity"), ("action", "unwatch"), ("next", "/watches?notice=unwatched")],
+                &id,
+            )),
+        )
+        .await;
+    assert_eq!(to, "/watches?notice=unwatched");
+    let (_, list) = server.page(&to, Some(&jpn)).await;
+    assert!(list.contains("You no longer watch it.") && !list.contains("Shared with Allies"));
+    assert_eq!(list.matches("data-watch=").count(), 2);
 }

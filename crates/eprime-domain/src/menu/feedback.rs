@@ -222,19 +222,36 @@ impl Default for OverdueRules {
 }
 
 impl OverdueRules {
+    /// The offering statuses in which a missing report can be overdue (not yet reported, not
+    /// cancelled). Stores filter on the same list.
+    pub const REPORT_PENDING: [OfferingStatus; 3] =
+        [OfferingStatus::Published, OfferingStatus::Closed, OfferingStatus::Held];
+
     /// The attended participant has not given feedback `feedback_days` after the last session.
     pub fn feedback_overdue(&self, nomination: &Nomination, offering: &Offering, today: Date) -> bool {
         nomination.attendance == Some(Attendance::Attended)
             && nomination.feedback.is_none()
-            && offering.last_day().is_some_and(|last| today > last + Duration::days(self.feedback_days.into()))
+            && offering.last_day().is_some_and(|last| last < self.feedback_cutoff(today))
     }
 
     /// The event is over (held, or past its last day and not cancelled) with no report after
     /// `report_days`.
     pub fn report_overdue(&self, offering: &Offering, today: Date) -> bool {
-        matches!(offering.status, OfferingStatus::Published | OfferingStatus::Closed | OfferingStatus::Held)
+        Self::REPORT_PENDING.contains(&offering.status)
             && offering.report.is_none()
-            && offering.last_day().is_some_and(|last| today > last + Duration::days(self.report_days.into()))
+            && offering.last_day().is_some_and(|last| last < self.report_cutoff(today))
+    }
+
+    /// Feedback on an event whose last day is before this day is overdue (`today` minus the
+    /// allowed days): what a store compares its `last_day` column with to list overdue feedback
+    /// without reading every nomination.
+    pub fn feedback_cutoff(&self, today: Date) -> Date {
+        today - Duration::days(self.feedback_days.into())
+    }
+
+    /// The same for after-action reports.
+    pub fn report_cutoff(&self, today: Date) -> Date {
+        today - Duration::days(self.report_days.into())
     }
 }
 

@@ -3,13 +3,14 @@
 
 use eprime_domain::menu::{
     Attendance, Clearance, Contact, Decision, Eligibility, EventType, NewNomination, NewOffering, Nomination,
-    NominationStatus, Offering, OfferingCode, OfferingStatus, Participant, Prerequisites, Ratings, Session,
+    NominationStatus, Offering, OfferingCode, OfferingStatus, OverdueRules, Participant, Prerequisites, Ratings,
+    Session,
 };
 use eprime_domain::{Caller, Marking, ReadScope, Role, Text, Title};
 use time::macros::date;
 
 use super::{code, fixture, new_activity, org, principal, staff};
-use crate::{DynStore, EntityType, OfferingFilter, PageRequest, StoreError};
+use crate::{DynStore, EntityType, NominationFilter, OfferingFilter, PageRequest, StoreError};
 
 const TODAY: time::Date = date!(2026 - 03 - 01);
 
@@ -68,8 +69,12 @@ fn nominee(n: usize) -> NewNomination {
 
 /// Creates, submits, approves and publishes an offering of NDC.
 async fn published(store: &DynStore, code_text: &str, seats: u32, quota: u32, eligibility: Eligibility) -> Offering {
-    let offering =
-        store.create_offering(&provider(), new_offering(code_text, seats, quota, eligibility)).await.unwrap();
+    publish(store, new_offering(code_text, seats, quota, eligibility)).await
+}
+
+/// Creates, submits, approves and publishes `new` as NDC.
+async fn publish(store: &DynStore, new: NewOffering) -> Offering {
+    let offering = store.create_offering(&provider(), new).await.unwrap();
     let offering =
         store.transition_offering(&provider(), offering.id, Some(1), OfferingStatus::Submitted, None).await.unwrap();
     let offering =
@@ -288,4 +293,148 @@ pub(super) async fn participation_rolls_up_to_the_activity_and_its_goal(store: D
     let mut sneaky = new_activity("JPN", "Hidden", Marking::releasable_to([org("JPN")]));
     sneaky.offering = Some(hidden.id);
     assert!(matches!(store.create_activity(&japan(), sneaky).await, Err(StoreError::Invalid(_))));
+}
+
+pub(super) async fn work_lists_find_nominations_within_scope(store: DynStore) {
+    fixture(&store).await;
+    let korea = principal(Role::PartnerOfficer, Some("KOR"), None);
+    let early = published(&store, "CYD-NDC-50", 5, 3, Eligibility::AllPartners).await;
+    let mut june = new_offering("CYD-NDC-51", 5, 3, Eligibility::AllPartners);
+    june.sessions[0].starts_on = date!(2026 - 06 - 01);
+    june.sessions[0].ends_on = date!(2026 - 06 - 05);
+    let later = publish(&store, june).await;
+    let p1 = nominate(&store, &later, 1).await.unwrap();
+    let p2 = nominate(&store, &early, 2).await.unwrap();
+    let p3 = nominate(&store, &early, 3).await.unwrap();
+    let p4 = store.nominate(&korea, NewNomination { offering: early.id, ..nominee(4) }, TODAY).await.unwrap();
+    let ids = |found: Vec<Nomination>| found.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    let find = |scope: ReadScope, filter: NominationFilter, limit: u32| {
+        let store = store.clone();
+        async move { ids(store.find_nominations(&scope, &filter, limit).await.unwrap()) }
+    };
+    let to_decide = NominationFilter {
+        provider: Some(org("NDC")),
+        statuses: vec![NominationStatus::Nominated],
+        ..NominationFilter::default()
+    };
+    assert_eq!(
+        find(scope_of(&provider()), to_decide.clone(), 50).await,
+        [p2.id, p3.id, p4.id, p1.id],
+        "the provider's nominations to decide, by the event's first day, then in the order made"
+    );
+    store.decide_nomination(&provider(), p2.id, None, Decision::Accept).await.unwrap();
+    assert_eq!(find(scope_of(&provider()), to_decide.clone(), 50).await, [p3.id, p4.id, p1.id]);
+    assert_eq!(find(scope_of(&provider()), to_decide.clone(), 1).await, [p3.id], "at most `limit`");
+    let in_progress = NominationFilter {
+        nation: Some(code("JPN")),
+        statuses: vec![NominationStatus::Nominated, NominationStatus::Accepted, NominationStatus::Waitlisted],
+        ..NominationFilter::default()
+    };
+    assert_eq!(find(scope_of(&japan()), in_progress.clone(), 50).await, [p2.id, p3.id, p1.id]);
+    let after_may = NominationFilter { ends_after: Some(date!(2026 - 05 - 20)), ..in_progress.clone() };
+    assert_eq!(find(scope_of(&japan()), after_may, 50).await, [p1.id], "only events not over by then");
+    // Scope decides: Japan asking for all of NDC's nominations gets its own; Korea asking for
+    // Japan's gets nothing; neither does the public.
+    let all_of_ndc = NominationFilter { provider: Some(org("NDC")), ..NominationFilter::default() };
+    assert_eq!(find(scope_of(&japan()), all_of_ndc.clone(), 50).await, [p2.id, p3.id, p1.id]);
+    assert_eq!(find(scope_of(&korea), all_of_ndc, 50).await, [p4.id]);
+    assert!(find(scope_of(&korea), in_progress.clone(), 50).await.is_empty());
+    assert!(find(Caller::Anonymous.read_scope(), in_progress, 50).await.is_empty());
+    let everything = find(ReadScope::system(), NominationFilter::default(), 50).await;
+    assert_eq!(everything.len(), 4);
+
+    // Open for nominations: published, deadline (1 April) not passed.
+    store.transition_offering(&provider(), later.id, None, OfferingStatus::Closed, None).await.unwrap();
+    let open = |on: time::Date| {
+        let store = store.clone();
+        async move {
+            let filter = OfferingFilter { nominations_open_on: Some(on), ..OfferingFilter::default() };
+            let page = store.list_offerings(&scope_of(&japan()), &filter, &PageRequest::first(10)).await.unwrap();
+            page.items.into_iter().map(|o| o.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(open(date!(2026 - 04 - 01)).await, [early.id], "closed early, so only the other");
+    assert!(open(date!(2026 - 04 - 02)).await.is_empty(), "the deadline has passed");
+}
+
+pub(super) async fn overdue_lists_match_the_overdue_rules(store: DynStore) {
+    fixture(&store).await;
+    let rules = OverdueRules::default();
+    let nato = staff();
+    // Held with one participant who attended and gave no feedback, one absent.
+    let held = published(&store, "CYD-NDC-60", 5, 3, jpn_only()).await;
+    let attended = nominate(&store, &held, 1).await.unwrap();
+    let absent = nominate(&store, &held, 2).await.unwrap();
+    // Held, its participant's feedback given.
+    let answered = published(&store, "CYD-NDC-61", 5, 3, jpn_only()).await;
+    let gave = nominate(&store, &answered, 3).await.unwrap();
+    for (offering, accepted) in [(&held, vec![&attended, &absent]), (&answered, vec![&gave])] {
+        for n in &accepted {
+            store.decide_nomination(&provider(), n.id, None, Decision::Accept).await.unwrap();
+        }
+        store.transition_offering(&provider(), offering.id, None, OfferingStatus::Closed, None).await.unwrap();
+        for n in accepted {
+            let attendance = if n.id == absent.id { Attendance::Absent } else { Attendance::Attended };
+            store.record_attendance(&provider(), n.id, attendance).await.unwrap();
+        }
+        store.transition_offering(&provider(), offering.id, None, OfferingStatus::Held, None).await.unwrap();
+    }
+    let ratings = Ratings { overall: 4, content: 4, organisation: 4, relevance: 4 };
+    store.give_feedback(&japan(), gave.id, ratings, Text::default()).await.unwrap();
+    // Reported; a draft; cancelled; still published after its dates.
+    store.file_report(&provider(), answered.id, None, Text::parse("Done.").unwrap(), Text::default()).await.unwrap();
+    store.create_offering(&provider(), new_offering("CYD-NDC-63", 5, 1, jpn_only())).await.unwrap();
+    let cancelled = published(&store, "CYD-NDC-64", 5, 1, jpn_only()).await;
+    store
+        .transition_offering(&nato, cancelled.id, None, OfferingStatus::Cancelled, Some("no instructor".into()))
+        .await
+        .unwrap();
+    published(&store, "CYD-NDC-65", 5, 1, jpn_only()).await;
+
+    let all = store
+        .list_offerings(&ReadScope::system(), &OfferingFilter::default(), &PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 5);
+    let mut seen_feedback = false;
+    let mut seen_report = false;
+    // The sessions end on 8 May 2026: around 14 and 30 days after it the answers change.
+    for today in [
+        date!(2026 - 05 - 08),
+        date!(2026 - 05 - 22),
+        date!(2026 - 05 - 23),
+        date!(2026 - 06 - 07),
+        date!(2026 - 06 - 08),
+        date!(2027 - 01 - 01),
+    ] {
+        let mut expected = Vec::new();
+        for offering in &all {
+            for n in store.list_nominations(&ReadScope::system(), offering.id).await.unwrap().unwrap() {
+                if rules.feedback_overdue(&n, offering, today) {
+                    expected.push(n.id);
+                }
+            }
+        }
+        let filter =
+            NominationFilter { feedback_missing_before: Some(rules.feedback_cutoff(today)), ..Default::default() };
+        let found: Vec<_> =
+            store.find_nominations(&scope_of(&japan()), &filter, 50).await.unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(found, expected, "feedback overdue on {today}");
+        seen_feedback |= !found.is_empty();
+
+        let expected: Vec<_> = all.iter().filter(|o| rules.report_overdue(o, today)).map(|o| o.id).collect();
+        let filter = OfferingFilter { report_missing_before: Some(rules.report_cutoff(today)), ..Default::default() };
+        let found: Vec<_> = store
+            .list_offerings(&scope_of(&provider()), &filter, &PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(found, expected, "reports overdue on {today}");
+        seen_report |= !found.is_empty();
+    }
+    assert!(seen_feedback && seen_report, "the dates reach both overdue states");
 }

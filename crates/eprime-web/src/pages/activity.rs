@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::session::Viewer;
 use crate::views::{Chrome, date, date_range, kind_label, status_action, status_label};
 
@@ -81,6 +82,7 @@ struct ActivityPage {
     may_comment: bool,
     comment_draft: String,
     comment_error: Option<String>,
+    watch: Option<WatchButton>,
     notice: Option<String>,
     problem: Option<String>,
 }
@@ -194,6 +196,7 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
         Some((draft, error)) => (draft, Some(error)),
         None => (String::new(), None),
     };
+    let watch = watch_button(state, viewer, EntityType::Activity, &id.to_string(), format!("/activities/{id}")).await?;
     let page = ActivityPage {
         chrome: Chrome::new(viewer, "partnership"),
         id: a.id.to_string(),
@@ -218,6 +221,7 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
         may_comment: viewer.principal().is_some_and(|p| may_comment(p).is_ok()),
         comment_draft,
         comment_error,
+        watch,
         notice: feedback.notice,
         problem: feedback.problem,
     };

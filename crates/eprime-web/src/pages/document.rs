@@ -5,9 +5,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use eprime_domain::DocumentId;
 use eprime_server::AppState;
-use eprime_store::{ActivityFilter, DocumentFilter};
+use eprime_store::{ActivityFilter, DocumentFilter, EntityType};
 
 use crate::page::{PageError, PageResult, render};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::programme::{self, Tree};
 use crate::session::Viewer;
 use crate::views::{Chrome, opt_date};
@@ -33,6 +34,7 @@ struct DocumentPage {
     activity_count: u64,
     /// Other programmes of the same partnership, to compare with.
     others: Vec<(String, String)>,
+    watch: Option<WatchButton>,
 }
 
 pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path<String>) -> PageResult {
@@ -77,6 +79,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         ("Version", d.version.to_string()),
     ];
     facts.retain(|(_, v)| !v.is_empty());
+    let watch =
+        watch_button(&state, &viewer, EntityType::Document, &id.to_string(), format!("/documents/{id}")).await?;
     let page = DocumentPage {
         chrome: Chrome::new(&viewer, "partnership"),
         id: d.id.to_string(),
@@ -102,6 +106,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(raw): Path
         tree,
         activity_count: tally.total(),
         others,
+        watch,
     };
     Ok(render(&page))
 }

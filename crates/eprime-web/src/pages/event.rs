@@ -1,8 +1,14 @@
 //! `/menu/{id}`: one menu event — details, sessions, seats, who may come, the nominations the
-//! viewer may see — with the nomination form for a partner officer while the event is
-//! published (`POST /menu/{id}/nominations`) and the provider's decisions on each nomination
-//! (`POST /menu/nominations/{id}/decision`). The store checks every rule (eligibility, quota,
-//! deadline, prerequisites, who decides); the page only decides what is worth offering.
+//! viewer may see — with the forms each viewer may use: the nomination form for a partner
+//! officer while the event is published (`POST /menu/{id}/nominations`), the provider's
+//! decisions and a nation's withdrawal (`POST /menu/nominations/{id}/decision`), and the forms of
+//! `event_forms` (lifecycle, attendance, feedback, after-action report). The store checks every
+//! rule; the page offers only what the domain's own checks say the viewer may do, so a button
+//! is never shown that its post would refuse for the viewer's role.
+//!
+//! A participant's account sees no programme data, but an event it is nominated to is its own
+//! registration: it sees that event with its own nominations only (as its calendar feed and
+//! `GET /api/v1/nominations/mine` show it), and gives its feedback here.
 
 use std::collections::HashMap;
 
@@ -10,15 +16,18 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use eprime_domain::menu::{
-    Clearance, Decision, Eligibility, NewNomination, NominationInput, NominationStatus, Offering,
+    Attendance, Clearance, Decision, Eligibility, Feedback, NewNomination, Nomination, NominationInput,
+    NominationStatus, Offering, OfferingStatus, Report,
 };
-use eprime_domain::{NominationId, OfferingId, Principal, Role, ValidationErrors};
+use eprime_domain::{NominationId, OfferingId, Principal, ReadScope, Role, ValidationErrors};
 use eprime_server::AppState;
-use eprime_store::StoreError;
+use eprime_store::{EntityType, StoreError};
 use serde::Deserialize;
 
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
+use crate::pages::event_forms::{self, FeedbackForm, LifecycleAction, ReportForm, ReportView};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::pages::menu::event_type_label;
 use crate::session::Viewer;
 use crate::views::{Chrome, date, date_range};
@@ -41,6 +50,16 @@ pub struct NominationRow {
     /// (decision value, button label) the viewer may take.
     pub decisions: Vec<(&'static str, &'static str)>,
     pub may_reject: bool,
+    /// The nominating nation (or NATO) may withdraw it.
+    pub may_withdraw: bool,
+    /// "attended", "absent", or "" while not recorded.
+    pub attendance: &'static str,
+    /// The provider (or NATO) may record attendance now.
+    pub may_record_attendance: bool,
+    /// The feedback given, in one line ("overall 4/5 …"), or "".
+    pub feedback: String,
+    /// The participant attended and its feedback is overdue.
+    pub feedback_overdue: bool,
 }
 
 /// A text field of the nomination form, with what was typed and why it was refused.
@@ -68,6 +87,7 @@ pub struct NominationForm {
 struct EventPage {
     chrome: Chrome,
     id: String,
+    version: i64,
     title: String,
     code: String,
     status: &'static str,
@@ -82,7 +102,15 @@ struct EventPage {
     waitlisted: u32,
     nominations: Vec<NominationRow>,
     signed_in: bool,
+    /// The viewer is a participant seeing its own registration.
+    participant_view: bool,
     form: Option<NominationForm>,
+    lifecycle: Vec<LifecycleAction>,
+    report_overdue: bool,
+    report: Option<ReportView>,
+    report_form: Option<ReportForm>,
+    feedback_forms: Vec<FeedbackForm>,
+    watch: Option<WatchButton>,
     notice: Option<String>,
     problem: Option<String>,
 }
@@ -92,16 +120,29 @@ pub struct ShowQuery {
     notice: Option<String>,
 }
 
-/// What the last post left to show.
+/// What the last post left to show on the page: a confirmation or a problem, and the form
+/// that was refused, as sent, with its errors by field.
 #[derive(Default)]
-struct Feedback {
-    notice: Option<String>,
-    problem: Option<String>,
-    /// The nomination form as sent, and the errors per field.
-    sent: Option<(FormData, HashMap<String, String>)>,
+pub(crate) struct Outcome {
+    pub notice: Option<String>,
+    pub problem: Option<String>,
+    /// The nomination form.
+    pub sent: Option<(FormData, HashMap<String, String>)>,
+    /// A lifecycle step refused for its reason: the step, the reason typed, the error.
+    pub lifecycle: Option<(OfferingStatus, String, String)>,
+    /// The after-action report form.
+    pub report: Option<(FormData, HashMap<String, String>)>,
+    /// One nomination's feedback form.
+    pub feedback: Option<(NominationId, FormData, HashMap<String, String>)>,
 }
 
-fn offering_id(raw: &str) -> Result<OfferingId, PageError> {
+impl Outcome {
+    pub fn problem(message: String) -> Self {
+        Self { problem: Some(message), ..Self::default() }
+    }
+}
+
+pub(crate) fn offering_id(raw: &str) -> Result<OfferingId, PageError> {
     raw.parse().map_err(|_| PageError::NotFound)
 }
 
@@ -114,9 +155,14 @@ pub async fn show(
     let notice = match query.notice.as_deref() {
         Some("nominated") => Some("The participant was nominated. The provider decides on the nomination.".to_owned()),
         Some("decided") => Some("The decision was recorded.".to_owned()),
+        Some("withdrawn") => Some("The nomination was withdrawn; its seat and quota place are free again.".to_owned()),
+        Some("status") => Some("The event's status was changed.".to_owned()),
+        Some("attendance") => Some("The attendance was recorded.".to_owned()),
+        Some("feedback") => Some("Thank you: the feedback was recorded.".to_owned()),
+        Some("reported") => Some("The after-action report was filed; the event is now reported.".to_owned()),
         _ => None,
     };
-    page(&state, &viewer, offering_id(&raw)?, StatusCode::OK, Feedback { notice, ..Feedback::default() }).await
+    page(&state, &viewer, offering_id(&raw)?, StatusCode::OK, Outcome { notice, ..Outcome::default() }).await
 }
 
 fn eligibility(e: &Eligibility) -> String {
@@ -132,17 +178,59 @@ fn eligibility(e: &Eligibility) -> String {
     }
 }
 
-/// Whether `principal` decides on this offering's nominations: its provider or NATO staff.
-fn decides(principal: &Principal, offering: &Offering) -> bool {
-    principal.role().is_nato_writer()
-        || (principal.role() == Role::Provider && principal.binding.organisation.as_ref() == Some(&offering.provider))
+/// The provider's decisions `principal` may take on `n` now, by the domain's own check (seats
+/// are counted by the store when the decision is posted).
+fn decisions(principal: &Principal, n: &Nomination, o: &Offering) -> Vec<(&'static str, &'static str)> {
+    [(Decision::Accept, "accept", "Accept"), (Decision::Waitlist, "waitlist", "Waitlist")]
+        .into_iter()
+        .filter(|(decision, _, _)| decision.check(principal, n, o).is_ok())
+        .map(|(_, value, label)| (value, label))
+        .collect()
 }
 
-fn decisions(status: NominationStatus) -> Vec<(&'static str, &'static str)> {
-    match status {
-        NominationStatus::Nominated => vec![("accept", "Accept"), ("waitlist", "Waitlist")],
-        NominationStatus::Waitlisted => vec![("accept", "Accept")],
-        _ => Vec::new(),
+/// The event and the nominations on it that the viewer may see, and whether it is a
+/// participant's own registration (read beyond its scope, see the module's comment).
+pub(crate) async fn event_for(
+    state: &AppState,
+    viewer: &Viewer,
+    id: OfferingId,
+) -> Result<(Offering, Vec<Nomination>, bool), PageError> {
+    let scope = viewer.scope();
+    let store = state.store.as_ref();
+    if let Some(offering) = store.offering(&scope, id).await? {
+        let nominations = store.list_nominations(&scope, id).await?.unwrap_or_default();
+        return Ok((offering, nominations, false));
+    }
+    if let Some(participant) = viewer.principal().filter(|p| p.role() == Role::Participant) {
+        let own: Vec<Nomination> =
+            store.nominations_of(&participant.username).await?.into_iter().filter(|n| n.offering == id).collect();
+        if !own.is_empty()
+            && let Some(offering) = store.offering(&ReadScope::system(), id).await?
+        {
+            return Ok((offering, own, true));
+        }
+    }
+    Err(PageError::NotFound)
+}
+
+/// A nomination the viewer may see (a participant: its own), for the forms that post about one.
+pub(crate) async fn nomination_for(
+    state: &AppState,
+    viewer: &Viewer,
+    id: NominationId,
+) -> Result<Nomination, PageError> {
+    let store = state.store.as_ref();
+    if let Some(found) = store.nomination(&viewer.scope(), id).await? {
+        return Ok(found);
+    }
+    match viewer.principal().filter(|p| p.role() == Role::Participant) {
+        Some(participant) => store
+            .nominations_of(&participant.username)
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .ok_or(PageError::NotFound),
+        None => Err(PageError::NotFound),
     }
 }
 
@@ -184,44 +272,76 @@ fn form(sent: Option<&(FormData, HashMap<String, String>)>) -> NominationForm {
     }
 }
 
-async fn page(state: &AppState, viewer: &Viewer, id: OfferingId, status: StatusCode, feedback: Feedback) -> PageResult {
-    let scope = viewer.scope();
+fn nomination_row(viewer: Option<&Principal>, n: &Nomination, o: &Offering, overdue: bool) -> NominationRow {
+    let detail = match (n.status, n.waitlist_position, &n.status_reason) {
+        (NominationStatus::Waitlisted, Some(at), _) => format!("number {at} on the waiting list"),
+        (_, _, Some(reason)) => reason.clone(),
+        _ => String::new(),
+    };
+    let may = |decision: Decision| viewer.is_some_and(|p| decision.check(p, n, o).is_ok());
+    NominationRow {
+        id: n.id.to_string(),
+        version: n.version,
+        name: n.participant.name.clone(),
+        rank: n.participant.rank.clone(),
+        organisation: n.participant.organisation.clone(),
+        nation: n.nation.to_string(),
+        status: n.status.as_str(),
+        detail,
+        decisions: viewer.map(|p| decisions(p, n, o)).unwrap_or_default(),
+        // The reason is checked when posted; any text passes the check of who may reject.
+        may_reject: may(Decision::Reject { reason: "—".to_owned() }),
+        may_withdraw: may(Decision::Withdraw { reason: None }),
+        attendance: n.attendance.map_or("", Attendance::as_str),
+        may_record_attendance: viewer.is_some_and(|p| Attendance::check(p, n, o).is_ok()),
+        feedback: n
+            .feedback
+            .as_ref()
+            .map(|f| {
+                let r = f.ratings;
+                format!(
+                    "overall {}/5 · content {}/5 · organisation {}/5 · relevance {}/5",
+                    r.overall, r.content, r.organisation, r.relevance
+                )
+            })
+            .unwrap_or_default(),
+        feedback_overdue: overdue,
+    }
+}
+
+pub(crate) async fn page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: OfferingId,
+    status: StatusCode,
+    outcome: Outcome,
+) -> PageResult {
+    let (o, nominations, participant_view) = event_for(state, viewer, id).await?;
     let store = state.store.as_ref();
-    let o = store.offering(&scope, id).await?.ok_or(PageError::NotFound)?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let rules = &state.config.overdue;
+    let principal = viewer.principal();
     let organisations: HashMap<String, String> =
         store.list_organisations().await?.into_iter().map(|o| (o.code.to_string(), o.name.to_string())).collect();
     let provider = match organisations.get(o.provider.as_str()) {
         Some(name) => format!("{name} ({})", o.provider),
         None => o.provider.to_string(),
     };
-    let decider = viewer.principal().is_some_and(|p| decides(p, &o));
-    let nominations = store
-        .list_nominations(&scope, id)
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|n| {
-            let detail = match (n.status, n.waitlist_position, &n.status_reason) {
-                (NominationStatus::Waitlisted, Some(at), _) => format!("number {at} on the waiting list"),
-                (_, _, Some(reason)) => reason.clone(),
-                _ => String::new(),
-            };
-            NominationRow {
-                id: n.id.to_string(),
-                version: n.version,
-                name: n.participant.name,
-                rank: n.participant.rank,
-                organisation: n.participant.organisation,
-                nation: n.nation.to_string(),
-                status: n.status.as_str(),
-                detail,
-                decisions: if decider { decisions(n.status) } else { Vec::new() },
-                may_reject: decider && n.status.is_open(),
-            }
-        })
-        .collect();
-    let may_nominate = o.status == eprime_domain::menu::OfferingStatus::Published
-        && viewer.principal().is_some_and(|p| p.role() == Role::PartnerOfficer);
+    let rows =
+        nominations.iter().map(|n| nomination_row(principal, n, &o, rules.feedback_overdue(n, &o, today))).collect();
+    let feedback_forms = match principal {
+        Some(p) => nominations
+            .iter()
+            .filter(|n| Feedback::check(p, n, &o).is_ok())
+            .map(|n| {
+                let sent = outcome.feedback.as_ref().filter(|(id, _, _)| *id == n.id).map(|(_, f, e)| (f, e));
+                event_forms::feedback_form(n, rules.feedback_overdue(n, &o, today), sent)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let may_nominate =
+        o.status == OfferingStatus::Published && principal.is_some_and(|p| p.role() == Role::PartnerOfficer);
     let prerequisites = format!(
         "Clearance: {}; language level (STANAG 6001): {}",
         o.prerequisites.clearance.as_str().replace('_', " "),
@@ -243,9 +363,15 @@ async fn page(state: &AppState, viewer: &Viewer, id: OfferingId, status: StatusC
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
     .collect();
+    // A participant reads its registration beyond its scope; watching is for records one sees.
+    let watch = match participant_view {
+        false => watch_button(state, viewer, EntityType::Offering, &id.to_string(), format!("/menu/{id}")).await?,
+        true => None,
+    };
     let page = EventPage {
         chrome: Chrome::new(viewer, "menu"),
         id: o.id.to_string(),
+        version: o.version,
         title: o.title.to_string(),
         code: o.code.to_string(),
         status: o.status.as_str(),
@@ -266,16 +392,28 @@ async fn page(state: &AppState, viewer: &Viewer, id: OfferingId, status: StatusC
         seats_taken: o.seats_taken,
         open_seats: o.open_seats(),
         waitlisted: o.waitlisted,
-        nominations,
-        signed_in: viewer.principal().is_some(),
-        form: may_nominate.then(|| form(feedback.sent.as_ref())),
-        notice: feedback.notice,
-        problem: feedback.problem,
+        nominations: rows,
+        signed_in: principal.is_some(),
+        participant_view,
+        form: may_nominate.then(|| form(outcome.sent.as_ref())),
+        lifecycle: principal
+            .map(|p| event_forms::lifecycle_actions(p, &o, outcome.lifecycle.as_ref()))
+            .unwrap_or_default(),
+        report_overdue: rules.report_overdue(&o, today),
+        report: o.report.as_ref().map(ReportView::from),
+        report_form: principal
+            .filter(|p| Report::check(p, &o).is_ok())
+            .map(|_| event_forms::report_form(outcome.report.as_ref())),
+        feedback_forms,
+        watch,
+        notice: outcome.notice,
+        problem: outcome.problem,
     };
     Ok(render_status(status, &page))
 }
 
-fn field_errors(errors: &ValidationErrors) -> HashMap<String, String> {
+/// Field errors by field name, each as a sentence ("This must not be empty.").
+pub(crate) fn field_errors(errors: &ValidationErrors) -> HashMap<String, String> {
     let mut map = HashMap::new();
     for e in &errors.0 {
         map.entry(e.field.clone()).or_insert_with(|| format!("This {}.", e.message.trim_end_matches('.')));
@@ -334,12 +472,12 @@ pub async fn nominate(
         Err(StoreError::Conflict(message)) => {
             let problem = Some(format!("The participant was not nominated: {message}."));
             let sent = Some((form, HashMap::new()));
-            page(&state, &viewer, id, StatusCode::CONFLICT, Feedback { problem, sent, ..Feedback::default() }).await
+            page(&state, &viewer, id, StatusCode::CONFLICT, Outcome { problem, sent, ..Outcome::default() }).await
         }
         Err(StoreError::Forbidden(message)) => {
             let problem = Some(format!("The participant was not nominated: {message}."));
             let sent = Some((form, HashMap::new()));
-            page(&state, &viewer, id, StatusCode::FORBIDDEN, Feedback { problem, sent, ..Feedback::default() }).await
+            page(&state, &viewer, id, StatusCode::FORBIDDEN, Outcome { problem, sent, ..Outcome::default() }).await
         }
         Err(other) => Err(other.into()),
     }
@@ -353,12 +491,13 @@ async fn refused(
     errors: &ValidationErrors,
 ) -> PageResult {
     let problem = Some("The participant was not nominated: correct the fields marked below.".to_owned());
-    let feedback = Feedback { problem, sent: Some((form, field_errors(errors))), ..Feedback::default() };
-    page(state, viewer, id, StatusCode::UNPROCESSABLE_ENTITY, feedback).await
+    let outcome = Outcome { problem, sent: Some((form, field_errors(errors))), ..Outcome::default() };
+    page(state, viewer, id, StatusCode::UNPROCESSABLE_ENTITY, outcome).await
 }
 
-/// `POST /menu/nominations/{id}/decision`: `decision` (accept, waitlist, reject), `reason`
-/// (for reject), `version`.
+/// `POST /menu/nominations/{id}/decision`: `decision` (accept, waitlist, reject — the
+/// provider's; withdraw — the nominating nation's), `reason` (required to reject, optional to
+/// withdraw), `version`.
 pub async fn decide(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -369,16 +508,17 @@ pub async fn decide(
     let actor = crate::csrf::check(&viewer, &form, "/menu")?;
     let nomination = state.store.nomination(&viewer.scope(), id).await?.ok_or(PageError::NotFound)?;
     let offering = nomination.offering;
-    let decision = match form.get("decision") {
-        Some("accept") => Decision::Accept,
-        Some("waitlist") => Decision::Waitlist,
-        Some("reject") => Decision::Reject { reason: form.get("reason").unwrap_or_default().to_owned() },
-        _ => return Err(PageError::BadRequest("choose accept, waitlist or reject".to_owned())),
+    let reason = form.get("reason").map(str::to_owned);
+    let (decision, notice) = match form.get("decision") {
+        Some("accept") => (Decision::Accept, "decided"),
+        Some("waitlist") => (Decision::Waitlist, "decided"),
+        Some("reject") => (Decision::Reject { reason: reason.unwrap_or_default() }, "decided"),
+        Some("withdraw") => (Decision::Withdraw { reason }, "withdrawn"),
+        _ => return Err(PageError::BadRequest("choose accept, waitlist, reject or withdraw".to_owned())),
     };
     let version = form.get("version").and_then(|v| v.parse::<i64>().ok());
-    let problem = |message: String| Feedback {
-        problem: Some(format!("The decision on {} was not recorded: {message}.", nomination.participant.name)),
-        ..Feedback::default()
+    let problem = |message: String| {
+        Outcome::problem(format!("The decision on {} was not recorded: {message}.", nomination.participant.name))
     };
     match state.store.decide_nomination(actor, id, version, decision).await {
         Ok(_) => {
@@ -386,7 +526,7 @@ pub async fn decide(
             if let Err(error) = state.menu.refresh(&state.store, &[offering]).await {
                 tracing::warn!(%error, "menu search: refreshing after a decision failed");
             }
-            Ok(see_other(&format!("/menu/{offering}?notice=decided#nominations")))
+            Ok(see_other(&format!("/menu/{offering}?notice={notice}#nominations")))
         }
         Err(StoreError::Invalid(errors)) => {
             let message = errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");

@@ -6,9 +6,10 @@ use axum::extract::{Path, Query, State};
 use eprime_domain::access::may_edit_activity;
 use eprime_domain::{ElementId, ElementKind};
 use eprime_server::AppState;
-use eprime_store::ActivityFilter;
+use eprime_store::{ActivityFilter, EntityType};
 
 use crate::page::{PageError, PageResult, render};
+use crate::pages::inbox::{WatchButton, watch_button};
 use crate::programme::{ActivityListing, ListPosition};
 use crate::session::Viewer;
 use crate::views::Chrome;
@@ -28,6 +29,7 @@ struct GoalPage {
     parent: Option<(String, String)>,
     listing: ActivityListing,
     may_create: bool,
+    watch: Option<WatchButton>,
 }
 
 fn kind_label(kind: ElementKind) -> &'static str {
@@ -58,6 +60,7 @@ pub async fn show(
     let total = store.count_activities(&scope, &filter).await?;
     let listing = ActivityListing::load(store, &scope, &filter, position.after, total, &format!("/goals/{id}")).await?;
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &document.partnership).is_ok());
+    let watch = watch_button(&state, &viewer, EntityType::Element, &id.to_string(), format!("/goals/{id}")).await?;
     Ok(render(&GoalPage {
         chrome: Chrome::new(&viewer, "partnership"),
         id: id.to_string(),
@@ -71,5 +74,6 @@ pub async fn show(
         parent,
         listing,
         may_create,
+        watch,
     }))
 }

@@ -1,4 +1,6 @@
-//! `/`: my partnerships, what waits for my action, what is coming, and recent changes (live).
+//! `/`: my partnerships, what waits for my action (activities here, the menu's nominations,
+//! approvals and overdue feedback and reports in `home_menu`), what is coming (activities,
+//! programme deadlines, menu events and nomination deadlines), and recent changes (live).
 
 use askama::Template;
 use axum::extract::State;
@@ -9,6 +11,7 @@ use eprime_store::{ActivityFilter, DocumentFilter};
 use time::{Duration, OffsetDateTime};
 
 use crate::page::{PageResult, render};
+use crate::pages::home_menu::{self, MenuWork, WorkList};
 use crate::programme;
 use crate::session::Viewer;
 use crate::views::{ActivityRow, Chrome, date};
@@ -49,6 +52,8 @@ struct HomePage {
     partnerships: Vec<PartnershipCard>,
     waiting: Vec<Waiting>,
     waiting_on_others: Vec<Waiting>,
+    /// The menu's work lists (`home_menu`).
+    menu_work: Vec<WorkList>,
     upcoming: Vec<Upcoming>,
     recent: Vec<Recent>,
     /// Programmes the viewer may read when no partnership is visible (the public's Open Editions).
@@ -150,6 +155,11 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
                 )
             }),
     );
+    let menu = match viewer.principal() {
+        Some(principal) => home_menu::work(&state, principal, today).await?,
+        None => MenuWork::default(),
+    };
+    upcoming.extend(menu.upcoming);
     upcoming.sort_by_key(|(when, _)| *when);
 
     let mut recent: Vec<&Activity> = activities.iter().collect();
@@ -179,7 +189,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         partnerships,
         waiting,
         waiting_on_others,
-        upcoming: upcoming.into_iter().take(10).map(|(_, u)| u).collect(),
+        menu_work: menu.lists,
+        upcoming: upcoming.into_iter().take(12).map(|(_, u)| u).collect(),
         recent,
     }))
 }

@@ -36,7 +36,7 @@ pub struct LoginQuery {
 }
 
 /// Only a path on this site: never `//elsewhere` or `https://elsewhere`.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),

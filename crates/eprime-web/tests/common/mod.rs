@@ -95,6 +95,38 @@ impl TestServer {
         request.send().await.expect("POST")
     }
 
+    /// Submits a form the way `browser`'s pages do: its fields plus the CSRF token every
+    /// state-changing form carries.
+    pub async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Response {
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", browser.csrf.as_str()));
+        self.post_form(path, Some(browser), &all).await
+    }
+
+    /// [`Self::submit`], expecting the 303 to the changed page; returns where it leads.
+    pub async fn submit_ok(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> String {
+        let response = self.submit(path, browser, fields).await;
+        let (status, to) = (response.status(), location(&response));
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::SEE_OTHER, "POST {path} was refused: {body}");
+        to
+    }
+
+    /// [`Self::submit`], expecting a refusal with `status`; returns the page that explains it.
+    pub async fn submit_refused(
+        &self,
+        path: &str,
+        browser: &Browser,
+        fields: &[(&str, &str)],
+        status: StatusCode,
+    ) -> String {
+        let response = self.submit(path, browser, fields).await;
+        let got = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(got, status, "POST {path} answered {got}: {body}");
+        body
+    }
+
     /// Signs in through the `/login` form.
     pub async fn sign_in(&self, username: &str) -> Browser {
         let form = self.get("/login", None).await;
@@ -197,6 +229,54 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// The store's reading of a menu event, as the system sees it.
+    pub async fn offering(&self, id: &str) -> eprime_domain::menu::Offering {
+        let id = id.parse().expect("an offering id");
+        self.store.offering(&eprime_domain::ReadScope::system(), id).await.unwrap().expect("the offering exists")
+    }
+
+    /// The nominations of a menu event, as the system sees them, oldest first.
+    pub async fn nominations(&self, offering: &str) -> Vec<eprime_domain::menu::Nomination> {
+        let id = offering.parse().expect("an offering id");
+        self.store.list_nominations(&eprime_domain::ReadScope::system(), id).await.unwrap().unwrap_or_default()
+    }
+
+    /// A participant's account, named by its e-mail address as participants' accounts are.
+    pub async fn participant_account(&self, email: &str) {
+        let binding = eprime_domain::RoleBinding::new(eprime_domain::Role::Participant, None, None)
+            .expect("a participant binding");
+        let password_hash = eprime_server::auth::hash_password(PASSWORD).expect("a hash");
+        let new = eprime_store::NewUser {
+            username: email.to_owned(),
+            display_name: email.to_owned(),
+            binding,
+            password_hash,
+        };
+        self.store.create_user(None, new).await.expect("the participant's account");
+    }
+
+    /// The principal of a demo account, to act through the store directly.
+    pub async fn principal(&self, username: &str) -> eprime_domain::Principal {
+        self.store.user_by_username(username).await.unwrap().expect("the account exists").principal()
+    }
+
+    /// Waits (up to 5 s) until the notifier has given `username` at least `count` unread
+    /// notifications.
+    pub async fn until_unread(&self, username: &str, count: u64) {
+        let user = self.principal(username).await.user_id;
+        let started = std::time::Instant::now();
+        loop {
+            let unread = self.store.unread_notifications(user).await.unwrap();
+            if unread >= count {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "{username} has {unread} unread, not {count}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
     response
         .headers()
@@ -219,4 +299,10 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_owned())
+}
+
+/// The value of the hidden input `name` in the part of `html` after `marker` (e.g. one table
+/// row's `data-nomination="…"`).
+pub fn hidden_after(html: &str, marker: &str, name: &str) -> Option<String> {
+    hidden(html.split(marker).nth(1)?, name)
 }
