@@ -6,7 +6,9 @@ use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
     NewActivity, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
 };
-use eprime_store::{ActivityFilter, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index};
+use eprime_store::{
+    ActivityFilter, ActivityOrder, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index,
+};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Row};
@@ -92,6 +94,13 @@ impl Conditions {
                 Value::Uuid(document.0),
             );
         }
+        // The sort key starts with the start date, so this is a range of the index that lists.
+        if let Some(from) = filter.starts_from {
+            add(&mut c, "a.sort_key >= $N", Value::Text(from.to_string()));
+        }
+        if let Some(before) = filter.ends_before {
+            add(&mut c, "a.ends_on < $N", Value::Date(before));
+        }
         if let Some(text) = filter.text.as_deref() {
             add(
                 &mut c,
@@ -155,11 +164,19 @@ pub(crate) async fn list(
         visible!("activity", "a", "id::text", released_to = "partnership"),
         conditions.sql
     );
+    let (after_sort_key, order) = match filter.order {
+        ActivityOrder::NewestFirst => ("a.sort_key <", "a.sort_key DESC"),
+        ActivityOrder::SoonestFirst => ("a.sort_key >", "a.sort_key ASC"),
+        ActivityOrder::RecentlyChanged if after.is_some() => {
+            return Err(FieldError::new("after", "a list of recent changes has one page").into());
+        }
+        ActivityOrder::RecentlyChanged => ("", "a.updated_at DESC, a.id DESC"),
+    };
     if after.is_some() {
-        sql.push_str(&format!(" AND a.sort_key < ${next}"));
+        sql.push_str(&format!(" AND {after_sort_key} ${next}"));
         next += 1;
     }
-    sql.push_str(&format!(" ORDER BY a.sort_key DESC LIMIT ${next}"));
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ${next}"));
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let mut query = conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope));
     if let Some(after) = after {
@@ -172,7 +189,7 @@ pub(crate) async fn list(
     let mut items = Vec::with_capacity(rows.len().min(limit as usize));
     for row in rows.iter().take(limit as usize) {
         items.push(from_row(row)?);
-        if has_more {
+        if has_more && filter.order != ActivityOrder::RecentlyChanged {
             next_cursor = Some(row.try_get::<String, _>("sort_key").map_err(backend)?);
         }
     }

@@ -38,7 +38,9 @@ pub use change::{ChangeEntry, EntityType, Operation};
 pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord};
 pub use error::StoreError;
 pub use menu::{CalendarFeed, MenuStore, NominationFilter, OfferingFilter, Participation};
-pub use query::{ActivityFilter, ActivityTally, DocumentFilter, Page, PageRequest, StatusCounts, status_index};
+pub use query::{
+    ActivityFilter, ActivityOrder, ActivityTally, DocumentFilter, Page, PageRequest, StatusCounts, status_index,
+};
 pub use records::{
     AccountLog, AuditFilter, DocumentDetail, NewPartnership, NewUser, SecurityEvent, SessionRecord, StoredUser,
     TokenInfo, TokenKind, UserFilter,

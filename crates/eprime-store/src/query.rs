@@ -28,6 +28,24 @@ pub struct ActivityFilter {
     pub to: Option<Date>,
     /// Words that must all appear in the title, description or location (case-insensitive).
     pub text: Option<String>,
+    /// Activities that start on or after this date (dated ones only).
+    pub starts_from: Option<Date>,
+    /// Activities that ended before this date.
+    pub ends_before: Option<Date>,
+    /// The order of a list (counts and tallies ignore it).
+    pub order: ActivityOrder,
+}
+
+/// The order activities are listed in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ActivityOrder {
+    /// Latest start first, undated last; pages follow a cursor.
+    #[default]
+    NewestFirst,
+    /// Earliest start first, undated first; pages follow a cursor.
+    SoonestFirst,
+    /// Most recently changed first: one page only (a cursor is refused).
+    RecentlyChanged,
 }
 
 /// A page request: at most `limit` items after the `after` cursor.

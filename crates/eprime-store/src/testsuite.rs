@@ -382,6 +382,12 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
         ActivityFilter { element: Some(elements[0][1].id), ..Default::default() },
         ActivityFilter { document: Some(documents[1]), ..Default::default() },
         ActivityFilter { partnership: Some(code("JPN")), text: Some("cyber".into()), ..Default::default() },
+        ActivityFilter { starts_from: Some(date!(2022 - 03 - 01)), ..Default::default() },
+        ActivityFilter {
+            partnership: Some(code("KOR")),
+            ends_before: Some(date!(2023 - 01 - 01)),
+            ..Default::default()
+        },
     ];
     let matches = |a: &eprime_domain::Activity, f: &ActivityFilter| {
         f.partnership.as_ref().is_none_or(|p| &a.partnership == p)
@@ -392,6 +398,23 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             && f.element.is_none_or(|e| a.supports.contains(&e))
             && f.document.is_none_or(|d| a.supports.iter().any(|e| in_document(*e, d)))
             && f.text.as_deref().is_none_or(|t| a.title.as_str().to_lowercase().contains(t))
+            && f.starts_from.is_none_or(|from| a.starts_on.is_some_and(|start| start >= from))
+            && f.ends_before.is_none_or(|before| a.ends_on.is_some_and(|end| end < before))
+    };
+    let all_pages = |filter: ActivityFilter, scope: ReadScope| {
+        let store = store.clone();
+        async move {
+            let mut listed = Vec::new();
+            let mut page = PageRequest::first(7);
+            loop {
+                let result = store.list_activities(&scope, &filter, &page).await.unwrap();
+                listed.extend(result.items);
+                match result.next_cursor {
+                    Some(cursor) => page.after = Some(cursor),
+                    None => return listed,
+                }
+            }
+        }
     };
     let callers = [
         Caller::Anonymous,
@@ -407,18 +430,21 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             let wanted: Vec<_> = created.iter().filter(|a| scope.can_read(&a.marking) && matches(a, filter)).collect();
             let mut expected_ids: Vec<_> = wanted.iter().map(|a| a.id).collect();
             expected_ids.sort();
-            let mut listed = Vec::new();
-            let mut page = PageRequest::first(7);
-            loop {
-                let result = store.list_activities(&scope, filter, &page).await.unwrap();
-                listed.extend(result.items.iter().map(|a| a.id));
-                match result.next_cursor {
-                    Some(cursor) => page.after = Some(cursor),
-                    None => break,
-                }
-            }
+            let newest_first = all_pages(filter.clone(), scope.clone()).await;
+            let mut listed: Vec<_> = newest_first.iter().map(|a| a.id).collect();
             listed.sort();
             assert_eq!(listed, expected_ids, "list of {filter:?} for {caller:?}");
+            let soonest = ActivityFilter { order: crate::ActivityOrder::SoonestFirst, ..filter.clone() };
+            let soonest_first: Vec<_> = all_pages(soonest, scope.clone()).await.iter().map(|a| a.id).collect();
+            let reversed: Vec<_> = newest_first.iter().rev().map(|a| a.id).collect();
+            assert_eq!(soonest_first, reversed, "soonest first is newest first reversed, page by page");
+            let recent = ActivityFilter { order: crate::ActivityOrder::RecentlyChanged, ..filter.clone() };
+            let page = store.list_activities(&scope, &recent, &PageRequest::first(5)).await.unwrap();
+            let mut by_change = newest_first.clone();
+            by_change.sort_by_key(|a| std::cmp::Reverse((a.updated_at, a.id)));
+            let expected_recent: Vec<_> = by_change.iter().take(5).map(|a| a.id).collect();
+            assert_eq!(page.items.iter().map(|a| a.id).collect::<Vec<_>>(), expected_recent, "recent changes");
+            assert!(page.next_cursor.is_none(), "recent changes have one page");
             let counted = store.count_activities(&scope, filter).await.unwrap();
             assert_eq!(counted as usize, wanted.len(), "count of {filter:?} for {caller:?}");
             let mut expected = crate::ActivityTally::default();

@@ -1,32 +1,11 @@
 //! A programme's structure with the activities under it: strategic objectives, priority issues
 //! with their goals, priority areas — each with how many visible activities support it, by status.
 
-use eprime_domain::{Activity, Document, ElementKind, ReadScope};
+use eprime_domain::{Document, ElementKind, ReadScope};
 use eprime_store::{ActivityFilter, ActivityTally, DocumentDetail, PageRequest, StatusCounts, Store, StoreError};
 
 use crate::page::PageError;
 use crate::views::ActivityRow;
-
-/// At most this many activities are read for one page's counts and charts.
-const MAX_ACTIVITIES: usize = 5_000;
-
-/// Every activity matching `filter` that `scope` may see, following the cursor.
-pub async fn activities(
-    store: &dyn Store,
-    scope: &ReadScope,
-    filter: &ActivityFilter,
-) -> Result<Vec<Activity>, StoreError> {
-    let mut items = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let result = store.list_activities(scope, filter, &page).await?;
-        items.extend(result.items);
-        match result.next_cursor {
-            Some(cursor) if items.len() < MAX_ACTIVITIES => page.after = Some(cursor),
-            _ => return Ok(items),
-        }
-    }
-}
 
 /// Activities shown on a page at a time; older ones are a link away.
 pub const LISTING_PAGE: u32 = 50;

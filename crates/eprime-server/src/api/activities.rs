@@ -78,6 +78,7 @@ impl ActivityQuery {
             from: self.from.and_then(|d| errors.check(parse_date("from", &d))),
             to: self.to.and_then(|d| errors.check(parse_date("to", &d))),
             text: self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+            ..Default::default()
         };
         if let Some(limit) = self.limit.filter(|l| !(1..=PageRequest::MAX_LIMIT).contains(l)) {
             errors.push(eprime_domain::FieldError::new(

@@ -5,12 +5,12 @@
 use askama::Template;
 use axum::extract::State;
 use eprime_domain::access::{may_edit_activity, may_transition_activity};
-use eprime_domain::{Activity, ActivityStatus, DocumentKind};
+use eprime_domain::{ActivityStatus, DocumentKind};
 use eprime_server::AppState;
-use eprime_store::{ActivityFilter, DocumentFilter};
+use eprime_store::{ActivityFilter, ActivityOrder, DocumentFilter, PageRequest};
 use time::{Duration, OffsetDateTime};
 
-use crate::page::{PageResult, render};
+use crate::page::{PageError, PageResult, render};
 use crate::pages::home_menu::{self, MenuWork, WorkList};
 use crate::programme;
 use crate::session::Viewer;
@@ -20,8 +20,8 @@ pub struct PartnershipCard {
     pub code: String,
     pub name: String,
     pub since: String,
-    pub activities: usize,
-    pub open: usize,
+    pub activities: u64,
+    pub open: u64,
     pub programme: String,
     pub own: bool,
 }
@@ -60,68 +60,105 @@ struct HomePage {
     published: Vec<(String, String)>,
 }
 
+/// How many activities each of the page's activity lists reads at most.
+const SHOWN: u32 = 12;
+
 pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let scope = viewer.scope();
     let store = state.store.as_ref();
     let today = OffsetDateTime::now_utc().date();
-    let activities = programme::activities(store, &scope, &ActivityFilter::default()).await?;
     let documents = store.list_documents(&scope, &DocumentFilter::default()).await?;
     let own = viewer.principal().and_then(|p| p.binding.partner.clone());
 
-    let mut partnerships: Vec<PartnershipCard> = store
-        .list_partnerships(&scope)
-        .await?
-        .into_iter()
-        .map(|p| {
-            let mine: Vec<&Activity> = activities.iter().filter(|a| a.partnership == p.partner).collect();
-            let partner_docs: Vec<_> = documents.iter().filter(|d| d.partnership == p.partner).cloned().collect();
-            PartnershipCard {
-                code: p.partner.to_string(),
-                name: p.name.to_string(),
-                since: p.since.clone(),
-                activities: mine.len(),
-                open: mine.iter().filter(|a| !a.status.is_terminal()).count(),
-                programme: programme::current_programme(&partner_docs).map(|d| d.title.to_string()).unwrap_or_default(),
-                own: own.as_ref() == Some(&p.partner),
-            }
-        })
-        .collect();
+    // Every read below is bounded: counts come from the (cached) tallies, lists are one short
+    // page each, so the page costs the same with ten years of activities as with one.
+    let mut partnerships = Vec::new();
+    for p in store.list_partnerships(&scope).await? {
+        let tally = state.tallies.tally(store, &scope, &p.partner).await?;
+        let open: u64 = ActivityStatus::ALL
+            .iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| tally.by_status[eprime_store::status_index(*s)])
+            .sum();
+        let partner_docs: Vec<_> = documents.iter().filter(|d| d.partnership == p.partner).cloned().collect();
+        partnerships.push(PartnershipCard {
+            code: p.partner.to_string(),
+            name: p.name.to_string(),
+            since: p.since.clone(),
+            activities: tally.total(),
+            open,
+            programme: programme::current_programme(&partner_docs).map(|d| d.title.to_string()).unwrap_or_default(),
+            own: own.as_ref() == Some(&p.partner),
+        });
+    }
     partnerships.sort_by_key(|p| (!p.own, p.code.clone()));
 
     let mut waiting = Vec::new();
     let mut waiting_on_others = Vec::new();
     if let Some(principal) = viewer.principal() {
-        for activity in &activities {
-            let may_edit = may_edit_activity(principal, &activity.partnership).is_ok();
-            let overdue = activity.ends_on.is_some_and(|end| end < today)
-                && matches!(
-                    activity.status,
-                    ActivityStatus::Approved | ActivityStatus::Scheduled | ActivityStatus::InProgress
-                );
-            if activity.status == ActivityStatus::Proposed {
+        let scope = &scope;
+        let list = |filter: ActivityFilter| async move {
+            Ok::<_, PageError>(store.list_activities(scope, &filter, &PageRequest::first(SHOWN)).await?.items)
+        };
+        // Proposals: NATO approves them; the partner's own editors wait for that.
+        let proposed_filter = |partnership| ActivityFilter {
+            status: Some(ActivityStatus::Proposed),
+            partnership,
+            order: ActivityOrder::SoonestFirst,
+            ..Default::default()
+        };
+        if principal.role().is_nato_writer() {
+            for activity in list(proposed_filter(None)).await? {
                 if may_transition_activity(principal, &activity.partnership, ActivityStatus::Approved).is_ok() {
-                    waiting.push(Waiting { row: activity.into(), why: "Proposed: awaits your approval".into() });
-                } else if may_edit {
-                    waiting_on_others
-                        .push(Waiting { row: activity.into(), why: "Proposed: awaits NATO's approval".into() });
+                    waiting.push(Waiting { row: (&activity).into(), why: "Proposed: awaits your approval".into() });
                 }
-            } else if overdue && may_edit {
-                let end = activity.ends_on.map(date).unwrap_or_default();
-                waiting.push(Waiting {
-                    row: activity.into(),
-                    why: format!(
-                        "Ended {end} but still {}: record how it went",
-                        activity.status.as_str().replace('_', " ")
-                    ),
-                });
+            }
+        } else if let Some(partner) = &principal.binding.partner
+            && may_edit_activity(principal, partner).is_ok()
+        {
+            for activity in list(proposed_filter(Some(partner.clone()))).await? {
+                waiting_on_others
+                    .push(Waiting { row: (&activity).into(), why: "Proposed: awaits NATO's approval".into() });
             }
         }
+        // Activities that ended but were never recorded as held: for whoever may edit them.
+        for status in [ActivityStatus::Approved, ActivityStatus::Scheduled, ActivityStatus::InProgress] {
+            let filter = ActivityFilter {
+                status: Some(status),
+                partnership: principal.binding.partner.clone(),
+                ends_before: Some(today),
+                ..Default::default()
+            };
+            for activity in list(filter).await? {
+                if may_edit_activity(principal, &activity.partnership).is_ok() {
+                    let end = activity.ends_on.map(date).unwrap_or_default();
+                    waiting.push(Waiting {
+                        row: (&activity).into(),
+                        why: format!(
+                            "Ended {end} but still {}: record how it went",
+                            activity.status.as_str().replace('_', " ")
+                        ),
+                    });
+                }
+            }
+        }
+        waiting.truncate(SHOWN as usize * 2);
     }
 
     let horizon = today + Duration::days(365);
-    let mut upcoming: Vec<(time::Date, Upcoming)> = activities
-        .iter()
-        .filter(|a| !a.status.is_terminal() && a.starts_on.is_some_and(|s| s >= today && s <= horizon))
+    let coming = ActivityFilter {
+        starts_from: Some(today),
+        to: Some(horizon),
+        order: ActivityOrder::SoonestFirst,
+        ..Default::default()
+    };
+    let mut upcoming: Vec<(time::Date, Upcoming)> = store
+        .list_activities(&scope, &coming, &PageRequest::first(SHOWN * 3))
+        .await?
+        .items
+        .into_iter()
+        .filter(|a| !a.status.is_terminal())
+        .take(SHOWN as usize)
         .map(|a| {
             let start = a.starts_on.unwrap_or(today);
             (
@@ -162,11 +199,12 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     upcoming.extend(menu.upcoming);
     upcoming.sort_by_key(|(when, _)| *when);
 
-    let mut recent: Vec<&Activity> = activities.iter().collect();
-    recent.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
-    let recent = recent
-        .into_iter()
-        .take(8)
+    let changed = ActivityFilter { order: ActivityOrder::RecentlyChanged, ..Default::default() };
+    let recent = store
+        .list_activities(&scope, &changed, &PageRequest::first(8))
+        .await?
+        .items
+        .iter()
         .map(|a| Recent {
             row: a.into(),
             at: date(a.updated_at.date()),
