@@ -34,8 +34,8 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
-pub use change::{ChangeEntry, EntityType, Operation};
-pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch};
+pub use change::{ChangeEntry, EntityType, Operation, Visibility};
+pub use discussion::{CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch};
 pub use error::StoreError;
 pub use menu::{CalendarFeed, MenuStore, OfferingFilter, Participation};
 pub use query::{ActivityFilter, DocumentFilter, Page, PageRequest};
