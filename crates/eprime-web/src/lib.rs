@@ -13,6 +13,7 @@
 mod assets;
 mod charts;
 mod csrf;
+mod discussion;
 mod form;
 mod page;
 mod pages;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/menu/charts/areas.svg", get(pages::menu::areas_chart))
         .route("/menu/{id}", get(pages::event::show))
         .route("/menu/{id}/nominations", post(pages::event::nominate))
+        .route("/menu/{id}/comments", post(pages::event::comment))
         .route("/menu/nominations/{id}/decision", post(pages::event::decide))
         .route("/admin/accounts", get(pages::admin::list).post(pages::admin::create))
         .route("/admin/accounts/{username}", post(pages::admin::change))

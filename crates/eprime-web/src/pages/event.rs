@@ -12,11 +12,12 @@ use axum::http::StatusCode;
 use eprime_domain::menu::{
     Clearance, Decision, Eligibility, NewNomination, NominationInput, NominationStatus, Offering,
 };
-use eprime_domain::{NominationId, OfferingId, Principal, Role, ValidationErrors};
+use eprime_domain::{NominationId, OfferingId, Principal, Role, SubjectKind, ValidationErrors};
 use eprime_server::AppState;
-use eprime_store::StoreError;
+use eprime_store::{NewComment, StoreError};
 use serde::Deserialize;
 
+use crate::discussion::Discussion;
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
 use crate::pages::menu::event_type_label;
@@ -85,6 +86,8 @@ struct EventPage {
     form: Option<NominationForm>,
     notice: Option<String>,
     problem: Option<String>,
+    /// The event's discussion (`templates/discussion.html`).
+    discussion: Discussion,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +102,8 @@ struct Feedback {
     problem: Option<String>,
     /// The nomination form as sent, and the errors per field.
     sent: Option<(FormData, HashMap<String, String>)>,
+    /// What was typed in the discussion box, and why it was refused.
+    comment: Option<(String, String)>,
 }
 
 fn offering_id(raw: &str) -> Result<OfferingId, PageError> {
@@ -114,6 +119,7 @@ pub async fn show(
     let notice = match query.notice.as_deref() {
         Some("nominated") => Some("The participant was nominated. The provider decides on the nomination.".to_owned()),
         Some("decided") => Some("The decision was recorded.".to_owned()),
+        Some("comment") => Some("Your comment was posted.".to_owned()),
         _ => None,
     };
     page(&state, &viewer, offering_id(&raw)?, StatusCode::OK, Feedback { notice, ..Feedback::default() }).await
@@ -271,6 +277,16 @@ async fn page(state: &AppState, viewer: &Viewer, id: OfferingId, status: StatusC
         form: may_nominate.then(|| form(feedback.sent.as_ref())),
         notice: feedback.notice,
         problem: feedback.problem,
+        discussion: Discussion::load(
+            store,
+            viewer,
+            SubjectKind::Offering,
+            &o.id.to_string(),
+            &o.provider,
+            format!("/menu/{}/comments", o.id),
+            feedback.comment,
+        )
+        .await?,
     };
     Ok(render_status(status, &page))
 }
@@ -402,6 +418,39 @@ pub async fn decide(
             let message = format!("{error}; reload the page to see the nomination as it is now");
             page(&state, &viewer, offering, StatusCode::CONFLICT, problem(message)).await
         }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /menu/{id}/comments`: `body`. Posted with the default marking: NATO, the provider and
+/// the author's own nation or organisation read it (see `eprime_domain::access::comment_marking`).
+pub async fn comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> PageResult {
+    let id = offering_id(&raw)?;
+    let here = format!("/menu/{id}");
+    let actor = crate::csrf::check(&viewer, &form, &here)?;
+    let draft = form.raw("body").to_owned();
+    let refused = |message: String| Feedback { comment: Some((draft.clone(), message)), ..Feedback::default() };
+    let body = match eprime_domain::comment::check_body(&draft) {
+        Ok(body) => body,
+        Err(error) => {
+            // An event the viewer cannot see answers 404, as on every page, before any rule is told.
+            state.store.offering(&viewer.scope(), id).await?.ok_or(PageError::NotFound)?;
+            let feedback = refused(format!("The comment {}.", error.message));
+            return page(&state, &viewer, id, StatusCode::UNPROCESSABLE_ENTITY, feedback).await;
+        }
+    };
+    let new = NewComment { subject: SubjectKind::Offering, subject_id: id.to_string(), body, marking: None };
+    match state.store.create_comment(actor, new).await {
+        Ok(_) => Ok(see_other(&format!("{here}?notice=comment#discussion"))),
+        Err(StoreError::Invalid(errors)) => {
+            page(&state, &viewer, id, StatusCode::UNPROCESSABLE_ENTITY, refused(errors.to_string())).await
+        }
+        Err(StoreError::Forbidden(reason)) => page(&state, &viewer, id, StatusCode::FORBIDDEN, refused(reason)).await,
         Err(other) => Err(other.into()),
     }
 }
