@@ -109,13 +109,15 @@ pub async fn create(
 ) -> ApiResult<Response> {
     account_scope(&actor).map_err(eprime_store::StoreError::from)?;
     let mut errors = ValidationErrors::default();
+    let parsed_role = Role::parse(&request.role);
+    // A participant's account is named by its e-mail address; every other by a plain username.
+    let named_as = parsed_role.as_ref().map_or(Role::PartnerOfficer, |role| *role);
+    errors.check(password::check_account_name(&request.username, named_as));
     let display_name = request.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 120 {
         errors.push(eprime_domain::FieldError::new("display_name", "must be 1–120 characters"));
     }
-    let role = errors.check(Role::parse(&request.role));
-    // A participant's account is named by its e-mail address; every other by a plain username.
-    errors.check(password::check_account_name(&request.username, role.unwrap_or(Role::PartnerOfficer)));
+    let role = errors.check(parsed_role);
     let partner = errors.check(request.partner.as_deref().map(PartnerCode::parse).transpose());
     let organisation = errors.check(
         request.organisation.as_deref().map(|o| OrgCode::parse(o).map_err(|e| e.at("organisation"))).transpose(),
