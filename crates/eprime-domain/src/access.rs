@@ -268,15 +268,20 @@ pub fn may_comment(actor: &Principal) -> Result<(), Refusal> {
 }
 
 /// The marking a comment gets: what its author asked for (by default NATO UNCLASSIFIED), widened
-/// so that the partnership and the author can always read it — a discussion belongs to both
-/// sides, and nobody writes what they cannot read back.
-pub fn comment_marking(partnership: &PartnerCode, author: &Principal, requested: Option<Marking>) -> Marking {
+/// so that the discussion's owner and the author can always read it — a discussion belongs to
+/// both sides, and nobody writes what they cannot read back. The owner is the partner nation of a
+/// programme record (activity, document, goal), or the provider of a menu event: a partner
+/// officer's comment on an event is therefore seen by NATO, the provider and that partner — not
+/// by the other partners eligible for the event, unless the author releases it to them.
+///
+/// Whatever the marking says, a comment is shown only to those who may also see its subject.
+pub fn comment_marking(owner: &OrgCode, author: &Principal, requested: Option<Marking>) -> Marking {
     let requested = requested.unwrap_or_default();
     if requested.is_public() {
         return requested;
     }
     let mut orgs = requested.releasable_list().to_vec();
-    orgs.push(partnership.as_org());
+    orgs.push(owner.clone());
     if !author.role().sees_everything() {
         orgs.extend(author.binding.partner.iter().map(PartnerCode::as_org));
         orgs.extend(author.binding.organisation.iter().cloned());
@@ -520,7 +525,7 @@ mod tests {
 
     #[test]
     fn comments_stay_readable_by_the_partnership_and_their_author() {
-        let japan = PartnerCode::parse("JPN").unwrap();
+        let japan = PartnerCode::parse("JPN").unwrap().as_org();
         let ally = principal(Role::AllyOfficer, None, Some("FRA"));
         let marking = comment_marking(&japan, &ally, None);
         assert_eq!(marking.banner(), "NATO UNCLASSIFIED Releasable to FRA, JPN");
@@ -528,6 +533,21 @@ mod tests {
         assert_eq!(comment_marking(&japan, &staff, None).banner(), "NATO UNCLASSIFIED Releasable to JPN");
         assert!(comment_marking(&japan, &staff, Some(Marking::public())).is_public());
         assert!(may_comment(&principal(Role::Auditor, None, None)).is_err());
+    }
+
+    #[test]
+    fn comments_on_a_menu_event_stay_with_its_provider_and_their_author() {
+        let ndc = org("NDC");
+        let japan = principal(Role::PartnerOfficer, Some("JPN"), None);
+        let korea = Caller::User(principal(Role::PartnerOfficer, Some("KOR"), None)).read_scope();
+        let marking = comment_marking(&ndc, &japan, None);
+        assert_eq!(marking.banner(), "NATO UNCLASSIFIED Releasable to JPN, NDC");
+        assert!(!korea.can_read(&marking), "another partner eligible for the event does not read Japan's comment");
+        let staff = principal(Role::NatoStaff, None, None);
+        assert_eq!(comment_marking(&ndc, &staff, None).banner(), "NATO UNCLASSIFIED Releasable to NDC");
+        let provider = principal(Role::Provider, None, Some("NDC"));
+        let to_partners = comment_marking(&ndc, &provider, Some(Marking::releasable_to([OrgCode::partners()])));
+        assert!(korea.can_read(&to_partners), "the provider may address every partner the event is open to");
     }
 
     fn org_code(code: &str) -> OrgCode {

@@ -1,4 +1,4 @@
-//! Discussions: comments on activities, documents and programme elements.
+//! Discussions: comments on activities, documents, programme elements and menu events.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -17,6 +17,8 @@ pub enum SubjectKind {
     Document,
     /// A partnership goal, priority area, priority issue or strategic objective.
     Element,
+    /// An event offered in the Partnership Cooperation Menu (it belongs to no partnership).
+    Offering,
 }
 
 impl SubjectKind {
@@ -25,13 +27,20 @@ impl SubjectKind {
             Self::Activity => "activity",
             Self::Document => "document",
             Self::Element => "element",
+            Self::Offering => "offering",
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        [Self::Activity, Self::Document, Self::Element].into_iter().find(|k| k.as_str() == raw).ok_or_else(|| {
-            FieldError::new("subject", format!("`{raw}` cannot be discussed (activity, document, element)"))
-        })
+        [Self::Activity, Self::Document, Self::Element, Self::Offering]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "subject",
+                    format!("`{raw}` cannot be discussed (activity, document, element, offering)"),
+                )
+            })
     }
 }
 
@@ -42,7 +51,8 @@ pub struct Comment {
     pub id: CommentId,
     pub subject: SubjectKind,
     pub subject_id: String,
-    pub partnership: PartnerCode,
+    /// The partnership of the subject; `None` for a menu event, which belongs to no partnership.
+    pub partnership: Option<PartnerCode>,
     pub author: String,
     /// Empty once deleted.
     pub body: String,

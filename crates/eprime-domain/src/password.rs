@@ -78,6 +78,25 @@ pub fn check_username(username: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Checks the name of a new account of `role`. A participant's account is named by the e-mail
+/// address (in lower case) that nominations give for the participant, so that it finds its own
+/// nominations; every other account has a plain username (see [`check_username`]).
+pub fn check_account_name(username: &str, role: crate::access::Role) -> Result<(), FieldError> {
+    if role != crate::access::Role::Participant {
+        return check_username(username);
+    }
+    match crate::menu::email_address(username) {
+        Ok(address) if address == username => Ok(()),
+        _ => Err(FieldError::new(
+            "username",
+            format!(
+                "a participant's account is named by the participant's e-mail address in lower case \
+                 (e.g. sato@mod.example.jp), not `{username}`"
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +115,15 @@ mod tests {
         for bad in ["ab", "Upper", "with space", "ünï"] {
             assert!(check_username(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn participants_are_named_by_their_e_mail_address() {
+        use crate::access::Role;
+        assert!(check_account_name("sato@mod.example.jp", Role::Participant).is_ok());
+        assert!(check_account_name("Sato@mod.example.jp", Role::Participant).is_err(), "lower case only");
+        assert!(check_account_name("sato", Role::Participant).is_err());
+        assert!(check_account_name("sato@mod.example.jp", Role::PartnerOfficer).is_err());
+        assert!(check_account_name("jpn.officer", Role::PartnerOfficer).is_ok());
     }
 }

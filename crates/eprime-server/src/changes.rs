@@ -10,8 +10,8 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use eprime_domain::{Marking, PartnerCode, ReadScope};
-use eprime_store::{ChangeEntry, DynStore, EntityType};
+use eprime_domain::{PartnerCode, ReadScope};
+use eprime_store::{ChangeEntry, DynStore, EntityType, Visibility};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -29,7 +29,7 @@ pub struct StreamEvent {
     pub entity: EntityType,
     pub partnership: Option<String>,
     /// `None`: never streamed (accounts, sign-ins).
-    visibility: Option<Marking>,
+    visibility: Option<Visibility>,
     /// The event body, serialised once for every subscriber.
     pub data: String,
 }
@@ -50,7 +50,7 @@ struct EventBody<'a> {
 impl StreamEvent {
     pub fn from_entry(entry: &ChangeEntry) -> Self {
         let record = entry.record();
-        let visibility = entry.marking();
+        let visibility = entry.visibility();
         let body = EventBody {
             seq: entry.seq,
             at: entry.at,
@@ -72,8 +72,8 @@ impl StreamEvent {
 
     /// Whether a caller with `scope` may see this change, and it passes the caller's filters.
     pub fn passes(&self, scope: &ReadScope, filter: &StreamFilter) -> bool {
-        let Some(marking) = &self.visibility else { return false };
-        scope.can_read(marking)
+        let Some(visibility) = &self.visibility else { return false };
+        visibility.admits(scope)
             && filter.partnership.as_ref().is_none_or(|p| self.partnership.as_deref() == Some(p.as_str()))
             && filter.entities.as_ref().is_none_or(|e| e.contains(&self.entity))
     }
@@ -212,6 +212,18 @@ mod tests {
         assert!(!account.passes(&ReadScope::system(), &all), "sign-ins are never streamed");
         let unmarked = StreamEvent::from_entry(&entry(EntityType::Activity, serde_json::json!({})));
         assert!(!unmarked.passes(&ReadScope::system(), &all), "no marking, no stream");
+    }
+
+    #[test]
+    fn a_comment_is_streamed_only_to_those_who_see_its_subject() {
+        let comment = StreamEvent::from_entry(&entry(
+            EntityType::Comment,
+            serde_json::json!({"subject": "offering", "marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN", "KOR"],
+                               "subject_marking": {"marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN", "NDC"]}}),
+        ));
+        let all = StreamFilter::default();
+        assert!(comment.passes(&scope_of("JPN"), &all));
+        assert!(!comment.passes(&scope_of("KOR"), &all), "released to Korea, about an event Korea may not see");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod importing;
 pub mod menu_index;
 pub mod notifier;
+pub mod overdue;
 pub mod problem;
 pub mod signin;
 pub mod tally;
@@ -54,6 +55,9 @@ pub struct ServerConfig {
     pub webhook_timeout: Duration,
     /// Days after an event before missing feedback and reports are flagged overdue.
     pub overdue: eprime_domain::menu::OverdueRules,
+    /// How often the overdue sweep looks for newly overdue feedback and reports (it also runs
+    /// once when the server starts, see [`overdue::sweep`]).
+    pub overdue_sweep_every: Duration,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +71,7 @@ impl Default for ServerConfig {
             webhook_retry_base: Duration::from_secs(10),
             webhook_timeout: Duration::from_secs(10),
             overdue: eprime_domain::menu::OverdueRules::default(),
+            overdue_sweep_every: Duration::from_secs(3600),
         }
     }
 }
@@ -97,6 +102,7 @@ impl AppState {
         let (failures, window) = (config.sign_in_failures, config.sign_in_window);
         let changes = changes::ChangeHub::start(store.clone());
         notifier::start(store.clone(), Arc::downgrade(&changes));
+        overdue::start(store.clone(), config.overdue, config.overdue_sweep_every, Arc::downgrade(&changes));
         let delivery =
             webhooks::DeliverySettings { retry_base: config.webhook_retry_base, timeout: config.webhook_timeout };
         // The command line checks the mail settings before it gets here; a bad one only disables mail.

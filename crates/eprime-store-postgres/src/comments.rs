@@ -1,10 +1,10 @@
-//! Discussions: comments on activities, documents and programme elements.
+//! Discussions: comments on activities, documents, programme elements and menu events.
 
 use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
-use eprime_domain::{Caller, Comment, CommentId, PartnerCode, Principal, ReadScope, SubjectKind};
+use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{EntityType, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, EntityType, NewComment, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -37,6 +37,12 @@ macro_rules! subject_visible {
             $alias,
             ".subject_id AND ",
             visible!("document", "d", "id::text"),
+            ")) OR (",
+            $alias,
+            ".subject = 'offering' AND EXISTS (SELECT 1 FROM offerings o WHERE o.id = ",
+            $alias,
+            ".subject_id AND ",
+            visible!("offering", "o", "id::text"),
             ")))"
         )
     };
@@ -57,37 +63,74 @@ macro_rules! comment_select {
     };
 }
 
-/// The partnership of a record that can be discussed, if `scope` may see it.
-async fn subject_partnership(
+/// A record that can be discussed, as a comment on it needs it.
+struct Subject {
+    /// The partnership of a programme record; `None` for a menu event.
+    partnership: Option<PartnerCode>,
+    /// Whom the discussion belongs to besides NATO: the partner, or the event's provider.
+    owner: OrgCode,
+    /// The record's marking now.
+    marking: Marking,
+}
+
+/// The record a comment is about, if `scope` may see it.
+async fn subject(
     conn: &mut PgConnection,
     scope: &ReadScope,
-    subject: SubjectKind,
+    kind: SubjectKind,
     id: &str,
-) -> Result<Option<PartnerCode>, StoreError> {
+) -> Result<Option<Subject>, StoreError> {
     let Ok(id) = Uuid::parse_str(id) else { return Ok(None) };
-    let sql = match subject {
-        SubjectKind::Activity => {
-            concat!(
-                "SELECT a.partnership FROM activities a WHERE a.id = $5 AND ",
-                visible!("activity", "a", "id::text", released_to = "partnership")
-            )
-        }
-        SubjectKind::Document => {
-            concat!("SELECT d.partnership FROM documents d WHERE d.id = $5 AND ", visible!("document", "d", "id::text"))
-        }
-        SubjectKind::Element => concat!(
-            "SELECT d.partnership FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = $5 AND ",
+    let sql = match kind {
+        SubjectKind::Activity => concat!(
+            "SELECT a.partnership, a.partnership AS owner, a.marking,",
+            " ARRAY(SELECT org FROM releasability WHERE entity_type = 'activity' AND entity_id = a.id::text)",
+            " FROM activities a WHERE a.id = $5 AND ",
+            visible!("activity", "a", "id::text", released_to = "partnership")
+        ),
+        SubjectKind::Document => concat!(
+            "SELECT d.partnership, d.partnership AS owner, d.marking,",
+            " ARRAY(SELECT org FROM releasability WHERE entity_type = 'document' AND entity_id = d.id::text)",
+            " FROM documents d WHERE d.id = $5 AND ",
             visible!("document", "d", "id::text")
+        ),
+        SubjectKind::Element => concat!(
+            "SELECT d.partnership, d.partnership AS owner, d.marking,",
+            " ARRAY(SELECT org FROM releasability WHERE entity_type = 'document' AND entity_id = d.id::text)",
+            " FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = $5 AND ",
+            visible!("document", "d", "id::text")
+        ),
+        SubjectKind::Offering => concat!(
+            "SELECT NULL::text, o.provider AS owner, o.marking,",
+            " ARRAY(SELECT org FROM releasability WHERE entity_type = 'offering' AND entity_id = o.id::text)",
+            " FROM offerings o WHERE o.id = $5 AND ",
+            visible!("offering", "o", "id::text")
         ),
     };
     let row = bind_scope(sqlx::query(sql), scope).bind(id).fetch_optional(&mut *conn).await.map_err(db_error)?;
-    row.map(|r| PartnerCode::parse(&r.try_get::<String, _>(0).map_err(backend)?).map_err(backend)).transpose()
+    let Some(row) = row else { return Ok(None) };
+    let partnership = row
+        .try_get::<Option<String>, _>(0)
+        .map_err(backend)?
+        .map(|p| PartnerCode::parse(&p).map_err(backend))
+        .transpose()?;
+    Ok(Some(Subject {
+        partnership,
+        owner: OrgCode::parse(&row.try_get::<String, _>(1).map_err(backend)?).map_err(backend)?,
+        marking: marking(&row.try_get::<String, _>(2).map_err(backend)?, row.try_get(3).map_err(backend)?)?,
+    }))
+}
+
+/// The marking of a comment's subject as it is now (for the change log).
+async fn subject_marking(conn: &mut PgConnection, comment: &Comment) -> Result<Marking, StoreError> {
+    let found = subject(conn, &ReadScope::system(), comment.subject, &comment.subject_id).await?;
+    found.map(|s| s.marking).ok_or_else(|| backend(format!("the subject of comment {} is gone", comment.id)))
 }
 
 pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewComment) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = pool.begin().await.map_err(db_error)?;
-    let partnership = subject_partnership(&mut tx, &scope, new.subject, &new.subject_id)
+    let subject = subject(&mut tx, &scope, new.subject, &new.subject_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("{} {}", new.subject.as_str(), new.subject_id)))?;
     may_comment(actor)?;
@@ -99,8 +142,8 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewComment) ->
         subject_id: new.subject_id,
         mentions: mentions(&body),
         body,
-        marking: comment_marking(&partnership, actor, new.marking),
-        partnership,
+        marking: comment_marking(&subject.owner, actor, new.marking),
+        partnership: subject.partnership,
         author: actor.username.clone(),
         version: 1,
         created_at: at,
@@ -116,7 +159,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewComment) ->
     .bind(comment.id.0)
     .bind(comment.subject.as_str())
     .bind(subject_id)
-    .bind(comment.partnership.as_str().to_owned())
+    .bind(comment.partnership.as_ref().map(|p| p.as_str().to_owned()))
     .bind(comment.author.clone())
     .bind(comment.body.clone())
     .bind(Json(&comment.mentions))
@@ -127,7 +170,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewComment) ->
     .map_err(db_error)?;
     crate::releasability::replace(&mut tx, "comment", &comment.id.to_string(), comment.marking.releasable_list())
         .await?;
-    log(&mut tx, actor, &comment, Operation::Create, None).await?;
+    log(&mut tx, actor, &comment, Operation::Create, None, &subject.marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(comment)
 }
@@ -138,12 +181,24 @@ async fn log(
     comment: &Comment,
     operation: Operation,
     before: Option<&Comment>,
+    subject_marking: &Marking,
 ) -> Result<(), StoreError> {
     let id = comment.id.to_string();
-    let partner = Some(comment.partnership.as_str());
-    append(tx, Some(actor.username.as_str()), EntityType::Comment, &id, partner, operation, before, Some(comment))
-        .await
-        .map(|_| ())
+    let partner = comment.partnership.as_ref().map(PartnerCode::as_str);
+    let before = before.map(|comment| CommentLog { comment, subject_marking });
+    let after = CommentLog { comment, subject_marking };
+    append(
+        tx,
+        Some(actor.username.as_str()),
+        EntityType::Comment,
+        &id,
+        partner,
+        operation,
+        before.as_ref(),
+        Some(&after),
+    )
+    .await
+    .map(|_| ())
 }
 
 pub(crate) async fn list(
@@ -153,7 +208,7 @@ pub(crate) async fn list(
     subject_id: &str,
 ) -> Result<Option<Vec<Comment>>, StoreError> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
-    if subject_partnership(&mut conn, scope, subject, subject_id).await?.is_none() {
+    if self::subject(&mut conn, scope, subject, subject_id).await?.is_none() {
         return Ok(None);
     }
     let subject_uuid = Uuid::parse_str(subject_id).map_err(backend)?;
@@ -199,7 +254,8 @@ pub(crate) async fn edit(
     let before = load_for_write(&mut tx, &scope, id).await?;
     let after = edited_comment(&before, actor, expected_version, &body, now())?;
     save(&mut tx, &after).await?;
-    log(&mut tx, actor, &after, Operation::Update, Some(&before)).await?;
+    let subject_marking = subject_marking(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Update, Some(&before), &subject_marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -210,7 +266,8 @@ pub(crate) async fn delete(pool: &PgPool, actor: &Principal, id: CommentId) -> R
     let before = load_for_write(&mut tx, &scope, id).await?;
     let Some(after) = deleted_comment(&before, actor, now())? else { return Ok(before) };
     save(&mut tx, &after).await?;
-    log(&mut tx, actor, &after, Operation::Delete, Some(&before)).await?;
+    let subject_marking = subject_marking(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Delete, Some(&before), &subject_marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -237,7 +294,11 @@ fn from_row(row: &PgRow) -> Result<Comment, StoreError> {
         id: CommentId(row.try_get("id").map_err(backend)?),
         subject: SubjectKind::parse(&text("subject")?).map_err(backend)?,
         subject_id: row.try_get::<Uuid, _>("subject_id").map_err(backend)?.to_string(),
-        partnership: PartnerCode::parse(&text("partnership")?).map_err(backend)?,
+        partnership: row
+            .try_get::<Option<String>, _>("partnership")
+            .map_err(backend)?
+            .map(|p| PartnerCode::parse(&p).map_err(backend))
+            .transpose()?,
         author: text("author")?,
         body: text("body")?,
         mentions: row.try_get::<Json<Vec<String>>, _>("mentions").map_err(backend)?.0,

@@ -24,6 +24,7 @@ mod menu;
 mod nominations;
 mod notifications;
 mod offerings;
+mod overdue;
 mod partnerships;
 mod releasability;
 mod scope;

@@ -42,7 +42,7 @@ macro_rules! nomination_select {
     };
 }
 
-async fn fetch<'e>(
+pub(crate) async fn fetch<'e>(
     executor: impl PgExecutor<'e>,
     scope: &ReadScope,
     id: NominationId,

@@ -1,10 +1,10 @@
-//! Discussions: comments on activities, documents and programme elements.
+//! Discussions: comments on activities, documents, programme elements and menu events.
 
 use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
-use eprime_domain::{Caller, Comment, CommentId, PartnerCode, Principal, ReadScope, SubjectKind};
+use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{EntityType, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, EntityType, NewComment, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -36,6 +36,12 @@ macro_rules! subject_visible {
             $alias,
             ".subject_id AND ",
             visible!("document", "d", "id"),
+            ")) OR (",
+            $alias,
+            ".subject = 'offering' AND EXISTS (SELECT 1 FROM offerings o WHERE o.id = ",
+            $alias,
+            ".subject_id AND ",
+            visible!("offering", "o", "id"),
             ")))"
         )
     };
@@ -56,37 +62,74 @@ macro_rules! comment_select {
     };
 }
 
-/// The partnership of a record that can be discussed, if `scope` may see it.
-async fn subject_partnership(
-    tx: &mut SqliteConnection,
+/// A record that can be discussed, as a comment on it needs it.
+struct Subject {
+    /// The partnership of a programme record; `None` for a menu event.
+    partnership: Option<PartnerCode>,
+    /// Whom the discussion belongs to besides NATO: the partner, or the event's provider.
+    owner: OrgCode,
+    /// The record's marking now.
+    marking: Marking,
+}
+
+/// The record a comment is about, if `scope` may see it.
+async fn subject(
+    conn: &mut SqliteConnection,
     scope: &ReadScope,
-    subject: SubjectKind,
+    kind: SubjectKind,
     id: &str,
-) -> Result<Option<PartnerCode>, StoreError> {
-    let sql = match subject {
-        SubjectKind::Activity => {
-            concat!(
-                "SELECT a.partnership FROM activities a WHERE a.id = ?5 AND ",
-                visible!("activity", "a", "id", released_to = "partnership")
-            )
-        }
-        SubjectKind::Document => {
-            concat!("SELECT d.partnership FROM documents d WHERE d.id = ?5 AND ", visible!("document", "d", "id"))
-        }
-        SubjectKind::Element => concat!(
-            "SELECT d.partnership FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = ?5 AND ",
+) -> Result<Option<Subject>, StoreError> {
+    let sql = match kind {
+        SubjectKind::Activity => concat!(
+            "SELECT a.partnership, a.partnership AS owner, a.marking,",
+            " (SELECT group_concat(org) FROM releasability WHERE entity_type = 'activity' AND entity_id = a.id)",
+            " FROM activities a WHERE a.id = ?5 AND ",
+            visible!("activity", "a", "id", released_to = "partnership")
+        ),
+        SubjectKind::Document => concat!(
+            "SELECT d.partnership, d.partnership AS owner, d.marking,",
+            " (SELECT group_concat(org) FROM releasability WHERE entity_type = 'document' AND entity_id = d.id)",
+            " FROM documents d WHERE d.id = ?5 AND ",
             visible!("document", "d", "id")
+        ),
+        SubjectKind::Element => concat!(
+            "SELECT d.partnership, d.partnership AS owner, d.marking,",
+            " (SELECT group_concat(org) FROM releasability WHERE entity_type = 'document' AND entity_id = d.id)",
+            " FROM elements e JOIN documents d ON d.id = e.document WHERE e.id = ?5 AND ",
+            visible!("document", "d", "id")
+        ),
+        SubjectKind::Offering => concat!(
+            "SELECT NULL, o.provider AS owner, o.marking,",
+            " (SELECT group_concat(org) FROM releasability WHERE entity_type = 'offering' AND entity_id = o.id)",
+            " FROM offerings o WHERE o.id = ?5 AND ",
+            visible!("offering", "o", "id")
         ),
     };
     let row =
-        bind_scope(sqlx::query(sql), scope).bind(id.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
-    row.map(|r| PartnerCode::parse(&r.try_get::<String, _>(0).map_err(backend)?).map_err(backend)).transpose()
+        bind_scope(sqlx::query(sql), scope).bind(id.to_owned()).fetch_optional(&mut *conn).await.map_err(db_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let partnership = row
+        .try_get::<Option<String>, _>(0)
+        .map_err(backend)?
+        .map(|p| PartnerCode::parse(&p).map_err(backend))
+        .transpose()?;
+    Ok(Some(Subject {
+        partnership,
+        owner: OrgCode::parse(&row.try_get::<String, _>(1).map_err(backend)?).map_err(backend)?,
+        marking: marking(&row.try_get::<String, _>(2).map_err(backend)?, row.try_get(3).map_err(backend)?)?,
+    }))
+}
+
+/// The marking of a comment's subject as it is now (for the change log).
+async fn subject_marking(conn: &mut SqliteConnection, comment: &Comment) -> Result<Marking, StoreError> {
+    let found = subject(conn, &ReadScope::system(), comment.subject, &comment.subject_id).await?;
+    found.map(|s| s.marking).ok_or_else(|| backend(format!("the subject of comment {} is gone", comment.id)))
 }
 
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComment) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let mut tx = store.writer.begin().await.map_err(db_error)?;
-    let partnership = subject_partnership(&mut tx, &scope, new.subject, &new.subject_id)
+    let subject = subject(&mut tx, &scope, new.subject, &new.subject_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("{} {}", new.subject.as_str(), new.subject_id)))?;
     may_comment(actor)?;
@@ -98,8 +141,8 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComme
         subject_id: new.subject_id,
         mentions: mentions(&body),
         body,
-        marking: comment_marking(&partnership, actor, new.marking),
-        partnership,
+        marking: comment_marking(&subject.owner, actor, new.marking),
+        partnership: subject.partnership,
         author: actor.username.clone(),
         version: 1,
         created_at: at,
@@ -115,7 +158,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComme
     .bind(id.clone())
     .bind(comment.subject.as_str())
     .bind(comment.subject_id.clone())
-    .bind(comment.partnership.as_str().to_owned())
+    .bind(comment.partnership.as_ref().map(|p| p.as_str().to_owned()))
     .bind(comment.author.clone())
     .bind(comment.body.clone())
     .bind(json(&comment.mentions)?)
@@ -125,7 +168,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComme
     .await
     .map_err(db_error)?;
     crate::releasability::replace(&mut tx, "comment", &id, comment.marking.releasable_list()).await?;
-    log(&mut tx, actor, &comment, Operation::Create, None).await?;
+    log(&mut tx, actor, &comment, Operation::Create, None, &subject.marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(comment)
 }
@@ -136,15 +179,18 @@ async fn log(
     comment: &Comment,
     operation: Operation,
     before: Option<&Comment>,
+    subject_marking: &Marking,
 ) -> Result<(), StoreError> {
+    let before = before.map(|comment| CommentLog { comment, subject_marking });
+    let after = CommentLog { comment, subject_marking };
     let entry = Entry {
         actor: Some(actor.username.as_str()),
         entity: EntityType::Comment,
         entity_id: &comment.id.to_string(),
-        partner: Some(comment.partnership.as_str()),
+        partner: comment.partnership.as_ref().map(PartnerCode::as_str),
         operation,
-        before,
-        after: Some(comment),
+        before: before.as_ref(),
+        after: Some(&after),
     };
     append(tx, entry).await.map(|_| ())
 }
@@ -156,7 +202,7 @@ pub(crate) async fn list(
     subject_id: &str,
 ) -> Result<Option<Vec<Comment>>, StoreError> {
     let mut conn = store.reader.acquire().await.map_err(db_error)?;
-    if subject_partnership(&mut conn, scope, subject, subject_id).await?.is_none() {
+    if self::subject(&mut conn, scope, subject, subject_id).await?.is_none() {
         return Ok(None);
     }
     let sql = concat!(comment_select!(), " AND c.subject = ?5 AND c.subject_id = ?6 ORDER BY c.created_at, c.id");
@@ -192,7 +238,8 @@ pub(crate) async fn edit(
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let after = edited_comment(&before, actor, expected_version, &body, now())?;
     save(&mut tx, &after).await?;
-    log(&mut tx, actor, &after, Operation::Update, Some(&before)).await?;
+    let subject_marking = subject_marking(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Update, Some(&before), &subject_marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -203,7 +250,8 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: CommentId
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let Some(after) = deleted_comment(&before, actor, now())? else { return Ok(before) };
     save(&mut tx, &after).await?;
-    log(&mut tx, actor, &after, Operation::Delete, Some(&before)).await?;
+    let subject_marking = subject_marking(&mut tx, &after).await?;
+    log(&mut tx, actor, &after, Operation::Delete, Some(&before), &subject_marking).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(after)
 }
@@ -230,7 +278,11 @@ fn from_row(row: &SqliteRow) -> Result<Comment, StoreError> {
         id: text("id")?.parse().map_err(backend)?,
         subject: SubjectKind::parse(&text("subject")?).map_err(backend)?,
         subject_id: text("subject_id")?,
-        partnership: PartnerCode::parse(&text("partnership")?).map_err(backend)?,
+        partnership: row
+            .try_get::<Option<String>, _>("partnership")
+            .map_err(backend)?
+            .map(|p| PartnerCode::parse(&p).map_err(backend))
+            .transpose()?,
         author: text("author")?,
         body: text("body")?,
         mentions: from_json(&text("mentions")?)?,

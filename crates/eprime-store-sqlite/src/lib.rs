@@ -18,6 +18,7 @@ mod menu;
 mod nominations;
 mod notifications;
 mod offerings;
+mod overdue;
 mod partnerships;
 mod releasability;
 mod scope;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use eprime_domain::menu::{
-    Attendance, Decision, NewNomination, NewOffering, Nomination, Offering, OfferingStatus, Ratings,
+    Attendance, Decision, NewNomination, NewOffering, Nomination, Offering, OfferingStatus, OverdueRules, Ratings,
 };
 use eprime_domain::{ActivityId, ElementId, NominationId, OfferingId, Principal, ReadScope, Text, TokenId, UserId};
 use eprime_store::{
@@ -10,7 +10,7 @@ use eprime_store::{
 };
 use time::Date;
 
-use crate::{SqliteStore, calendar_feeds, nominations, offerings};
+use crate::{SqliteStore, calendar_feeds, nominations, offerings, overdue};
 
 #[async_trait]
 impl MenuStore for SqliteStore {
@@ -100,6 +100,10 @@ impl MenuStore for SqliteStore {
         decision: Decision,
     ) -> Result<Nomination> {
         nominations::decide(self, actor, id, expected_version, decision).await
+    }
+
+    async fn record_overdue(&self, rules: &OverdueRules, today: Date, limit: u32) -> Result<usize> {
+        overdue::record(self, rules, today, limit).await
     }
 
     async fn record_attendance(

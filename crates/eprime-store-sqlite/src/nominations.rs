@@ -37,7 +37,7 @@ macro_rules! nomination_select {
     };
 }
 
-async fn fetch<'e>(
+pub(crate) async fn fetch<'e>(
     executor: impl SqliteExecutor<'e>,
     scope: &ReadScope,
     id: NominationId,

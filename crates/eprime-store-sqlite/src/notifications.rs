@@ -1,7 +1,7 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
 use eprime_domain::{Caller, NotificationId, PartnerCode, Principal, UserId};
-use eprime_store::notify::{Candidate, needs_approval, new_mentions, nomination_contacts, plan, watched_record};
+use eprime_store::notify::{Candidate, plan, wanted};
 use eprime_store::{
     EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch, WatchedRecord,
 };
@@ -109,7 +109,7 @@ const WATCHED: &str = concat!(
     "SELECT w.entity, w.entity_id, w.created_at, a.title AS title, a.partnership AS partnership",
     " FROM watches w JOIN activities a ON a.id = w.entity_id",
     " WHERE w.user_id = ?5 AND w.entity = 'activity' AND ",
-    visible!("activity", "a", "id"),
+    visible!("activity", "a", "id", released_to = "partnership"),
     " UNION ALL SELECT w.entity, w.entity_id, w.created_at, d.title, d.partnership",
     " FROM watches w JOIN documents d ON d.id = w.entity_id",
     " WHERE w.user_id = ?5 AND w.entity = 'document' AND ",
@@ -176,42 +176,33 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
     .map_err(db_error)?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
     for change in &entries {
-        if change.marking().is_none() {
+        if change.visibility().is_none() {
             continue;
         }
-        let (entity, id) = watched_record(change);
+        let wanted = wanted(change);
+        let (entity, id) = &wanted.watched;
+        let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
         let watchers = users(
             &mut tx,
             concat!(user_select!(), " WHERE id IN (SELECT user_id FROM watches WHERE entity || ':' || entity_id = ?1)"),
             &format!("{}:{id}", entity.as_str()),
         )
         .await?;
-        let mut mentioned = Vec::new();
-        for name in new_mentions(change) {
-            mentioned.extend(users(&mut tx, concat!(user_select!(), " WHERE username = ?1"), &name).await?);
+        found.extend(watchers.into_iter().map(|user| (user, NotificationReason::Watched)));
+        for (name, reason) in &wanted.accounts {
+            let sql = concat!(user_select!(), " WHERE username = ?1");
+            found.extend(users(&mut tx, sql, name).await?.into_iter().map(|user| (user, *reason)));
         }
-        let approvers = if needs_approval(change) {
-            users(&mut tx, concat!(user_select!(), " WHERE role IN ('nato_staff', 'nato_admin') AND ?1 = ?1"), "")
-                .await?
-        } else {
-            Vec::new()
-        };
-        let contacts = nomination_contacts(change);
-        let mut concerned = Vec::new();
-        if let Some(provider) = &contacts.provider {
+        for (provider, reason) in &wanted.providers {
             let sql = concat!(user_select!(), " WHERE role = 'provider' AND organisation = ?1");
-            concerned.extend(users(&mut tx, sql, provider).await?);
+            found.extend(users(&mut tx, sql, provider).await?.into_iter().map(|user| (user, *reason)));
         }
-        for name in &contacts.usernames {
-            concerned.extend(users(&mut tx, concat!(user_select!(), " WHERE username = ?1"), name).await?);
+        if wanted.approvers {
+            let sql = concat!(user_select!(), " WHERE role IN ('nato_staff', 'nato_admin') AND ?1 = ?1");
+            found.extend(users(&mut tx, sql, "").await?.into_iter().map(|user| (user, NotificationReason::Approval)));
         }
-        let candidates: Vec<Candidate<'_>> = watchers
-            .iter()
-            .map(|user| Candidate { user, reason: NotificationReason::Watched })
-            .chain(concerned.iter().map(|user| Candidate { user, reason: NotificationReason::Nomination }))
-            .chain(approvers.iter().map(|user| Candidate { user, reason: NotificationReason::Approval }))
-            .chain(mentioned.iter().map(|user| Candidate { user, reason: NotificationReason::Mention }))
-            .collect();
+        let candidates: Vec<Candidate<'_>> =
+            found.iter().map(|(user, reason)| Candidate { user, reason: *reason }).collect();
         for planned in plan(change, &candidates) {
             sqlx::query(
                 "INSERT OR IGNORE INTO notifications (id, user_id, seq, reason, entity, entity_id, partnership, summary, created_at)

@@ -1,7 +1,7 @@
 //! The append-only change log: one entry per committed change, the single source for audit
 //! history, the live stream and exchange with other systems.
 
-use eprime_domain::{Classification, Marking, OrgCode};
+use eprime_domain::{Classification, Marking, OrgCode, ReadScope};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -87,6 +87,10 @@ pub enum Operation {
     Delete,
     /// A webhook's signing secret was replaced (the secret itself is never logged).
     RotateSecret,
+    /// Something due on the record did not come in time: a participant's feedback on a
+    /// nomination, a provider's after-action report on an offering. Logged once per record by the
+    /// system, so that those who owe it are told.
+    Overdue,
 }
 
 impl Operation {
@@ -106,6 +110,7 @@ impl Operation {
             Self::TokenRevoked => "token_revoked",
             Self::Delete => "delete",
             Self::RotateSecret => "rotate_secret",
+            Self::Overdue => "overdue",
         }
     }
 
@@ -125,6 +130,7 @@ impl Operation {
             Self::TokenRevoked,
             Self::Delete,
             Self::RotateSecret,
+            Self::Overdue,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)
@@ -168,6 +174,39 @@ impl ChangeEntry {
             _ => self.record().and_then(record_marking),
         }
     }
+
+    /// Who may learn of this change: those who may read the record's marking and, for a comment,
+    /// also its subject's marking as the change left it (a comment is visible only with its
+    /// subject). `None` for changes that are never passed on. A comment logged without its
+    /// subject's marking is passed on only to those who see everything.
+    pub fn visibility(&self) -> Option<Visibility> {
+        let record = self.marking()?;
+        let subject = match self.entity {
+            EntityType::Comment => Some(
+                self.record()
+                    .and_then(|r| r.get("subject_marking"))
+                    .and_then(record_marking)
+                    .unwrap_or_else(|| Marking::releasable_to([])),
+            ),
+            _ => None,
+        };
+        Some(Visibility { record, subject })
+    }
+}
+
+/// The markings a reader must be allowed to read to learn of a change (see
+/// [`ChangeEntry::visibility`]): the same rule as every read, applied to a logged change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visibility {
+    pub record: Marking,
+    /// A comment's subject.
+    pub subject: Option<Marking>,
+}
+
+impl Visibility {
+    pub fn admits(&self, scope: &ReadScope) -> bool {
+        scope.can_read(&self.record) && self.subject.as_ref().is_none_or(|subject| scope.can_read(subject))
+    }
 }
 
 /// The marking a record's JSON carries (`marking`, `releasable_to`); a document created with its
@@ -181,4 +220,49 @@ fn record_marking(record: &serde_json::Value) -> Option<Marking> {
         .map(|list| list.iter().filter_map(|o| o.as_str().and_then(|o| OrgCode::parse(o).ok())).collect())
         .unwrap_or_default();
     Marking::new(classification, orgs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(entity: EntityType, after: serde_json::Value) -> ChangeEntry {
+        ChangeEntry {
+            seq: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor: None,
+            entity,
+            entity_id: "x".into(),
+            partner: None,
+            operation: Operation::Create,
+            before: None,
+            after: Some(after),
+        }
+    }
+
+    fn scope(partner: &str) -> ReadScope {
+        use eprime_domain::{Caller, PartnerCode, Principal, Role, RoleBinding, UserId};
+        let binding = RoleBinding::new(Role::PartnerOfficer, Some(PartnerCode::parse(partner).unwrap()), None).unwrap();
+        Caller::User(Principal { user_id: UserId::new(), username: "u".into(), binding }).read_scope()
+    }
+
+    #[test]
+    fn a_comment_is_passed_on_only_with_its_subject() {
+        let comment = |subject: serde_json::Value| {
+            let mut record = serde_json::json!({"marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN", "KOR"]});
+            if !subject.is_null() {
+                record["subject_marking"] = subject;
+            }
+            entry(EntityType::Comment, record)
+        };
+        let on_japanese = comment(serde_json::json!({"marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN"]}));
+        let visibility = on_japanese.visibility().unwrap();
+        assert!(visibility.admits(&scope("JPN")));
+        assert!(!visibility.admits(&scope("KOR")), "released to Korea, but about a record Korea may not see");
+        let unknown_subject = comment(serde_json::Value::Null).visibility().unwrap();
+        assert!(!unknown_subject.admits(&scope("JPN")) && unknown_subject.admits(&ReadScope::system()));
+        let activity = entry(EntityType::Activity, serde_json::json!({"marking": "PUBLIC"}));
+        assert!(activity.visibility().unwrap().admits(&ReadScope::public_only()));
+        assert_eq!(Operation::parse("overdue"), Some(Operation::Overdue));
+    }
 }

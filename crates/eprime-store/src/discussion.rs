@@ -1,6 +1,6 @@
 //! Records of discussions, watches and notifications.
 
-use eprime_domain::{Marking, NotificationId, PartnerCode, SubjectKind};
+use eprime_domain::{Comment, Marking, NotificationId, PartnerCode, SubjectKind};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -12,9 +12,20 @@ pub struct NewComment {
     pub subject: SubjectKind,
     pub subject_id: String,
     pub body: String,
-    /// The marking asked for; the store widens it so the partnership and the author can read
-    /// their own discussion (see `eprime_domain::access::comment_marking`).
+    /// The marking asked for; the store widens it so the partnership (or, on a menu event, the
+    /// provider) and the author can read their own discussion (see
+    /// `eprime_domain::access::comment_marking`).
     pub marking: Option<Marking>,
+}
+
+/// A comment as the change log records it: with its subject's marking as of the change, so that
+/// whoever passes the change on (the stream, webhooks, the notifier) shows it only to those who
+/// may see both ([`crate::ChangeEntry::visibility`]).
+#[derive(Serialize)]
+pub struct CommentLog<'a> {
+    #[serde(flatten)]
+    pub comment: &'a Comment,
+    pub subject_marking: &'a Marking,
 }
 
 /// Why a user is told about a change.
@@ -25,6 +36,10 @@ pub enum NotificationReason {
     Watched,
     /// A nomination the user made, holds or must decide on (as its provider) changed.
     Nomination,
+    /// Feedback the user owes (as the participant, or the officer who nominated them) is overdue.
+    OverdueFeedback,
+    /// An after-action report the user's organisation owes (as the provider) is overdue.
+    OverdueReport,
     /// A new activity waits for approval (NATO staff).
     Approval,
     /// The user was mentioned in a comment.
@@ -36,13 +51,17 @@ impl NotificationReason {
         match self {
             Self::Watched => "watched",
             Self::Nomination => "nomination",
+            Self::OverdueFeedback => "overdue_feedback",
+            Self::OverdueReport => "overdue_report",
             Self::Approval => "approval",
             Self::Mention => "mention",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Watched, Self::Nomination, Self::Approval, Self::Mention].into_iter().find(|r| r.as_str() == raw)
+        [Self::Watched, Self::Nomination, Self::OverdueFeedback, Self::OverdueReport, Self::Approval, Self::Mention]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
     }
 }
 

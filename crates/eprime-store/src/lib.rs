@@ -34,8 +34,10 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
-pub use change::{ChangeEntry, EntityType, Operation};
-pub use discussion::{DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord};
+pub use change::{ChangeEntry, EntityType, Operation, Visibility};
+pub use discussion::{
+    CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord,
+};
 pub use error::StoreError;
 pub use menu::{CalendarFeed, MenuStore, NominationFilter, OfferingFilter, Participation};
 pub use query::{

@@ -8,7 +8,8 @@
 
 use async_trait::async_trait;
 use eprime_domain::menu::{
-    Attendance, Decision, NewNomination, NewOffering, Nomination, NominationStatus, Offering, OfferingStatus, Ratings,
+    Attendance, Decision, NewNomination, NewOffering, Nomination, NominationStatus, Offering, OfferingStatus,
+    OverdueRules, Ratings,
 };
 use eprime_domain::{
     ActivityId, ElementId, NominationId, OfferingId, PartnerCode, Principal, ReadScope, Text, TokenId, UserId,
@@ -167,6 +168,15 @@ pub trait MenuStore: Send + Sync + 'static {
         ratings: Ratings,
         comments: Text,
     ) -> Result<Nomination>;
+
+    /// Records, once per item, what has become overdue by `today` under `rules` and was not yet
+    /// recorded: each attended participant's missing feedback (a change `overdue` of the
+    /// nomination) and each missing after-action report (a change `overdue` of the offering),
+    /// logged by the system so the notifier tells those who owe it. At most `limit` items per
+    /// call, each in its own transaction; an item is never recorded twice, across restarts and
+    /// several instances. Whether an item is overdue is the domain's rule
+    /// ([`OverdueRules`]); the store only narrows the candidates. Returns how many were recorded.
+    async fn record_overdue(&self, rules: &OverdueRules, today: Date, limit: u32) -> Result<usize>;
 
     /// Nominations of the activity's nation to the menu event it is linked to; `None` when the
     /// activity is not visible.

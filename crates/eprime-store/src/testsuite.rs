@@ -12,6 +12,8 @@ use time::macros::date;
 
 use crate::{ActivityFilter, DynStore, EntityType, NewPartnership, NewUser, PageRequest, SessionRecord, StoreError};
 
+/// The menu in the real-time exchange: discussions, watches, overdue notices (`testsuite/exchange.rs`).
+mod exchange;
 /// The menu: offerings, nominations, seats and quotas (`testsuite/menu.rs`).
 mod menu;
 /// Webhooks and their deliveries (`testsuite/webhooks.rs`).
@@ -48,6 +50,8 @@ where
     menu::participation_rolls_up_to_the_activity_and_its_goal(make().await).await;
     menu::work_lists_find_nominations_within_scope(make().await).await;
     menu::overdue_lists_match_the_overdue_rules(make().await).await;
+    exchange::a_menu_event_is_discussed_by_those_who_see_it_each_side_apart(make().await).await;
+    exchange::overdue_feedback_and_reports_are_announced_once_to_those_who_owe_them(make().await).await;
 }
 
 fn principal(role: Role, partner: Option<&str>, org: Option<&str>) -> Principal {

@@ -91,12 +91,13 @@ impl Webhook {
     }
 
     /// Whether `entry` is delivered to this webhook: a change after its creation, of a kind that
-    /// is delivered, whose record the organisation may see, passing the webhook's filter.
+    /// is delivered, whose record (and, for a comment, its subject) the organisation may see,
+    /// passing the webhook's filter.
     pub fn wants(&self, entry: &ChangeEntry) -> bool {
         self.active
             && entry.seq > self.since_seq
             && deliverable(entry.entity)
-            && entry.marking().is_some_and(|marking| self.scope().can_read(&marking))
+            && entry.visibility().is_some_and(|visibility| visibility.admits(&self.scope()))
             && self.filter.matches(entry)
     }
 

@@ -13,6 +13,7 @@
 mod assets;
 mod charts;
 mod csrf;
+mod discussion;
 mod form;
 mod page;
 mod pages;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/menu/{id}/status", post(pages::event_forms::transition))
         .route("/menu/{id}/report", post(pages::event_forms::report))
         .route("/menu/nominations/{id}", get(pages::event_forms::show_nomination))
+        .route("/menu/{id}/comments", post(pages::event::comment))
         .route("/menu/nominations/{id}/decision", post(pages::event::decide))
         .route("/menu/nominations/{id}/attendance", post(pages::event_forms::attendance))
         .route("/menu/nominations/{id}/feedback", post(pages::event_forms::feedback))

@@ -970,3 +970,62 @@ async fn records_are_watched_from_their_pages_and_listed_only_while_visible() {
     assert!(list.contains("You no longer watch it.") && !list.contains("Shared with Allies"));
     assert_eq!(list.matches("data-watch=").count(), 2);
 }
+
+#[tokio::test]
+async fn a_menu_event_is_discussed_on_its_page_each_partner_apart() {
+    let server = TestServer::start().await;
+    let id = server.api_menu_event("Discussed staff course", &["JPN", "KOR"], "published").await;
+    let path = format!("/menu/{id}");
+    let post = format!("{path}/comments");
+    let jpn = server.sign_in("jpn.officer").await;
+    let (status, page) = server.page(&path, Some(&jpn)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"discussion-heading\"") && page.contains("No one has commented yet."));
+    assert!(page.contains("<label for=\"comment-body\">") && page.contains("seen by NATO, JPN and NDC"), "{page}");
+    assert!(page.contains(&format!("action=\"{post}\"")));
+
+    let forged = server.post_form(&post, Some(&jpn), &[("body", "forged")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let empty = server.post_form(&post, Some(&jpn), &[("csrf_token", &jpn.csrf), ("body", "  ")]).await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = empty.text().await.unwrap();
+    assert!(body.contains("id=\"comment-body-error\"") && body.contains("aria-invalid=\"true\""));
+    let posted = server
+        .post_form(
+            &post,
+            Some(&jpn),
+            &[("csrf_token", &jpn.csrf), ("body", "Can two of us come to <Rome>? @ndc.provider")],
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&posted), format!("{path}?notice=comment#discussion"));
+    let (_, page) = server.page(&format!("{path}?notice=comment"), Some(&jpn)).await;
+    assert!(page.contains("Your comment was posted.") && page.contains("data-comment"));
+
+    // The provider reads Japan's words (escaped); Korea, also invited, does not.
+    let ndc = server.sign_in("ndc.provider").await;
+    let (_, page) = server.page(&path, Some(&ndc)).await;
+    assert!(
+        page.contains("Can two of us come to &lt;Rome&gt;?") || page.contains("Can two of us come to &#60;Rome&#62;?")
+    );
+    assert!(!page.contains("<Rome>"), "never as markup");
+    let kor = server.sign_in("kor.officer").await;
+    let (status, page) = server.page(&path, Some(&kor)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Can two of us come") && page.contains("No one has commented yet."));
+    let korean =
+        server.post_form(&post, Some(&kor), &[("csrf_token", &kor.csrf), ("body", "Korea asks separately.")]).await;
+    assert_eq!(korean.status(), StatusCode::SEE_OTHER);
+    let (_, page) = server.page(&path, Some(&jpn)).await;
+    assert!(!page.contains("Korea asks separately."), "and Korea's words stay Korea's");
+    assert_eq!(page.matches("data-comment").count(), 1);
+
+    // An event a partner may not see cannot be discussed by it.
+    let japan_only = server.api_menu_event("Japan only discussed course", &["JPN"], "published").await;
+    let hidden = server
+        .post_form(&format!("/menu/{japan_only}/comments"), Some(&kor), &[("csrf_token", &kor.csrf), ("body", "hi")])
+        .await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let (_, public) = server.page(&path, None).await;
+    assert!(!public.contains("Can two of us come"), "the public sees no event, so no discussion");
+}

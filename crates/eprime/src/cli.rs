@@ -144,7 +144,8 @@ pub enum UserCommand {
 
 #[derive(Args, Debug)]
 pub struct UserAddArgs {
-    /// Login name: 3–64 characters of a–z, 0–9, '.', '_' or '-'.
+    /// Login name: 3–64 characters of a–z, 0–9, '.', '_' or '-'; a participant's is its e-mail
+    /// address in lower case (as its nominations give it).
     pub username: String,
     /// One of nato_admin, nato_staff, auditor, partner_admin, partner_officer, ally_officer,
     /// provider, participant.

@@ -84,6 +84,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningServer> {
         }
     };
     let addr = listener.local_addr()?;
+    // What became overdue while the server was down is recorded before it answers (later sweeps
+    // run in the background); a failure only delays it to the next sweep.
+    eprime_server::overdue::sweep_now(&store, &options.config.overdue).await;
     let (stop, stopped) = oneshot::channel::<()>();
     let state = AppState::new(store.clone(), options.config);
     state.menu.built().await;

@@ -38,8 +38,8 @@ pub async fn run(store: &DynStore, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn add(store: &DynStore, args: UserAddArgs) -> anyhow::Result<()> {
-    password::check_username(&args.username).map_err(|e| anyhow::anyhow!("{e}"))?;
     let role = Role::parse(&args.role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
+    password::check_account_name(&args.username, role).map_err(|e| anyhow::anyhow!("{e}"))?;
     let partner = args
         .partner
         .as_deref()

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::sse::EventStream;
 use common::{TestApp, problem};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -194,4 +195,134 @@ async fn watchers_mentioned_users_and_approvers_are_notified() {
     )
     .await;
     problem(app.get("/api/v1/notifications", None).await, StatusCode::UNAUTHORIZED).await;
+}
+
+/// How many comments a thread shows `token`'s user; `None` when the subject answers 404.
+async fn count(app: &TestApp, path: &str, token: Option<&str>) -> Option<usize> {
+    let response = app.get(path, token).await;
+    match response.status() {
+        StatusCode::OK => Some(response.json::<Value>().await.unwrap().as_array().unwrap().len()),
+        StatusCode::NOT_FOUND => None,
+        other => panic!("GET {path}: {other}"),
+    }
+}
+
+/// A published NDC course open to Japan and Korea, through the API.
+async fn published_event(app: &TestApp, code: &str) -> String {
+    let staff = app.login("nato.staff").await;
+    let provider = app.login("ndc.provider").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let start = today + time::Duration::days(60);
+    let body = json!({
+        "code": code, "title": "Maritime Security Course", "areas": ["CEP"], "event_type": "course",
+        "contact": {"name": "Registrar", "email": "registrar@ndc.example"},
+        "sessions": [{"starts_on": start.to_string(), "ends_on": (start + time::Duration::days(4)).to_string(),
+                      "location": "Rome, ITA"}],
+        "seats": 20, "nation_quota": 4, "eligibility": {"kind": "nations", "nations": ["JPN", "KOR"]},
+        "nomination_deadline": (today + time::Duration::days(30)).to_string(),
+    });
+    let response = app.post("/api/v1/menu", Some(&provider), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    for (to, token) in [("submitted", &provider), ("approved", &staff), ("published", &provider)] {
+        let response = app.post(&format!("/api/v1/menu/{id}/transitions"), Some(token), &json!({"to": to})).await;
+        assert_eq!(response.status(), StatusCode::OK, "to {to}");
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_menu_event_is_discussed_by_those_who_see_it_and_each_partner_keeps_its_own_words() {
+    let app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    let provider = app.login("ndc.provider").await;
+    let japan = app.login("jpn.officer").await;
+    let korea = app.login("kor.officer").await;
+    let ally = app.login("fra.ally").await;
+    let id = published_event(&app, "MAR-NDC-DISCUSS").await;
+    let path = format!("/api/v1/menu/{id}/comments");
+    let mut japan_stream = EventStream::open(&app, "?entity=comment", Some(&japan), None).await;
+    let mut korea_stream = EventStream::open(&app, "?entity=comment", Some(&korea), None).await;
+    let watch = format!("/api/v1/watches/offerings/{id}");
+    assert_eq!(app.request(Method::PUT, &watch, Some(&korea)).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    problem(app.request(Method::PUT, &watch, Some(&ally)).send().await.unwrap(), StatusCode::NOT_FOUND).await;
+
+    // Japan asks: NATO, the provider and Japan read it; Korea, also invited, does not.
+    let asked = app.post(&path, Some(&japan), &json!({"body": "Is there a reading list? @ndc.provider"})).await;
+    assert_eq!(asked.status(), StatusCode::CREATED);
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!((asked["subject"].as_str(), asked["partnership"].is_null()), (Some("offering"), true));
+    assert_eq!(asked["releasable_to"], json!(["JPN", "NDC"]));
+    assert_eq!(count(&app, &path, Some(&japan)).await, Some(1));
+    assert_eq!(count(&app, &path, Some(&provider)).await, Some(1));
+    assert_eq!(count(&app, &path, Some(&staff)).await, Some(1));
+    assert_eq!(count(&app, &path, Some(&korea)).await, Some(0), "Korea sees the event but not Japan's question");
+    assert_eq!(count(&app, &path, Some(&ally)).await, None, "an Ally the event is not released to: 404");
+    assert_eq!(count(&app, &path, None).await, None);
+    let comment_path = format!("/api/v1/comments/{}", asked["id"].as_str().unwrap());
+    problem(app.get(&format!("{comment_path}/history"), Some(&korea)).await, StatusCode::NOT_FOUND).await;
+    let hijack = app.request(Method::PATCH, &comment_path, Some(&korea)).json(&json!({"body": "x"})).send().await;
+    problem(hijack.unwrap(), StatusCode::NOT_FOUND).await;
+    let event = japan_stream.next(Duration::from_secs(10)).await.expect("Japan's stream carries its comment");
+    assert_eq!(event.data["id"], asked["id"]);
+
+    // Korea's own comment stays Korea's; the provider's answer to every partner reaches both.
+    let korean = app.post(&path, Some(&korea), &json!({"body": "Korea will send two officers."})).await;
+    assert_eq!(korean.status(), StatusCode::CREATED);
+    let korean: Value = korean.json().await.unwrap();
+    let answer = json!({"body": "Yes: on the course page.", "releasable_to": ["PARTNERS"]});
+    let answered = app.post(&path, Some(&provider), &answer).await;
+    assert_eq!(answered.status(), StatusCode::CREATED);
+    let answered: Value = answered.json().await.unwrap();
+    let first = korea_stream.next(Duration::from_secs(10)).await.expect("Korea's stream carries its comment");
+    assert_eq!(first.data["id"], korean["id"], "Japan's comment never reached Korea's stream");
+    let second = korea_stream.next(Duration::from_secs(10)).await.expect("and the provider's answer");
+    assert_eq!(second.data["id"], answered["id"]);
+    let next = japan_stream.next(Duration::from_secs(10)).await.expect("Japan's stream carries the answer");
+    assert_eq!(next.data["id"], answered["id"], "Korea's comment never reached Japan's stream");
+    assert_eq!(count(&app, &path, Some(&japan)).await, Some(2));
+    assert_eq!(count(&app, &path, Some(&korea)).await, Some(2));
+
+    // Watching the event: the answer Korea may read reaches its inbox; mentions reach the provider.
+    let mut watched = None;
+    for _ in 0..100 {
+        let inbox = app.get_json("/api/v1/notifications", Some(&korea)).await;
+        watched = inbox["items"].as_array().unwrap().iter().find(|n| n["reason"] == "watched").cloned();
+        if watched.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let watched = watched.expect("the watched event's discussion reaches Korea's inbox");
+    assert_eq!((watched["entity"].as_str(), watched["entity_id"].as_str()), (Some("offering"), Some(id.as_str())));
+    assert!(watched["summary"].as_str().unwrap().contains("course page"), "{watched}");
+    let korea_inbox = app.get_json("/api/v1/notifications", Some(&korea)).await;
+    assert!(
+        korea_inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n["summary"].as_str().unwrap().contains("reading list")),
+        "nothing of Japan's question: {korea_inbox}"
+    );
+    let mentioned = inbox_with(&app, &provider, 1).await;
+    assert!(mentioned["items"].as_array().unwrap().iter().any(|n| n["reason"] == "mention"), "{mentioned}");
+
+    // Edited by its author, removed by NATO staff, every version kept.
+    let edited = app.request(Method::PATCH, &comment_path, Some(&japan)).json(&json!({"body": "Reading list?"}));
+    assert_eq!(edited.send().await.unwrap().status(), StatusCode::OK);
+    let deleted = app.request(Method::DELETE, &comment_path, Some(&staff)).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let history = app.get_json(&format!("{comment_path}/history"), Some(&japan)).await;
+    let operations: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["operation"].as_str().unwrap()).collect();
+    assert_eq!(operations, ["create", "update", "delete"]);
+    let unwatch = app.request(Method::DELETE, &watch, Some(&korea)).send().await.unwrap();
+    assert_eq!(unwatch.status(), StatusCode::NO_CONTENT);
+
+    // Bad input.
+    problem(app.post("/api/v1/menu/nope/comments", Some(&japan), &json!({"body": "x"})).await, StatusCode::BAD_REQUEST)
+        .await;
+    problem(app.post(&path, Some(&japan), &json!({"body": ""})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let auditor = app.login("auditor").await;
+    problem(app.post(&path, Some(&auditor), &json!({"body": "Noted"})).await, StatusCode::FORBIDDEN).await;
 }

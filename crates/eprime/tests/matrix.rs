@@ -557,6 +557,16 @@ async fn check_menu(m: &mut Matrix<'_>, caller: &str, t: Option<&str>, menu: &Me
         m.check(caller, t, (M::GET, "/api/v1/menu/{id}"), &format!("/api/v1/menu/{id}"), None, read(visible)).await;
         let ics = format!("/api/v1/menu/{id}/event.ics");
         m.check(caller, t, (M::GET, "/api/v1/menu/{id}/event.ics"), &ics, None, read(visible)).await;
+        // An event's discussion: whoever sees the event reads it and (but auditors) takes part.
+        let comments = format!("/api/v1/menu/{id}/comments");
+        m.check(caller, t, (M::GET, "/api/v1/menu/{id}/comments"), &comments, None, read(visible)).await;
+        let expected = write(caller, visible, caller != "auditor", S::CREATED);
+        let body = Some(json!({"body": "Seen."}));
+        m.check(caller, t, (M::POST, "/api/v1/menu/{id}/comments"), &comments, body, expected).await;
+        let watch = format!("/api/v1/watches/offerings/{id}");
+        let expected = write(caller, visible, true, S::NO_CONTENT);
+        m.check(caller, t, (M::PUT, "/api/v1/watches/{entity}/{id}"), &watch, None, expected).await;
+        m.check(caller, t, (M::DELETE, "/api/v1/watches/{entity}/{id}"), &watch, None, expected).await;
     }
     let feeds = "/api/v1/calendar/feeds";
     let body = json!({"name": "matrix"});

@@ -361,3 +361,131 @@ async fn missing_feedback_and_reports_are_flagged_overdue() {
     let reported = search(&app, "status=reported&limit=5", Some(&staff)).await;
     assert!(reported["items"].as_array().unwrap().iter().all(|o| o["report_overdue"] == false));
 }
+
+#[tokio::test]
+async fn a_participant_is_told_about_its_own_nomination_and_never_about_another() {
+    let app = TestApp::demo().await;
+    let admin = app.login("nato.admin").await;
+    let staff = app.login("nato.staff").await;
+    let provider = app.login("ndc.provider").await;
+    let japan = app.login("jpn.officer").await;
+    // A participant's account is named by the e-mail address its nominations give.
+    let account = |username: &str| json!({"username": username, "display_name": username, "role": "participant", "password": "a-sound-passphrase-2026"});
+    let refused = app.post("/api/v1/users", Some(&admin), &account("participant1")).await;
+    let detail = problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(detail["errors"][0]["message"].as_str().unwrap().contains("e-mail"), "{detail}");
+    for n in [1, 2] {
+        created(&app, "/api/v1/users", &admin, &account(&format!("participant{n}@mod.example.jp"))).await;
+    }
+    let event = created(&app, "/api/v1/menu", &provider, &offering("QRC-PARTICIPANT", 10, 4, &["JPN"], 30)).await;
+    let id = event["id"].as_str().unwrap();
+    publish(&app, id, &provider, &staff).await;
+    let mut nominations = Vec::new();
+    for n in [1, 2, 3] {
+        let nomination = created(&app, &format!("/api/v1/menu/{id}/nominations"), &japan, &nominee(n)).await;
+        nominations.push(nomination["id"].as_str().unwrap().to_owned());
+    }
+    ok(&app, &format!("/api/v1/nominations/{}/decision", nominations[0]), &provider, &json!({"decision": "accept"}))
+        .await;
+    ok(&app, &format!("/api/v1/nominations/{}/decision", nominations[1]), &provider, &json!({"decision": "waitlist"}))
+        .await;
+    let reason = json!({"decision": "reject", "reason": "prerequisites"});
+    ok(&app, &format!("/api/v1/nominations/{}/decision", nominations[2]), &provider, &reason).await;
+
+    for (n, own, status) in [(1, &nominations[0], "accepted"), (2, &nominations[1], "waitlisted")] {
+        let participant = app.login_with(&format!("participant{n}@mod.example.jp"), "a-sound-passphrase-2026").await;
+        let told = inbox_with(&app, &participant, "nomination", status).await;
+        assert_eq!(told["entity"], "nomination");
+        assert_eq!(told["entity_id"], own.as_str());
+        let inbox = app.get_json("/api/v1/notifications?limit=200", Some(&participant)).await;
+        for item in inbox["items"].as_array().unwrap() {
+            assert_eq!(item["entity_id"], own.as_str(), "participant{n} hears of its own nomination only: {item}");
+        }
+        // Told, without reading anything it could not read before.
+        assert_eq!(app.get(&format!("/api/v1/nominations/{own}"), Some(&participant)).await.status(), StatusCode::OK);
+        for other in nominations.iter().filter(|o| *o != own) {
+            problem(app.get(&format!("/api/v1/nominations/{other}"), Some(&participant)).await, StatusCode::NOT_FOUND)
+                .await;
+        }
+        problem(app.get(&format!("/api/v1/menu/{id}"), Some(&participant)).await, StatusCode::NOT_FOUND).await;
+    }
+}
+
+#[tokio::test]
+async fn overdue_reports_are_announced_to_their_provider_once_across_restarts() {
+    let mut app = TestApp::demo().await;
+    let provider = app.login("ndc.provider").await;
+    // The demo's NDC events held weeks ago whose report has not come.
+    let mut overdue = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = search(
+            &app,
+            &format!("provider=NDC&status=held,closed,published&limit=100&offset={offset}"),
+            Some(&provider),
+        )
+        .await;
+        let items = page["items"].as_array().unwrap();
+        overdue
+            .extend(items.iter().filter(|o| o["report_overdue"] == true).map(|o| o["id"].as_str().unwrap().to_owned()));
+        offset += 100;
+        if items.len() < 100 {
+            break;
+        }
+    }
+    assert!(!overdue.is_empty(), "the demo has NDC events whose report is overdue");
+    let announced = |app: &TestApp, token: String| {
+        let app_url = app.url.clone();
+        let client = app.client.clone();
+        async move {
+            let inbox: Value = client
+                .get(format!("{app_url}/api/v1/notifications?limit=200"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["reason"] == "overdue_report")
+                .map(|n| n["entity_id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    overdue.sort();
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = announced(&app, provider.clone()).await;
+        if told.len() >= overdue.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(told, overdue, "each overdue report is announced to the provider, once");
+    let history = app.get_json(&format!("/api/v1/menu/{}/history", overdue[0]), Some(&provider)).await;
+    let logged = |history: &Value| history.as_array().unwrap().iter().filter(|h| h["operation"] == "overdue").count();
+    assert_eq!(logged(&history), 1);
+    assert!(history.as_array().unwrap().last().unwrap()["actor"].is_null(), "the system records it");
+
+    // A restart sweeps again: nothing new is announced.
+    app.restart().await;
+    let provider = app.login("ndc.provider").await;
+    let staff = app.login("nato.staff").await;
+    // Let the notifier see anything there might be, then look again.
+    app.post(
+        "/api/v1/activities",
+        Some(&staff),
+        &json!({"partnership": "JPN", "title": "After restart", "kind": "meeting"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(announced(&app, provider.clone()).await, overdue, "nothing announced twice");
+    let history = app.get_json(&format!("/api/v1/menu/{}/history", overdue[0]), Some(&provider)).await;
+    assert_eq!(logged(&history), 1);
+}

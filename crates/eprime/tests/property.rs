@@ -120,7 +120,9 @@ fn random_users_never_receive_a_record_outside_their_scope() {
                 let token = if user.role == "anonymous" {
                     None
                 } else {
-                    let username = format!("prop.{n}");
+                    // A participant's account is named by its e-mail address.
+                    let username =
+                        if user.role == "participant" { format!("prop.{n}@example.org") } else { format!("prop.{n}") };
                     let body = json!({
                         "username": username, "display_name": username, "role": user.role,
                         "partner": user.partner, "organisation": user.organisation, "password": "a-sound-passphrase-2026",

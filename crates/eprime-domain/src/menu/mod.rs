@@ -11,6 +11,7 @@ mod offering;
 pub use feedback::{Attendance, Feedback, FeedbackInput, OverdueRules, Ratings, Report, ReportInput, is_participant};
 pub use input::{NewOffering, OfferingInput, SessionInput};
 pub use lifecycle::OfferingStatus;
+pub(crate) use nomination::email_address;
 pub use nomination::{
     Clearance, Decision, NewNomination, Nomination, NominationInput, NominationStatus, Participant, SeatLedger,
     nominating_nation, nomination_marking, promotion_after,

@@ -1,4 +1,4 @@
-//! Discussions on activities, documents and goals.
+//! Discussions on activities, documents, goals and menu events.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,10 +20,12 @@ use crate::problem::{ApiError, ApiResult, Problem};
 pub struct CommentRequest {
     /// The text; `@username` mentions notify that user.
     pub body: String,
-    /// `PUBLIC` or `NATO UNCLASSIFIED` (the default). Whatever is asked, the partnership and the
-    /// author can always read their discussion.
+    /// `PUBLIC` or `NATO UNCLASSIFIED` (the default). Whatever is asked, the partnership (on a menu
+    /// event: its provider) and the author's side can always read their discussion, NATO sees
+    /// everything, and nobody reads a comment on a record they may not see.
     pub marking: Option<String>,
-    /// For NATO UNCLASSIFIED: who else may read it (`ALLIES`, `FRA`).
+    /// For NATO UNCLASSIFIED: who else may read it (`ALLIES`, `FRA`; on a menu event, `PARTNERS`
+    /// for every partner it is open to).
     pub releasable_to: Option<Vec<String>>,
 }
 
@@ -150,6 +152,14 @@ discussion_routes!(
     "/api/v1/goals/{id}/comments",
     SubjectKind::Element,
     "a goal, priority area or objective"
+);
+discussion_routes!(
+    list_on_offering,
+    post_on_offering,
+    "/api/v1/menu/{id}/comments",
+    SubjectKind::Offering,
+    "a menu event (by default a comment is seen by NATO, the event's provider and the author's own \
+     nation or organisation — not by the other partners it is open to, unless released to them)"
 );
 
 fn comment_id(raw: &str) -> ApiResult<CommentId> {

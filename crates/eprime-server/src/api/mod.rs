@@ -43,7 +43,7 @@ use crate::problem::ApiError;
         (name = "documents", description = "Partnership documents and their structure"),
         (name = "activities", description = "Cooperation activities and their lifecycle"),
         (name = "reference", description = "Organisations and areas of cooperation"),
-        (name = "discussions", description = "Comments on activities, documents and goals"),
+        (name = "discussions", description = "Comments on activities, documents, goals and menu events"),
         (name = "notifications", description = "Watching records and the inbox"),
         (name = "menu", description = "The Partnership Cooperation Menu: offerings, nominations, attendance, feedback, reports"),
         (name = "webhooks", description = "An organisation's endpoints that receive, signed, the changes it may see"),
@@ -98,6 +98,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comments::list_on_activity, comments::post_on_activity))
         .routes(routes!(comments::list_on_document, comments::post_on_document))
         .routes(routes!(comments::list_on_goal, comments::post_on_goal))
+        .routes(routes!(comments::list_on_offering, comments::post_on_offering))
         .routes(routes!(comments::edit, comments::delete))
         .routes(routes!(comments::history))
         .routes(routes!(notifications::watch, notifications::unwatch))

@@ -19,8 +19,9 @@ fn entity(raw: &str) -> ApiResult<EntityType> {
         "documents" | "document" => Ok(EntityType::Document),
         "partnerships" | "partnership" => Ok(EntityType::Partnership),
         "goals" | "goal" | "element" => Ok(EntityType::Element),
+        "offerings" | "offering" | "menu" => Ok(EntityType::Offering),
         other => Err(ApiError::bad_request(format!(
-            "`{other}` cannot be watched; watch activities, documents, partnerships or goals"
+            "`{other}` cannot be watched; watch activities, documents, partnerships, goals or offerings"
         ))),
     }
 }
@@ -28,7 +29,7 @@ fn entity(raw: &str) -> ApiResult<EntityType> {
 /// Starts watching a record: its changes and discussion then reach the caller's inbox.
 #[utoipa::path(put, path = "/api/v1/watches/{entity}/{id}", tag = "notifications", security(("bearer" = [])),
     params(
-        ("entity" = String, Path, description = "`activities`, `documents`, `partnerships` or `goals`"),
+        ("entity" = String, Path, description = "`activities`, `documents`, `partnerships`, `goals` or `offerings` (menu events)"),
         ("id" = String, Path, description = "The record's id (a partnership's partner code)"),
     ),
     responses(
@@ -48,7 +49,7 @@ pub async fn watch(
 /// Stops watching a record.
 #[utoipa::path(delete, path = "/api/v1/watches/{entity}/{id}", tag = "notifications", security(("bearer" = [])),
     params(
-        ("entity" = String, Path, description = "`activities`, `documents`, `partnerships` or `goals`"),
+        ("entity" = String, Path, description = "`activities`, `documents`, `partnerships`, `goals` or `offerings` (menu events)"),
         ("id" = String, Path, description = "The record's id"),
     ),
     responses(
@@ -94,8 +95,10 @@ pub struct Inbox {
     pub unread: u64,
 }
 
-/// The caller's notifications, newest first: changes to what they watch, mentions, and
-/// activities waiting for their approval.
+/// The caller's notifications, newest first: changes to what they watch, mentions, activities
+/// and menu events waiting for their approval, nominations they made, hold or decide on, and
+/// feedback or after-action reports they owe that are overdue. A participant is told about its
+/// own nominations.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])), params(InboxQuery),
     responses(
         (status = 200, description = "The inbox", body = Inbox),

@@ -48,6 +48,8 @@ impl From<StoredUser> for AccountView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccountRequest {
+    /// 3–64 characters of a–z, 0–9, '.', '_' or '-'; for a `participant`, the e-mail address
+    /// (lower case) its nominations give, so that it finds them.
     pub username: String,
     pub display_name: String,
     pub role: String,
@@ -107,12 +109,15 @@ pub async fn create(
 ) -> ApiResult<Response> {
     account_scope(&actor).map_err(eprime_store::StoreError::from)?;
     let mut errors = ValidationErrors::default();
-    errors.check(password::check_username(&request.username));
+    let parsed_role = Role::parse(&request.role);
+    // A participant's account is named by its e-mail address; every other by a plain username.
+    let named_as = parsed_role.as_ref().map_or(Role::PartnerOfficer, |role| *role);
+    errors.check(password::check_account_name(&request.username, named_as));
     let display_name = request.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 120 {
         errors.push(eprime_domain::FieldError::new("display_name", "must be 1–120 characters"));
     }
-    let role = errors.check(Role::parse(&request.role));
+    let role = errors.check(parsed_role);
     let partner = errors.check(request.partner.as_deref().map(PartnerCode::parse).transpose());
     let organisation = errors.check(
         request.organisation.as_deref().map(|o| OrgCode::parse(o).map_err(|e| e.at("organisation"))).transpose(),

@@ -12,17 +12,17 @@ use time::macros::date;
 use super::{code, fixture, new_activity, org, principal, staff};
 use crate::{DynStore, EntityType, NominationFilter, OfferingFilter, PageRequest, StoreError};
 
-const TODAY: time::Date = date!(2026 - 03 - 01);
+pub(super) const TODAY: time::Date = date!(2026 - 03 - 01);
 
-fn provider() -> eprime_domain::Principal {
+pub(super) fn provider() -> eprime_domain::Principal {
     principal(Role::Provider, None, Some("NDC"))
 }
 
-fn japan() -> eprime_domain::Principal {
+pub(super) fn japan() -> eprime_domain::Principal {
     principal(Role::PartnerOfficer, Some("JPN"), None)
 }
 
-fn new_offering(code_text: &str, seats: u32, quota: u32, eligibility: Eligibility) -> NewOffering {
+pub(super) fn new_offering(code_text: &str, seats: u32, quota: u32, eligibility: Eligibility) -> NewOffering {
     NewOffering {
         code: OfferingCode::parse(code_text).unwrap(),
         title: Title::parse("Cyber Defence Course").unwrap(),
@@ -48,11 +48,11 @@ fn new_offering(code_text: &str, seats: u32, quota: u32, eligibility: Eligibilit
     }
 }
 
-fn jpn_only() -> Eligibility {
+pub(super) fn jpn_only() -> Eligibility {
     Eligibility::Nations { nations: vec![code("JPN")] }
 }
 
-fn nominee(n: usize) -> NewNomination {
+pub(super) fn nominee(n: usize) -> NewNomination {
     NewNomination {
         offering: eprime_domain::OfferingId::new(),
         nation: None,
@@ -68,7 +68,13 @@ fn nominee(n: usize) -> NewNomination {
 }
 
 /// Creates, submits, approves and publishes an offering of NDC.
-async fn published(store: &DynStore, code_text: &str, seats: u32, quota: u32, eligibility: Eligibility) -> Offering {
+pub(super) async fn published(
+    store: &DynStore,
+    code_text: &str,
+    seats: u32,
+    quota: u32,
+    eligibility: Eligibility,
+) -> Offering {
     publish(store, new_offering(code_text, seats, quota, eligibility)).await
 }
 
@@ -86,7 +92,7 @@ async fn nominate(store: &DynStore, offering: &Offering, n: usize) -> Result<Nom
     store.nominate(&japan(), NewNomination { offering: offering.id, ..nominee(n) }, TODAY).await
 }
 
-fn scope_of(p: &eprime_domain::Principal) -> ReadScope {
+pub(super) fn scope_of(p: &eprime_domain::Principal) -> ReadScope {
     Caller::User(p.clone()).read_scope()
 }
 

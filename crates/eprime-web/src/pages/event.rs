@@ -19,11 +19,12 @@ use eprime_domain::menu::{
     Attendance, Clearance, Decision, Eligibility, Feedback, NewNomination, Nomination, NominationInput,
     NominationStatus, Offering, OfferingStatus, Report,
 };
-use eprime_domain::{NominationId, OfferingId, Principal, ReadScope, Role, ValidationErrors};
+use eprime_domain::{NominationId, OfferingId, Principal, ReadScope, Role, SubjectKind, ValidationErrors};
 use eprime_server::AppState;
-use eprime_store::{EntityType, StoreError};
+use eprime_store::{EntityType, NewComment, StoreError};
 use serde::Deserialize;
 
+use crate::discussion::Discussion;
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
 use crate::pages::event_forms::{self, FeedbackForm, LifecycleAction, ReportForm, ReportView};
@@ -113,6 +114,8 @@ struct EventPage {
     watch: Option<WatchButton>,
     notice: Option<String>,
     problem: Option<String>,
+    /// The event's discussion (`templates/discussion.html`); none in a participant's view.
+    discussion: Option<Discussion>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +137,8 @@ pub(crate) struct Outcome {
     pub report: Option<(FormData, HashMap<String, String>)>,
     /// One nomination's feedback form.
     pub feedback: Option<(NominationId, FormData, HashMap<String, String>)>,
+    /// What was typed in the discussion box, and why it was refused.
+    pub comment: Option<(String, String)>,
 }
 
 impl Outcome {
@@ -160,6 +165,7 @@ pub async fn show(
         Some("attendance") => Some("The attendance was recorded.".to_owned()),
         Some("feedback") => Some("Thank you: the feedback was recorded.".to_owned()),
         Some("reported") => Some("The after-action report was filed; the event is now reported.".to_owned()),
+        Some("comment") => Some("Your comment was posted.".to_owned()),
         _ => None,
     };
     page(&state, &viewer, offering_id(&raw)?, StatusCode::OK, Outcome { notice, ..Outcome::default() }).await
@@ -408,6 +414,22 @@ pub(crate) async fn page(
         watch,
         notice: outcome.notice,
         problem: outcome.problem,
+        // A participant reads its own registration beyond its scope, not the event's discussion.
+        discussion: match participant_view {
+            true => None,
+            false => Some(
+                Discussion::load(
+                    store,
+                    viewer,
+                    SubjectKind::Offering,
+                    &o.id.to_string(),
+                    &o.provider,
+                    format!("/menu/{}/comments", o.id),
+                    outcome.comment,
+                )
+                .await?,
+            ),
+        },
     };
     Ok(render_status(status, &page))
 }
@@ -542,6 +564,39 @@ pub async fn decide(
             let message = format!("{error}; reload the page to see the nomination as it is now");
             page(&state, &viewer, offering, StatusCode::CONFLICT, problem(message)).await
         }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /menu/{id}/comments`: `body`. Posted with the default marking: NATO, the provider and
+/// the author's own nation or organisation read it (see `eprime_domain::access::comment_marking`).
+pub async fn comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> PageResult {
+    let id = offering_id(&raw)?;
+    let here = format!("/menu/{id}");
+    let actor = crate::csrf::check(&viewer, &form, &here)?;
+    let draft = form.raw("body").to_owned();
+    let refused = |message: String| Outcome { comment: Some((draft.clone(), message)), ..Outcome::default() };
+    let body = match eprime_domain::comment::check_body(&draft) {
+        Ok(body) => body,
+        Err(error) => {
+            // An event the viewer cannot see answers 404, as on every page, before any rule is told.
+            state.store.offering(&viewer.scope(), id).await?.ok_or(PageError::NotFound)?;
+            let feedback = refused(format!("The comment {}.", error.message));
+            return page(&state, &viewer, id, StatusCode::UNPROCESSABLE_ENTITY, feedback).await;
+        }
+    };
+    let new = NewComment { subject: SubjectKind::Offering, subject_id: id.to_string(), body, marking: None };
+    match state.store.create_comment(actor, new).await {
+        Ok(_) => Ok(see_other(&format!("{here}?notice=comment#discussion"))),
+        Err(StoreError::Invalid(errors)) => {
+            page(&state, &viewer, id, StatusCode::UNPROCESSABLE_ENTITY, refused(errors.to_string())).await
+        }
+        Err(StoreError::Forbidden(reason)) => page(&state, &viewer, id, StatusCode::FORBIDDEN, refused(reason)).await,
         Err(other) => Err(other.into()),
     }
 }

@@ -53,6 +53,8 @@ fn reason_label(reason: NotificationReason) -> &'static str {
     match reason {
         NotificationReason::Watched => "You watch it",
         NotificationReason::Nomination => "Nomination",
+        NotificationReason::OverdueFeedback => "Feedback overdue",
+        NotificationReason::OverdueReport => "Report overdue",
         NotificationReason::Approval => "Waits for approval",
         NotificationReason::Mention => "You were mentioned",
     }

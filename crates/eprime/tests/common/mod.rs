@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod postgres;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::time::Duration;
