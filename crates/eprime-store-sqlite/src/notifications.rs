@@ -182,12 +182,19 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
         let wanted = wanted(change);
         let (entity, id) = &wanted.watched;
         let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
-        let watchers = users(
-            &mut tx,
-            concat!(user_select!(), " WHERE id IN (SELECT user_id FROM watches WHERE entity || ':' || entity_id = ?1)"),
-            &format!("{}:{id}", entity.as_str()),
-        )
-        .await?;
+        // Equality on both columns, so `watches_by_record` (entity, entity_id) finds them.
+        let watchers = sqlx::query(concat!(
+            user_select!(),
+            " WHERE id IN (SELECT user_id FROM watches WHERE entity = ?1 AND entity_id = ?2)"
+        ))
+        .bind(entity.as_str())
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(user_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
         found.extend(watchers.into_iter().map(|user| (user, NotificationReason::Watched)));
         for (name, reason) in &wanted.accounts {
             let sql = concat!(user_select!(), " WHERE username = ?1");
