@@ -53,6 +53,10 @@ pub struct Options {
     /// Generate the database again even when a cached one exists.
     #[arg(long)]
     pub regenerate: bool,
+    /// Top the menu up to this many offerings in all (the search target is set at 100,000), in a
+    /// database cached apart from the plain scale's.
+    #[arg(long)]
+    pub menu_offerings: Option<usize>,
 }
 
 impl Options {

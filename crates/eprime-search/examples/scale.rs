@@ -226,6 +226,7 @@ fn classes() -> Vec<(&'static str, Vec<MenuQuery>)> {
         ("rare word", vec![text("telnixary"), text("zelquiion"), text("phoganics"), text("brasanal")]),
         ("common word", vec![text("maritime"), text("logistics"), text("hybrid"), text("tallinn")]),
         ("very common word", vec![text("participants"), text("nato"), text("training"), text("security")]),
+        ("two words", vec![text("crisis management"), text("cyber defence"), text("maritime training")]),
         ("phrase", vec![text("\"crisis management\""), text("\"cyber defence\""), text("\"nato partners\"")]),
         ("prefix", vec![text("co*"), text("secur*"), text("man*"), text("ka*")]),
         (
@@ -248,6 +249,12 @@ fn classes() -> Vec<(&'static str, Vec<MenuQuery>)> {
                 MenuQuery { providers: s(&["NSO"]), statuses: s(&["published"]), ..text("planning") },
                 MenuQuery { event_types: s(&["course", "seminar"]), open_seats: Some(true), ..text("cyber defence") },
             ],
+        ),
+        ("wf1", vec![MenuQuery { areas: s(&["CYB", "CRM"]), languages: s(&["en"]), ..text("training") }]),
+        ("wf2", vec![MenuQuery { providers: s(&["NSO"]), statuses: s(&["published"]), ..text("planning") }]),
+        (
+            "wf3",
+            vec![MenuQuery { event_types: s(&["course", "seminar"]), open_seats: Some(true), ..text("cyber defence") }],
         ),
     ]
 }

@@ -9,9 +9,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use tantivy::columnar::StrColumn;
+use tantivy::query::{EnableScoring, Query};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Searcher, SegmentReader, TERMINATED, Term, index::SegmentId};
 
+use crate::bits::Bits;
 use crate::facets::Facet;
 use crate::schema::UNDATED;
 use crate::types::SearchError;
@@ -173,6 +175,42 @@ impl FacetColumn {
         }
     }
 
+    /// The documents of `base` having any of the values `selected` (ordinals of this segment): the union of
+    /// the values' bitmaps, or a look at each document of `base` for a facet without bitmaps.
+    pub fn having(&self, selected: &[u32], base: &Bits) -> Bits {
+        let max_doc = base.max_doc();
+        match &self.bitmaps {
+            Some(bitmaps) => {
+                let mut bits = Bits::empty(max_doc);
+                for &ord in selected {
+                    if let Some(bitmap) = bitmaps.get(ord as usize) {
+                        bits.or(bitmap);
+                    }
+                }
+                bits
+            }
+            None => {
+                let mut table = vec![false; self.dict.len() + 1];
+                for &ord in selected {
+                    table[ord as usize] = true;
+                }
+                let docs: Vec<DocId> = base.docs().into_iter().filter(|&doc| self.passes(doc, &table)).collect();
+                Bits::of(&docs, max_doc)
+            }
+        }
+    }
+
+    /// Adds, per value, the number of documents of `set` having it (by ordinal, `dict.len() + 1` slots):
+    /// by bitmaps for a large set, document by document for a small one.
+    pub fn count_set(&self, set: &Bits, counts: &mut [u32]) {
+        let n = set.len() as usize;
+        if self.prefers_bitmaps(n) {
+            self.count_bitmaps(set.words(), counts);
+        } else if n > 0 {
+            self.count(&set.docs(), counts);
+        }
+    }
+
     /// Ordinal of `value` in this segment, if any document has it.
     pub fn ord(&self, value: &str) -> Option<u32> {
         self.dict.binary_search_by(|v| v.as_str().cmp(value)).ok().map(|i| i as u32)
@@ -187,11 +225,22 @@ pub(crate) struct SegmentColumns {
     /// Ordinals into the segment's code and id dictionaries: tie-breakers that compare like the strings.
     pub code: Vec<u32>,
     pub id: Vec<u32>,
+    /// Every document, in browsing order (first day, then code, then id): a search without text takes
+    /// the first matching ones from here instead of sorting its matches.
+    pub order: Vec<DocId>,
     /// The dictionaries themselves, to name the hits without a lookup in tantivy's compressed blocks.
     codes: Strings,
     ids: Strings,
+    /// The documents not deleted, as of the number of deleted documents it was made for (deletes only
+    /// ever add to a segment's deleted set, so an equal number means the same set).
+    alive: RwLock<Option<(u32, Arc<Bits>)>>,
     /// Documents per visibility term (audience or public flag), one bit each; filled on first use.
     term_bitmaps: RwLock<HashMap<Term, Arc<Vec<u64>>>>,
+    /// Documents per text clause (by [`crate::query::TextQuery`] key), deleted ones included: what a
+    /// clause matches in a segment never changes, so the words people search for again cost a lookup.
+    clause_bitmaps: RwLock<HashMap<String, Arc<Bits>>>,
+    /// Per ranked text, its best documents in this segment, scored as of one searcher generation.
+    ranked: RwLock<HashMap<String, Arc<RankedList>>>,
 }
 
 /// Many strings in one buffer, by ordinal.
@@ -236,20 +285,28 @@ impl SegmentColumns {
             facets.push(facet_column(ff.str(facet.field_name())?, max_doc)?);
         }
         let day_col = ff.i64("day")?;
-        let day = (0..max_doc).map(|d| day_col.first(d).unwrap_or(UNDATED)).collect();
+        let day: Vec<i64> = (0..max_doc).map(|d| day_col.first(d).unwrap_or(UNDATED)).collect();
         let code_col = ff.str("code")?;
         let id_col = ff.str("id")?;
         let first_ords = |col: &Option<StrColumn>| -> Vec<u32> {
             (0..max_doc).map(|d| col.as_ref().and_then(|c| c.ords().first(d)).map_or(u32::MAX, |o| o as u32)).collect()
         };
+        let code = first_ords(&code_col);
+        let id = first_ords(&id_col);
+        let mut order: Vec<DocId> = (0..max_doc).collect();
+        order.sort_by_key(|&d| (day[d as usize], code[d as usize], id[d as usize]));
         Ok(SegmentColumns {
             facets,
             day,
-            code: first_ords(&code_col),
-            id: first_ords(&id_col),
+            code,
+            id,
+            order,
             codes: Strings::read(&code_col)?,
             ids: Strings::read(&id_col)?,
             term_bitmaps: RwLock::default(),
+            clause_bitmaps: RwLock::default(),
+            ranked: RwLock::default(),
+            alive: RwLock::default(),
         })
     }
 
@@ -259,6 +316,86 @@ impl SegmentColumns {
 
     pub fn id_str(&self, doc: DocId) -> &str {
         self.ids.get(self.id[doc as usize])
+    }
+
+    /// The documents of the segment `reader` reads that are not deleted.
+    pub fn alive(&self, reader: &SegmentReader) -> Arc<Bits> {
+        let deleted = reader.num_deleted_docs();
+        if let Some((n, bits)) = self.alive.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && *n == deleted
+        {
+            return bits.clone();
+        }
+        let bits = Arc::new(match reader.alive_bitset() {
+            None => Bits::full(reader.max_doc()),
+            Some(alive) => {
+                let docs: Vec<DocId> = alive.iter_alive().collect();
+                Bits::of(&docs, reader.max_doc())
+            }
+        });
+        *self.alive.write().unwrap_or_else(|e| e.into_inner()) = Some((deleted, bits.clone()));
+        bits
+    }
+
+    /// The documents a text clause matches, from the cache or found with `query` (and then kept).
+    pub fn clause(
+        &self,
+        key: &str,
+        query: &dyn Query,
+        searcher: &Searcher,
+        reader: &SegmentReader,
+    ) -> Result<Arc<Bits>, SearchError> {
+        if let Some(bits) = self.clause_bitmaps.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return Ok(bits.clone());
+        }
+        let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut bits = Bits::empty(reader.max_doc());
+        weight.for_each_no_score(reader, &mut |docs| bits.insert_all(docs))?;
+        let bits = Arc::new(bits);
+        let mut map = self.clause_bitmaps.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_CACHED_CLAUSES {
+            // Forget one at random (the map's order): the often searched come back at once.
+            if let Some(victim) = map.keys().next().cloned() {
+                map.remove(&victim);
+            }
+        }
+        map.insert(key.to_owned(), bits.clone());
+        Ok(bits)
+    }
+
+    /// The ranked list kept for `key` (a ranked text), if it was scored in searcher generation `generation`.
+    pub fn ranked(&self, key: &str, generation: u64) -> Option<Arc<RankedList>> {
+        let lists = self.ranked.read().unwrap_or_else(|e| e.into_inner());
+        lists.get(key).filter(|list| list.generation == generation).cloned()
+    }
+
+    /// Keeps `list` as the ranked list of `key`.
+    pub fn keep_ranked(&self, key: &str, list: Arc<RankedList>) {
+        let mut lists = self.ranked.write().unwrap_or_else(|e| e.into_inner());
+        if lists.len() >= MAX_CACHED_CLAUSES && !lists.contains_key(key) {
+            // Lists of an older generation go first; else one at random (the map's order).
+            let stale: Vec<String> =
+                lists.iter().filter(|(_, l)| l.generation != list.generation).map(|(k, _)| k.clone()).collect();
+            if stale.is_empty() {
+                if let Some(victim) = lists.keys().next().cloned() {
+                    lists.remove(&victim);
+                }
+            } else {
+                for key in stale {
+                    lists.remove(&key);
+                }
+            }
+        }
+        lists.insert(key.to_owned(), list);
+    }
+
+    /// The documents visible through any of `terms` (the `public` flag and the caller's audiences).
+    pub fn visible(&self, reader: &SegmentReader, terms: &[Term]) -> Result<Bits, SearchError> {
+        let mut bits = Bits::empty(reader.max_doc());
+        for term in terms {
+            bits.or(&self.term_bitmap(reader, term)?);
+        }
+        Ok(bits)
     }
 
     /// The documents of this segment indexed with `term`, as a bitmap (one bit per document id).
@@ -287,6 +424,9 @@ impl SegmentColumns {
 
 /// Most visibility terms remembered per segment (there are a few hundred organisations).
 const MAX_CACHED_TERMS: usize = 4096;
+
+/// Most text clauses remembered per segment: at 100,000 documents, 512 bitmaps are 6.4 MB.
+const MAX_CACHED_CLAUSES: usize = 512;
 
 fn facet_column(col: Option<StrColumn>, max_doc: u32) -> Result<FacetColumn, SearchError> {
     let Some(col) = col else {
@@ -324,6 +464,25 @@ fn facet_column(col: Option<StrColumn>, max_doc: u32) -> Result<FacetColumn, Sea
         Values::Multi { starts, ords: Ords::new(ords, none) }
     };
     Ok(FacetColumn { values, dict, bitmaps })
+}
+
+/// The best documents of a segment for one ranked text, whoever asks and whatever the filters: best first
+/// (score, then first day, then id), at most [`RankedList::LEN`]. Scores depend on the whole index's
+/// statistics, so a list is only used within the searcher generation it was scored in.
+pub(crate) struct RankedList {
+    pub generation: u64,
+    pub docs: Vec<(DocId, f32)>,
+    /// Whether every matching (live) document is in `docs`.
+    pub complete: bool,
+}
+
+impl RankedList {
+    /// How many documents a list keeps: enough that a caller's filters (visibility, facets) leave a page.
+    /// (Tests keep a few, so that lists run short and the search falls back to scoring the hits.)
+    #[cfg(not(test))]
+    pub const LEN: usize = 1024;
+    #[cfg(test)]
+    pub const LEN: usize = 8;
 }
 
 /// Decoded columns of the segments in use, by segment id.

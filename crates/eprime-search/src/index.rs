@@ -3,17 +3,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use tantivy::query::EnableScoring;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis;
-use crate::collector::MenuCollector;
 use crate::columns::ColumnCache;
 use crate::facets::{filters, finish};
+use crate::pass::{self, Plan};
 use crate::query::{Analyzers, parse, text_query};
 use crate::schema::{self, Fields};
 use crate::types::{Hit, MAX_LIMIT, MenuEntry, MenuHits, MenuIndex, MenuQuery, SearchError, Visibility};
-use crate::visibility::VisibilityQuery;
 
 /// Indexing memory, shared by the writer's threads; enough to index 100,000 entries without a mid-batch flush.
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
@@ -64,14 +63,15 @@ impl TantivyMenuIndex {
         self.cache.warm(&self.reader.searcher())
     }
 
-    /// Visibility as a filter inside the query: the `public` flag or an `audience` term; no score.
-    fn visibility_query(&self, visibility: &Visibility) -> Option<Box<dyn Query>> {
+    /// The terms a caller sees documents through: the `public` flag or one of its audiences; `None` when
+    /// it sees everything.
+    fn visibility_terms(&self, visibility: &Visibility) -> Option<Vec<Term>> {
         if visibility.everything {
             return None;
         }
         let mut terms = vec![Term::from_field_bool(self.fields.public, true)];
         terms.extend(visibility.audiences.iter().map(|a| Term::from_field_text(self.fields.audience, a)));
-        Some(Box::new(VisibilityQuery { terms, cache: self.cache.clone() }))
+        Some(terms)
     }
 }
 
@@ -125,24 +125,22 @@ impl MenuIndex for TantivyMenuIndex {
         };
         let mut analyzers = self.analyzers.clone();
         let text = text_query(&self.fields, &mut analyzers, &clauses)?;
-        let scored = text.is_some();
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        must.extend(text.map(|q| (Occur::Must, q)));
-        must.extend(self.visibility_query(visibility).map(|q| (Occur::Must, q)));
-        let tantivy_query: Box<dyn Query> = match must.len() {
-            0 => Box::new(AllQuery),
-            1 => must.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(AllQuery)),
-            _ => Box::new(BooleanQuery::new(must)),
-        };
-        let limit = query.limit.min(MAX_LIMIT);
-        let collector = MenuCollector {
-            cache: self.cache.clone(),
-            filters: filters(query),
-            keep: if limit == 0 { 0 } else { query.offset.saturating_add(limit) },
-            scored,
-        };
         let searcher = self.reader.searcher();
-        let (total, candidates, counts) = searcher.search(tantivy_query.as_ref(), &collector)?;
+        let scoring = match &text {
+            Some(text) if text.ranked => Some(text.combined().weight(EnableScoring::enabled_from_searcher(&searcher))?),
+            _ => None,
+        };
+        let generation = searcher.generation().generation_id();
+        let text = text.as_ref().map(|query| pass::Text { query, scoring: scoring.as_deref(), generation });
+        let limit = query.limit.min(MAX_LIMIT);
+        let keep = if limit == 0 { 0 } else { query.offset.saturating_add(limit) };
+        let plan = Plan { visibility: self.visibility_terms(visibility), filters: filters(query), keep };
+        let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            let cols = self.cache.get(reader)?;
+            fruits.push(pass::segment(&plan, text.as_ref(), &searcher, reader, &cols)?);
+        }
+        let (total, candidates, counts) = pass::merge(fruits, keep);
         let hits =
             candidates.into_iter().skip(query.offset).take(limit).map(|c| Hit { id: c.id, score: c.score }).collect();
         Ok(MenuHits { total, hits, facets: finish(counts) })

@@ -13,41 +13,49 @@
 //! 500 characters) is a [`SearchError::Query`] saying what and where. Blank `q` means no text filter.
 //!
 //! # How it is fast
-//! - Visibility is a tantivy query over per-segment bitmaps of the `public` flag and each audience term
-//!   (cached), so the text query leads and visibility is a bit probe.
-//! - Phrases are conjunctions of indexed adjacent word pairs, not positional queries (no positions stored).
-//! - Facet filters and drill-sideways counts are done in one collector pass over decoded per-segment
-//!   columns (narrow ordinals; per-value bitmaps + popcount for large match sets). Nothing is stored in
-//!   tantivy's document store: hit ids and sort keys come from fast fields.
+//! Everything that needs no score works on per-segment bitmaps, 64 documents a word (`pass.rs`):
+//! - Each text clause's documents are kept per segment (segments never change), so a word or prefix
+//!   searched before costs a lookup; the clauses are intersected, the deleted documents and what the
+//!   caller may not see (the union of its audiences' bitmaps) are masked out.
+//! - Facet filters are unions of per-value bitmaps; drill-sideways counts are AND + popcount per value
+//!   (or per document for small sets), so their cost follows the segment's size, not the matches.
+//! - Ranking: per segment and searcher generation, the best 1,024 documents of each ranked text are
+//!   kept, whoever asked; a search takes the first of them that are its hits. Only when its filters
+//!   leave fewer than a page of an incomplete list does it score again, and then with tantivy's pruning
+//!   search (block-max WAND) restricted to its hits. Prefix-only text scores every match alike, so it
+//!   lists matches in browsing order (first day, code, id), precomputed per segment.
+//! - Phrases are conjunctions of indexed adjacent word pairs, not positional queries (no positions
+//!   stored). Nothing is read from tantivy's document store: ids and sort keys come from decoded columns.
 //!
 //! # Measured (`cargo run --release -p eprime-search --example scale -- 100000`)
-//! 100,000 generated entries, caller sees public + KOR (~72% of entries), 2-core machine, idle (load 0.2):
-//! indexing 2.25 s wall (4.2 s CPU over two threads), +49 MiB resident; upsert of one entry 6 ms.
+//! 100,000 generated entries, caller sees public + KOR (~72% of entries), one core (`taskset -c 1`),
+//! load ≈ 2: indexing 5.7 s, +46 MiB resident; upsert of one entry 4.7 ms. CPU per query when the
+//! query was asked before (in this generation of the index); the first time a text is asked, its clause
+//! bitmaps and ranked list are made: "first" is the slowest such query (the `max` column).
 //!
-//! | class            | 1 thread p50 | p99     | CPU/query | 8 threads p50 | p99      | matches |
-//! |------------------|-------------:|--------:|----------:|--------------:|---------:|--------:|
-//! | rare word        | 0.08 ms      | 0.12 ms | 0.07 ms   | 0.08 ms       | 11.7 ms  | 372     |
-//! | common word      | 0.42 ms      | 0.90 ms | 0.42 ms   | 0.42 ms       | 16.9 ms  | 25,775  |
-//! | very common word | 1.61 ms      | 1.72 ms | 1.57 ms   | 1.68 ms       | 21.6 ms  | 72,062  |
-//! | phrase           | 0.59 ms      | 0.88 ms | 0.53 ms   | 0.60 ms       | 15.7 ms  | 16,048  |
-//! | prefix           | 1.83 ms      | 2.35 ms | 1.57 ms   | 2.13 ms       | 18.4 ms  | 69,382  |
-//! | facet-only       | 1.27 ms      | 1.48 ms | 1.16 ms   | 1.39 ms       | 17.3 ms  | 5,948   |
-//! | word+facets      | 2.09 ms      | 2.49 ms | 1.92 ms   | 3.95 ms       | 18.5 ms  | 20,063  |
+//! | class            | p50     | p99     | CPU/query | first   | matches |
+//! |------------------|--------:|--------:|----------:|--------:|--------:|
+//! | rare word        | 0.06 ms | 0.13 ms | 0.06 ms   | 0.3 ms  | 372     |
+//! | common word      | 0.15 ms | 0.24 ms | 0.13 ms   | 0.8 ms  | 25,775  |
+//! | very common word | 0.21 ms | 0.26 ms | 0.22 ms   | 1.9 ms  | 72,062  |
+//! | two words        | 0.19 ms | 0.27 ms | 0.21 ms   | 3.1 ms  | 19,308  |
+//! | phrase           | 0.17 ms | 0.23 ms | 0.16 ms   | 1.4 ms  | 16,048  |
+//! | prefix           | 0.21 ms | 0.35 ms | 0.22 ms   | 1.3 ms  | 69,382  |
+//! | facet-only       | 0.21 ms | 0.26 ms | 0.19 ms   | 0.3 ms  | 5,948   |
+//! | word+facets      | 0.14 ms | 0.21 ms | 0.13 ms   | 1.3 ms  | 20,063  |
 //!
-//! On one core every class is under the 5 ms p99 budget. With 8 closed-loop clients on 2 cores each query
-//! waits behind ~3 others, so p99 is queueing (about 4× the CPU per query plus scheduler slices), not
-//! search work; meeting 5 ms p99 there needs ≤ ~1 ms CPU per query for the heavy classes or more cores.
-//! SQLite FTS5 for comparison: 55–240 ms for common words at 100k.
+//! Before these bitmaps and lists (a tantivy collector scoring every match), the heavy classes took
+//! 1.4–2.2 ms each. SQLite FTS5 for comparison: 55–240 ms for common words at 100k.
 
 mod analysis;
-mod collector;
+mod bits;
 mod columns;
 mod facets;
 mod index;
+mod pass;
 mod query;
 mod schema;
 mod types;
-mod visibility;
 
 #[cfg(test)]
 mod tests;

@@ -132,38 +132,71 @@ fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The text part of a search: every clause must match in at least one field; `None` if `q` has no clauses.
+/// The text part of a search: every clause must match in at least one field.
+pub(crate) struct TextQuery {
+    /// Each clause with a key naming what it matches (the same key, the same documents), so the
+    /// documents a clause matches can be kept per segment and reused by the next search.
+    pub clauses: Vec<(String, Box<dyn Query>)>,
+    /// Whether the text ranks its matches: words and phrases score by BM25; prefixes match whole families of
+    /// words and score every match alike, so a text of prefixes only lists its matches in browsing order.
+    pub ranked: bool,
+}
+
+impl TextQuery {
+    /// What the whole text matches and how it ranks, as one key.
+    pub fn key(&self) -> String {
+        self.clauses.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>().join("\u{1f}")
+    }
+
+    /// All clauses together, for scoring.
+    pub fn combined(&self) -> Box<dyn Query> {
+        match self.clauses.as_slice() {
+            [(_, only)] => only.box_clone(),
+            many => Box::new(BooleanQuery::new(many.iter().map(|(_, q)| (Occur::Must, q.box_clone())).collect())),
+        }
+    }
+}
+
+/// The text part of a search; `None` if `q` has no clauses.
 pub(crate) fn text_query(
     fields: &Fields,
     analyzers: &mut Analyzers,
     clauses: &[Clause],
-) -> Result<Option<Box<dyn Query>>, SearchError> {
-    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+) -> Result<Option<TextQuery>, SearchError> {
+    let mut built: Vec<(String, Box<dyn Query>)> = Vec::new();
+    let mut ranked_any = false;
     for clause in clauses {
-        let query = match clause {
+        match clause {
             Clause::Word(text) | Clause::Phrase(text) => {
                 let toks = tokens(&mut analyzers.stemmed, text);
                 if toks.is_empty() {
                     // Punctuation alone ("-", "&") separates words; it is not something to find.
                     continue;
                 }
-                ranked(fields, &toks)
+                let key = format!("w:{}", toks.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" "));
+                built.push((key, ranked(fields, &toks)));
+                ranked_any = true;
             }
             Clause::Prefix(text) => {
                 let toks = tokens(&mut analyzers.unstemmed, text);
-                prefix(fields.words, toks).ok_or_else(|| {
+                let key = format!("p:{}", toks.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" "));
+                let query = prefix(fields.words, toks).ok_or_else(|| {
                     query_error(format!("nothing searchable in the prefix {text}*: use letters or digits"))
-                })?
+                })?;
+                built.push((key, query));
             }
+        }
+    }
+    if built.is_empty() {
+        return if clauses.is_empty() {
+            Ok(None)
+        } else {
+            Err(query_error("the search text has no words to look for: use letters or digits"))
         };
-        must.push((Occur::Must, query));
     }
-    match must.len() {
-        0 if clauses.is_empty() => Ok(None),
-        0 => Err(query_error("the search text has no words to look for: use letters or digits")),
-        1 => Ok(must.pop().map(|(_, q)| q)),
-        _ => Ok(Some(Box::new(BooleanQuery::new(must)))),
-    }
+    built.sort_by(|a, b| a.0.cmp(&b.0));
+    built.dedup_by(|a, b| a.0 == b.0);
+    Ok(Some(TextQuery { clauses: built, ranked: ranked_any }))
 }
 
 /// A word or phrase, scored in each ranked field with that field's boost. Several tokens (a phrase, or a

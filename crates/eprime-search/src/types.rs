@@ -96,7 +96,8 @@ pub struct MenuHits {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
     pub id: String,
-    /// BM25 relevance when the query has text, 0 otherwise.
+    /// BM25 relevance when the query has words or phrases; 0 otherwise (no text, or prefixes only, which
+    /// match every word of a family alike and so list their matches in browsing order).
     pub score: f32,
 }
 

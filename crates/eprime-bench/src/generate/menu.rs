@@ -8,10 +8,9 @@ use eprime_domain::menu::OfferingCode;
 use eprime_domain::{Principal, Role, RoleBinding, UserId};
 use eprime_store::DynStore;
 
-use super::Volumes;
-
-/// Writes `volumes.menu_offerings` offerings; returns how many.
-pub async fn generate_menu(store: &DynStore, volumes: &Volumes) -> anyhow::Result<usize> {
+/// Writes `count` offerings, year after year back from today, their codes marked with `series` and
+/// the year (so two series never collide); returns how many.
+pub async fn generate_menu(store: &DynStore, count: usize, series: char) -> anyhow::Result<usize> {
     let loader = Principal {
         user_id: UserId::new(),
         username: "bench-loader".to_owned(),
@@ -20,13 +19,13 @@ pub async fn generate_menu(store: &DynStore, volumes: &Volumes) -> anyhow::Resul
     let today = time::OffsetDateTime::now_utc().date();
     let mut written = 0;
     let mut year = 0;
-    while written < volumes.menu_offerings {
+    while written < count {
         let around = today - time::Duration::days(365 * year);
         for mut offering in eprime_demo::menu::offerings(around)? {
-            if written == volumes.menu_offerings {
+            if written == count {
                 break;
             }
-            offering.code = OfferingCode::parse(&format!("{}-Y{year}", offering.code))?;
+            offering.code = OfferingCode::parse(&format!("{}-{series}{year}", offering.code))?;
             store.create_offering(&loader, offering).await?;
             written += 1;
         }

@@ -87,7 +87,8 @@ fn sqlite_url(path: &Path) -> String {
 /// The cached SQLite database of this scale, generated first when missing (or incomplete: the
 /// marker file is written only after generation finished).
 async fn sqlite_cache(options: &Options, dir: &Path) -> anyhow::Result<(PathBuf, bool)> {
-    let path = dir.join(format!("eprime-{}-g{GENERATOR_VERSION}.db", options.scale.name()));
+    let menu = options.menu_offerings.map(|n| format!("-menu{n}")).unwrap_or_default();
+    let path = dir.join(format!("eprime-{}-g{GENERATOR_VERSION}{menu}.db", options.scale.name()));
     if !options.regenerate && marker(&path).exists() && path.exists() {
         return Ok((path, true));
     }
@@ -96,7 +97,7 @@ async fn sqlite_cache(options: &Options, dir: &Path) -> anyhow::Result<(PathBuf,
     let url = sqlite_url(&path);
     eprintln!("generating scale {} into {} …", options.scale.name(), path.display());
     let database = eprime::database::open(&url).await?;
-    let result = generate(&database.store, options.scale).await;
+    let result = generate(&database.store, options.scale, options.menu_offerings).await;
     // Closing checkpoints the WAL into the main file, so copying that one file is enough.
     database.close().await;
     let generated = result?;
@@ -132,8 +133,8 @@ fn remove_database(path: &Path) {
     }
 }
 
-/// Fills an empty store at `scale`.
-pub async fn generate(store: &DynStore, scale: Scale) -> anyhow::Result<Generated> {
+/// Fills an empty store at `scale`, with the menu topped up to `menu_total` offerings when given.
+pub async fn generate(store: &DynStore, scale: Scale, menu_total: Option<usize>) -> anyhow::Result<Generated> {
     let started = Instant::now();
     // Argon2 is deliberately slow: hash the one password once and give every account that hash.
     let hash = eprime_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
@@ -150,7 +151,11 @@ pub async fn generate(store: &DynStore, scale: Scale) -> anyhow::Result<Generate
     };
     if let Some(volumes) = Volumes::of(scale) {
         volume::generate(store, &volumes, &hash, &mut generated).await?;
-        generated.menu_offerings += menu::generate_menu(store, &volumes).await?;
+        generated.menu_offerings += menu::generate_menu(store, volumes.menu_offerings, 'Y').await?;
+    }
+    if let Some(total) = menu_total {
+        generated.menu_offerings +=
+            menu::generate_menu(store, total.saturating_sub(generated.menu_offerings), 'T').await?;
     }
     catch_up_followers(store).await?;
     generated.change_log = store.last_change_seq().await?;
