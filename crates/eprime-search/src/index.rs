@@ -146,6 +146,19 @@ impl MenuIndex for TantivyMenuIndex {
         Ok(MenuHits { total, hits, facets: finish(counts) })
     }
 
+    fn compact(&self) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let segments = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect::<Vec<_>>();
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+        }
+        // Wait for merges the policy started meanwhile, so the reload sees the final segments.
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        self.cache.warm(&self.reader.searcher())
+    }
+
     fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

@@ -150,6 +150,9 @@ pub trait MenuIndex: Send + Sync + 'static {
     fn remove(&self, ids: &[String]) -> Result<(), SearchError>;
     /// Searches the entries `visibility` may see.
     fn search(&self, visibility: &Visibility, query: &MenuQuery) -> Result<MenuHits, SearchError>;
+    /// Rewrites the index as compactly as it can for searching (after a bulk load): fewer parts to
+    /// search, nothing deleted left behind. Searches keep working meanwhile.
+    fn compact(&self) -> Result<(), SearchError>;
     /// Number of entries in the index.
     fn len(&self) -> u64;
     /// Whether the index holds no entry.

@@ -113,26 +113,42 @@ impl MenuSearch {
         self.names.read().unwrap_or_else(|e| e.into_inner()).organisations.contains_key(offering.provider.as_str())
     }
 
-    /// Indexes every offering in the store, a page at a time.
+    /// Indexes every offering in the store: read a page at a time, written in large batches (each
+    /// commit makes an index segment, and every segment costs each search a little), then compacted.
     pub async fn rebuild(&self, store: &DynStore) -> eprime_store::Result<u64> {
+        const BATCH: usize = 10_000;
         self.load_names(store).await?;
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         let mut count = 0;
+        let mut batch: Vec<MenuEntry> = Vec::with_capacity(BATCH);
         loop {
             let found = store.list_offerings(&ReadScope::system(), &OfferingFilter::default(), &page).await?;
-            let ids: Vec<OfferingId> = found.items.iter().map(|o| o.id).collect();
-            count += ids.len() as u64;
-            let entries: Vec<MenuEntry> = found.items.iter().map(|o| self.entry(o)).collect();
-            let index = self.index.clone();
-            tokio::task::spawn_blocking(move || index.upsert(entries))
-                .await
-                .map_err(|e| eprime_store::StoreError::Backend(e.to_string()))?
-                .map_err(|e| eprime_store::StoreError::Backend(e.to_string()))?;
+            count += found.items.len() as u64;
+            batch.extend(found.items.iter().map(|o| self.entry(o)));
+            let last = found.next_cursor.is_none();
+            if batch.len() >= BATCH || last {
+                let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                self.blocking(move |index| index.upsert(entries)).await?;
+            }
             match found.next_cursor {
                 Some(cursor) => page.after = Some(cursor),
-                None => return Ok(count),
+                None => break,
             }
         }
+        self.blocking(|index| index.compact()).await?;
+        Ok(count)
+    }
+
+    /// Runs `work` on the index on a blocking thread (index writes commit and reload synchronously).
+    async fn blocking(
+        &self,
+        work: impl FnOnce(&dyn MenuIndex) -> Result<(), eprime_search::SearchError> + Send + 'static,
+    ) -> eprime_store::Result<()> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || work(index.as_ref()))
+            .await
+            .map_err(|e| eprime_store::StoreError::Backend(e.to_string()))?
+            .map_err(|e| eprime_store::StoreError::Backend(e.to_string()))
     }
 
     /// Rebuilds, then follows the change log for as long as the search is in use.
