@@ -468,8 +468,9 @@ proptest! {
 
     /// Against a model evaluated entry by entry (the text matches are the index's own answer to the text alone,
     /// seen by everyone): the total, the hits and every facet count agree for any caller and filters; a short
-    /// page is the start of the long one, asked cold or again (from the ranked lists kept per segment); and a
-    /// write elsewhere in the index changes none of it.
+    /// page is the start of the long one, asked cold or again (from the ranked lists kept per segment); and
+    /// after a write elsewhere in the index the hits are the same and a short page is still the start of
+    /// the (re-scored) long one.
     #[test]
     fn searches_agree_with_a_model_of_visibility_filters_and_facets(
         entries in generated_entries(),
@@ -548,7 +549,15 @@ proptest! {
             // Everyone sees the new entry, which matches only an empty text: skip the comparison then.
             prop_assume!(q.is_some());
         }
+        // The same hits; their order may move, since the new entry changes the BM25 statistics, and the
+        // kept ranked lists (of the old generation) must not be used for it.
         let again = index.search(&visibility, &query).unwrap();
-        prop_assert_eq!(again.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), full);
+        let again: Vec<String> = again.hits.iter().map(|h| h.id.clone()).collect();
+        let (mut sorted_again, mut sorted_full) = (again.clone(), full.clone());
+        sorted_again.sort();
+        sorted_full.sort();
+        prop_assert_eq!(sorted_again, sorted_full);
+        let page = ids(&index, &visibility, &short);
+        prop_assert_eq!(&page[..], &again[..limit.min(again.len())]);
     }
 }
