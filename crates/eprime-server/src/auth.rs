@@ -29,6 +29,19 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// Runs password work (argon2: tens of milliseconds of CPU and ≈ 19 MB of memory each) on the
+/// blocking pool, at most one per core at a time. A burst of sign-ins then queues here instead of
+/// spreading over as many blocking threads, each leaving its memory in an allocator arena the
+/// process keeps, and sign-ins cannot take every core from the requests being served.
+pub async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    });
+    let _permit = permits.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// A hash to verify against when the username is unknown, so that case costs the same time as
 /// a wrong password and does not reveal which accounts exist.
 pub fn decoy_hash() -> &'static str {

@@ -11,7 +11,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::auth::{CSRF_COOKIE, SESSION_COOKIE, csrf_token, decoy_hash, new_token, token_hash, verify_password};
+use crate::auth::{
+    CSRF_COOKIE, SESSION_COOKIE, csrf_token, decoy_hash, new_token, password_work, token_hash, verify_password,
+};
 use crate::problem::ApiError;
 
 /// A new sign-in session.
@@ -50,10 +52,10 @@ pub async fn sign_in(
     let user = state.store.user_by_username(&username).await?;
     let stored_hash =
         user.as_ref().filter(|u| !u.disabled).map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash))
+    // argon2 takes tens of milliseconds of CPU: off the async workers, a bounded few at a time.
+    let matches = password_work(move || verify_password(&password, &stored_hash))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"))?;
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"))?;
     let details = json!({ "address": address_text });
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
         state.account_throttle.record_failure(&account_key, Instant::now());

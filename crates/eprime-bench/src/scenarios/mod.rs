@@ -15,17 +15,13 @@ use anyhow::{Context as _, bail};
 use hyper::StatusCode;
 use serde_json::Value;
 
-use self::workloads::{Get, SignIn, Update};
+use self::workloads::{Get, Nominate, SignIn, Update};
 use crate::driver::Workload;
 use crate::driver::client::{Body, Conn};
 use crate::options::Options;
 
-/// Scenarios that plug in here once their API lands on `main`: the Partnership Cooperation Menu's
-/// search (three query classes: rare, common and everywhere words, 8 clients, 100k offerings,
-/// target p99 ≤ 5 ms each) and nominations. Each becomes an `HttpScenario` built from a `Get`
-/// (search) or a new write workload (nominations), with data from `generate::menu`.
-pub const PENDING: [(&str, &str); 1] =
-    [("nominations", "nominating participants under contention — not yet a scenario (tests/menu.rs proves the quota)")];
+/// Scenarios that wait for an API or data this harness does not have yet (none now).
+pub const PENDING: [(&str, &str); 0] = [];
 
 /// A menu search scenario over one query class, as the partner officer.
 fn menu_search(name: &'static str, class: &str, queries: &[&str], reader: Option<&str>, rate: f64) -> HttpScenario {
@@ -57,6 +53,8 @@ pub struct Context {
     pub sign_in_as: Vec<String>,
     /// The current version of the stream scenario's activity (it changes it on every event).
     pub stream_version: std::sync::atomic::AtomicI64,
+    /// Published offerings the partner may still nominate to, soonest deadline first.
+    pub open_offerings: Vec<String>,
 }
 
 impl Context {
@@ -73,7 +71,8 @@ impl Context {
             sign_in_as = eprime_demo::ACCOUNTS.iter().map(|a| a.username.to_owned()).collect();
         }
         let stream_version = std::sync::atomic::AtomicI64::new(activities[0].1);
-        Ok(Self { addr, partner, reader_token, staff_token, activities, sign_in_as, stream_version })
+        let open_offerings = open_offerings(addr, &reader_token).await?;
+        Ok(Self { addr, partner, reader_token, staff_token, activities, sign_in_as, stream_version, open_offerings })
     }
 
     /// The activity the stream scenario changes (kept out of the update scenario's share).
@@ -123,6 +122,26 @@ async fn activities(addr: SocketAddr, token: &str, partner: &str, limit: usize) 
     }
     found.truncate(limit);
     Ok(found)
+}
+
+/// Published offerings whose nomination deadline is at least a week away, as the partner sees them.
+async fn open_offerings(addr: SocketAddr, token: &str) -> anyhow::Result<Vec<String>> {
+    let request = hyper::Request::get("/api/v1/menu?status=published&limit=100")
+        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::default())?;
+    let reply = Conn::new(addr).send(request).await?;
+    if reply.status != StatusCode::OK {
+        bail!("searching the menu: {}", crate::driver::describe(&reply));
+    }
+    let page: Value = serde_json::from_slice(&reply.body)?;
+    let soon = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    Ok(page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["nomination_deadline"].as_str().is_some_and(|d| d > soon.as_str()))
+        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+        .collect())
 }
 
 fn urlencode(raw: &str) -> String {
@@ -187,7 +206,7 @@ pub fn http_scenarios(ctx: &Context, options: &Options) -> Vec<HttpScenario> {
     let update: Arc<dyn Workload> = Arc::new(update);
     let get = |paths: Vec<String>| -> Arc<dyn Workload> { Arc::new(Get::new(paths, reader)) };
     let read_targets = vec![Target::P99Ms(5.0), Target::CeilingShare(0.2)];
-    vec![
+    let mut scenarios = vec![
         HttpScenario {
             name: "healthz",
             what: "GET /healthz: the ceiling every other scenario is compared with".to_owned(),
@@ -304,5 +323,30 @@ pub fn http_scenarios(ctx: &Context, options: &Options) -> Vec<HttpScenario> {
             background: Some((reads_while_writing, rate)),
             targets: vec![Target::Throughput(2000.0), Target::P99Ms(20.0)],
         },
-    ]
+    ];
+    // Only where the partner can still nominate somewhere (every generated menu has such offerings).
+    if !ctx.open_offerings.is_empty() {
+        scenarios.push(HttpScenario {
+            name: "nominations",
+            what: format!(
+                "POST /api/v1/menu/{{id}}/nominations and withdrawals: {NOMINATING} officers' connections contending \
+                 for the seats and quota of {} offerings",
+                ctx.open_offerings.len().min(2)
+            ),
+            workload: Arc::new(Nominate::new(
+                &ctx.reader_token,
+                ctx.open_offerings.iter().take(2).cloned().collect(),
+                NOMINATING,
+            )),
+            saturation_connections: NOMINATING,
+            rate: rate / 4.0,
+            rate_connections: NOMINATING,
+            background: None,
+            targets: vec![],
+        });
+    }
+    scenarios
 }
+
+/// Connections nominating at once: more than a nation's quota on one offering, so they contend.
+const NOMINATING: usize = 16;

@@ -151,3 +151,70 @@ impl Workload for Update {
         result
     }
 }
+
+/// Partner officers nominating to a few offerings at once. Each connection is one person, nominated,
+/// then withdrawn, then nominated again; every nomination write locks its offering and counts the seats
+/// and the nation's quota there, so the connections contend for the same few ledgers. A nomination
+/// refused because the quota or the seats are used (409) is that contention working, not an error.
+pub struct Nominate {
+    token: String,
+    offerings: Vec<String>,
+    /// Per connection: the nomination to withdraw next, if it holds one.
+    open: Vec<Mutex<Option<String>>>,
+}
+
+impl Nominate {
+    pub fn new(token: &str, offerings: Vec<String>, connections: usize) -> Self {
+        Self { token: token.to_owned(), offerings, open: (0..connections.max(1)).map(|_| Mutex::new(None)).collect() }
+    }
+
+    fn slot(&self, worker: usize) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.open[worker % self.open.len()].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Workload for Nominate {
+    fn request(&self, worker: usize) -> Request<Body> {
+        match self.slot(worker).as_ref() {
+            Some(nomination) => {
+                let body = serde_json::json!({"decision": "withdraw", "reason": "benchmark"}).to_string();
+                let path = format!("/api/v1/nominations/{nomination}/decision");
+                request(Method::POST, &path, Some(&self.token), Some(body))
+            }
+            None => {
+                let offering = &self.offerings[worker % self.offerings.len()];
+                let body = serde_json::json!({
+                    "name": format!("Benchmark Participant {worker}"),
+                    "rank": "Major",
+                    "organisation": "Ministry of Defense",
+                    "email": format!("bench.participant{worker}@example.jp"),
+                    "clearance": "nato_secret",
+                    "language_level": 5,
+                })
+                .to_string();
+                request(Method::POST, &format!("/api/v1/menu/{offering}/nominations"), Some(&self.token), Some(body))
+            }
+        }
+    }
+
+    fn check(&self, worker: usize, reply: &Reply) -> Result<(), String> {
+        let mut slot = self.slot(worker);
+        match (slot.is_some(), reply.status) {
+            (true, StatusCode::OK) => {
+                *slot = None;
+                Ok(())
+            }
+            (false, StatusCode::CREATED) => {
+                let json: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
+                *slot = json["id"].as_str().map(str::to_owned);
+                slot.as_ref().map(drop).ok_or_else(|| "201 without a nomination id".to_owned())
+            }
+            (false, StatusCode::CONFLICT) => Ok(()),
+            _ => {
+                // Start over with a fresh nomination, so one failure does not repeat forever.
+                *slot = None;
+                Err(describe(reply))
+            }
+        }
+    }
+}

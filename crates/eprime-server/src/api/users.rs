@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::{SignedIn, hash_password};
+use crate::auth::{SignedIn, hash_password, password_work};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -69,9 +69,8 @@ pub struct AccountChangeRequest {
 }
 
 async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    password_work(move || hash_password(&password))
         .await
-        .ok()
         .and_then(Result::ok)
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the password could not be hashed"))
 }
