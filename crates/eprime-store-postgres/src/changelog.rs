@@ -107,6 +107,28 @@ pub(crate) async fn changes_after(pool: &PgPool, after: i64, limit: u32) -> Resu
     rows.iter().map(entry).collect()
 }
 
+/// A partnership's own, document and activity entries after `after`: one index range per entity
+/// (`change_log_by_partner` is (partner, entity, seq)), merged in sequence order.
+pub(crate) async fn partnership_changes(
+    pool: &PgPool,
+    partner: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<ChangeEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+         FROM change_log WHERE partner = $1 AND entity IN ('partnership', 'document', 'activity') AND seq > $2
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(partner.to_owned())
+    .bind(after)
+    .bind(i64::from(limit.clamp(1, 10_000)))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(entry).collect()
+}
+
 /// Whether the record a history is asked for exists and is visible to `scope`.
 pub(crate) async fn visible_record(
     pool: &PgPool,

@@ -321,6 +321,10 @@ impl Store for PostgresStore {
         changelog::changes_after(&self.pool, after, limit).await
     }
 
+    async fn partnership_changes(&self, partner: &PartnerCode, after: i64, limit: u32) -> Result<Vec<ChangeEntry>> {
+        changelog::partnership_changes(&self.pool, partner.as_str(), after, limit).await
+    }
+
     async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64> {
         // One `max` per entity, so each is a single probe of `change_log_by_partner`
         // (partner, entity, seq) rather than a walk over all of the partnership's entries.

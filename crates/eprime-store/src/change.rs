@@ -211,6 +211,10 @@ impl Visibility {
 
 /// The marking a record's JSON carries (`marking`, `releasable_to`); a document created with its
 /// elements carries it under `document`.
+pub(crate) fn marking_of(record: &serde_json::Value) -> Option<Marking> {
+    record_marking(record)
+}
+
 fn record_marking(record: &serde_json::Value) -> Option<Marking> {
     let record = record.get("document").unwrap_or(record);
     let classification = Classification::parse(record.get("marking")?.as_str()?).ok()?;

@@ -22,6 +22,7 @@ pub mod notify;
 pub mod plan;
 mod query;
 mod records;
+pub mod tally;
 pub mod webhooks;
 
 #[cfg(feature = "testsuite")]
@@ -110,6 +111,10 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
     /// The visible activities matching `filter`, counted per status, element, branch and year.
     async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally>;
+    /// Up to `limit` change-log entries after `after` about a partnership itself, its documents or its
+    /// activities, oldest first: what may have changed its counts since a stamp. A system read, like
+    /// `changes_after`; the caller applies the visibility rule to each entry.
+    async fn partnership_changes(&self, partner: &PartnerCode, after: i64, limit: u32) -> Result<Vec<ChangeEntry>>;
     /// The sequence number of the latest change to anything a partnership's counts depend on: the
     /// partnership itself, its documents (and so their elements) and its activities (0 if none).
     /// Equal stamps mean equal counts, so counts can be kept until the stamp moves.

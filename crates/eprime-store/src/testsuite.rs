@@ -481,6 +481,24 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
     let moved = store.partnership_stamp(&code("JPN")).await.unwrap();
     assert!(moved > stamp, "a JPN write moves JPN's stamp");
     assert_eq!(store.partnership_stamp(&code("AUS")).await.unwrap(), 0, "no changes, stamp 0");
+
+    // Following the log's activity changes from nothing gives, for every scope, the tally counted anew.
+    let changes = store.partnership_changes(&code("JPN"), 0, 10_000).await.unwrap();
+    assert_eq!(changes.last().map(|c| c.seq), Some(moved), "the changes end at the stamp");
+    assert!(changes.iter().all(|c| c.partner.as_deref() == Some("JPN")), "only JPN's changes");
+    let branch_of: std::collections::HashMap<_, _> =
+        elements.iter().flatten().map(|e| (e.id, e.parent.unwrap_or(e.id))).collect();
+    for caller in &callers {
+        let scope = caller.read_scope();
+        let mut followed = crate::ActivityTally::default();
+        for change in changes.iter().filter(|c| c.entity == EntityType::Activity) {
+            followed.follow(change, &scope, &branch_of).unwrap();
+        }
+        let filter = ActivityFilter { partnership: Some(code("JPN")), ..Default::default() };
+        assert_eq!(followed, store.tally_activities(&scope, &filter).await.unwrap(), "followed for {caller:?}");
+    }
+    let later = store.partnership_changes(&code("JPN"), stamp, 10_000).await.unwrap();
+    assert_eq!(later.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![moved], "after a stamp, only what followed");
 }
 
 async fn writes_check_permission_after_visibility(store: DynStore) {

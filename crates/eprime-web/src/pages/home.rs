@@ -74,7 +74,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     // page each, so the page costs the same with ten years of activities as with one.
     let mut partnerships = Vec::new();
     for p in store.list_partnerships(&scope).await? {
-        let tally = state.tallies.tally(store, &scope, &p.partner).await?;
+        let tally = &state.tallies.tally(store, &scope, &p.partner).await?.tally;
         let open: u64 = ActivityStatus::ALL
             .iter()
             .filter(|s| !s.is_terminal())

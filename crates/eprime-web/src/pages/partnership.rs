@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use eprime_domain::access::may_edit_activity;
 use eprime_domain::{Document, DocumentStatus, PartnerCode};
 use eprime_server::AppState;
-use eprime_store::{ActivityFilter, ActivityTally, DocumentFilter, StatusCounts};
+use eprime_server::tally::Counted;
+use eprime_store::{ActivityFilter, DocumentFilter, StatusCounts};
 
 use crate::charts::{self, Period, ThemeBar};
 use crate::page::{PageError, PageResult, render};
@@ -77,7 +78,7 @@ struct Loaded {
     documents: Vec<Document>,
     current: Option<eprime_store::DocumentDetail>,
     /// The partnership's visible activities, counted (never loaded) by the store.
-    tally: Arc<ActivityTally>,
+    counted: Arc<Counted>,
 }
 
 /// The partnership, its documents and the counts of its activities: five statements however many
@@ -94,8 +95,8 @@ async fn load(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Loaded, Pa
         Some(d) => store.document(&scope, d.id).await?,
         None => None,
     };
-    let tally = state.tallies.tally(store, &scope, &code).await?;
-    Ok(Loaded { partnership, documents, current, tally })
+    let counted = state.tallies.tally(store, &scope, &code).await?;
+    Ok(Loaded { partnership, documents, current, counted })
 }
 
 fn bars(tree: &Tree) -> Vec<ThemeBar> {
@@ -154,7 +155,7 @@ fn periods(documents: &[Document]) -> Vec<Period> {
 }
 
 fn timeline_svg(loaded: &Loaded) -> (String, Vec<YearRow>) {
-    let (years, folded) = years(&loaded.tally.by_year, &loaded.documents);
+    let (years, folded) = years(&loaded.counted.tally.by_year, &loaded.documents);
     let series: Vec<(i32, [usize; 7])> = years.iter().map(|y| (y.year, y.counts)).collect();
     (charts::timeline("timeline-chart", &series, &periods(&loaded.documents), folded), years)
 }
@@ -190,7 +191,7 @@ pub async fn show(
         })
         .collect();
     let tree = match &loaded.current {
-        Some(detail) => Tree::build(detail, &loaded.tally),
+        Some(detail) => Tree::build(detail, &loaded.counted.tally),
         None => Tree::empty(),
     };
     let programmes: Vec<&Document> = loaded.documents.iter().filter(|d| programme::is_cycle(d.kind)).collect();
@@ -212,7 +213,7 @@ pub async fn show(
         &viewer.scope(),
         &filter,
         position.after,
-        loaded.tally.total(),
+        loaded.counted.total(),
         &base,
     )
     .await?;
@@ -259,7 +260,7 @@ pub(crate) fn svg(body: String) -> Response {
 pub async fn goals_chart(State(state): State<AppState>, viewer: Viewer, Path(raw): Path<String>) -> PageResult {
     let loaded = load(&state, &viewer, &raw).await?;
     let tree = match &loaded.current {
-        Some(detail) => Tree::build(detail, &loaded.tally),
+        Some(detail) => Tree::build(detail, &loaded.counted.tally),
         None => return Err(PageError::NotFound),
     };
     Ok(svg(charts::goals_by_status("goals-chart", &bars(&tree))))
