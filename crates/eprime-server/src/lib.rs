@@ -16,6 +16,7 @@ pub mod extract;
 pub mod importing;
 pub mod menu_index;
 pub mod notifier;
+pub mod offering_views;
 pub mod overdue;
 pub mod problem;
 pub mod signin;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub menu: Arc<menu_index::MenuSearch>,
     /// Partnerships' activity counts per scope, until the partnership changes.
     pub tallies: Arc<tally::TallyCache>,
+    /// Menu offerings as the API shows them, by (id, version).
+    pub offering_views: Arc<offering_views::OfferingViews>,
 }
 
 impl AppState {
@@ -118,6 +121,7 @@ impl AppState {
         Self {
             menu,
             tallies: Arc::default(),
+            offering_views: Arc::default(),
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),

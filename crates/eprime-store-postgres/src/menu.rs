@@ -32,6 +32,10 @@ impl MenuStore for PostgresStore {
         offerings::fetch(&self.pool, scope, id).await
     }
 
+    async fn offering_versions(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<(OfferingId, i64)>> {
+        offerings::versions(&self.pool, scope, ids).await
+    }
+
     async fn offerings_by_ids(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<Offering>> {
         offerings::by_ids(&self.pool, scope, ids).await
     }

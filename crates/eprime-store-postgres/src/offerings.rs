@@ -56,6 +56,31 @@ pub(crate) async fn by_ids(pool: &PgPool, scope: &ReadScope, ids: &[OfferingId])
     Ok(found)
 }
 
+pub(crate) async fn versions(
+    pool: &PgPool,
+    scope: &ReadScope,
+    ids: &[OfferingId],
+) -> Result<Vec<(OfferingId, i64)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        "SELECT o.id, o.version FROM offerings o WHERE o.id = ANY($5::uuid[]) AND ",
+        visible!("offering", "o", "id::text")
+    );
+    let list: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = bind_scope(sqlx::query(sql), scope).bind(list).fetch_all(pool).await.map_err(db_error)?;
+    let mut found = rows
+        .iter()
+        .map(|row| {
+            let id: Uuid = row.try_get(0).map_err(backend)?;
+            Ok((OfferingId(id), row.try_get::<i64, _>(1).map_err(backend)?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    found.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
+    Ok(found)
+}
+
 pub(crate) async fn list(
     pool: &PgPool,
     scope: &ReadScope,

@@ -32,6 +32,10 @@ impl MenuStore for SqliteStore {
         offerings::fetch(&self.reader, scope, id).await
     }
 
+    async fn offering_versions(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<(OfferingId, i64)>> {
+        offerings::versions(self, scope, ids).await
+    }
+
     async fn offerings_by_ids(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<Offering>> {
         offerings::by_ids(self, scope, ids).await
     }

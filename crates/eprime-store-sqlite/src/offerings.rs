@@ -63,6 +63,32 @@ pub(crate) async fn by_ids(
     Ok(found)
 }
 
+pub(crate) async fn versions(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    ids: &[OfferingId],
+) -> Result<Vec<(OfferingId, i64)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        "SELECT o.id, o.version FROM offerings o WHERE o.id IN (SELECT value FROM json_each(?5)) AND ",
+        visible!("offering", "o", "id")
+    );
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows =
+        bind_scope(sqlx::query(sql), scope).bind(json(&list)?).fetch_all(&store.reader).await.map_err(db_error)?;
+    let mut found = rows
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get(0).map_err(backend)?;
+            Ok((id.parse::<OfferingId>().map_err(backend)?, row.try_get::<i64, _>(1).map_err(backend)?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    found.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
+    Ok(found)
+}
+
 pub(crate) async fn list(
     store: &SqliteStore,
     scope: &ReadScope,

@@ -103,6 +103,10 @@ pub trait MenuStore: Send + Sync + 'static {
     async fn offering(&self, scope: &ReadScope, id: OfferingId) -> Result<Option<Offering>>;
     /// The visible offerings among `ids`, in the order of `ids` (search hits keep their rank).
     async fn offerings_by_ids(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<Offering>>;
+    /// The current version of each visible offering among `ids`, in the order of `ids`: what a reader
+    /// that keeps offerings by (id, version) needs to know which it may show and whether what it keeps
+    /// is current, without reading the records.
+    async fn offering_versions(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<(OfferingId, i64)>>;
     /// Offerings by first day, then id; the cursor is opaque.
     async fn list_offerings(
         &self,

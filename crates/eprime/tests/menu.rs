@@ -106,6 +106,7 @@ async fn the_whole_menu_loop_runs_through_the_api() {
     let found = search(&app, "q=quokkatastic&area=CEP&open_seats=true", Some(&japan)).await;
     assert_eq!(found["total"], 1, "{found}");
     assert_eq!(found["items"][0]["id"], id.as_str());
+    assert_eq!(found["items"][0]["status"], "published", "a hit shows the offering as it is now, not as first found");
     assert!(found["facets"]["area"].as_array().unwrap().iter().any(|f| f["value"] == "CEP"));
     assert_eq!(search(&app, "q=quokkatastic", Some(&korea)).await["total"], 0, "Korea is not eligible");
     assert_eq!(search(&app, "q=quokkatastic", None).await["total"], 0, "the menu is not public");

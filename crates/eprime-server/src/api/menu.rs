@@ -176,7 +176,8 @@ pub struct MenuPage {
     pub total: u64,
     pub offset: usize,
     pub limit: usize,
-    pub items: Vec<OfferingView>,
+    #[schema(value_type = Vec<OfferingView>)]
+    pub items: Vec<Box<serde_json::value::RawValue>>,
     /// Counts per value of each facet, over the matches with every other facet's filter applied.
     pub facets: Facets,
 }
@@ -204,13 +205,33 @@ pub async fn search(
         }
     })?;
     let ids: Vec<OfferingId> = hits.hits.iter().filter_map(|h| h.id.parse().ok()).collect();
-    // Read back through the store with the caller's scope: the index narrows, the store decides.
-    let offerings = state.store.offerings_by_ids(&scope, &ids).await?;
+    // The index narrows, the store decides: it names the hits the caller may see, at their current
+    // versions. Those already written out are taken as they are; the rest are read and kept.
+    let versions = state.store.offering_versions(&scope, &ids).await?;
+    let today = today();
+    let mut items: Vec<Option<Box<serde_json::value::RawValue>>> =
+        versions.iter().map(|(id, version)| state.offering_views.get(*id, *version, today)).collect();
+    let missing: Vec<OfferingId> =
+        versions.iter().zip(&items).filter(|(_, item)| item.is_none()).map(|((id, _), _)| *id).collect();
+    if !missing.is_empty() {
+        for offering in state.store.offerings_by_ids(&scope, &missing).await? {
+            let (id, version) = (offering.id, offering.version);
+            let view = OfferingView::new(offering, &state.config.overdue);
+            let json = state.offering_views.put(id, version, today, &view).map_err(|error| {
+                tracing::error!(%error, "an offering could not be written as JSON");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the menu search failed; try again")
+            })?;
+            if let Some(slot) = versions.iter().position(|(hit, _)| *hit == id) {
+                items[slot] = Some(json);
+            }
+        }
+    }
     Ok(Json(MenuPage {
         total: hits.total,
         offset: query.offset,
         limit: query.limit,
-        items: offerings.into_iter().map(|o| OfferingView::new(o, &state.config.overdue)).collect(),
+        // A hit that vanished between the two reads is left out, as if the search had come later.
+        items: items.into_iter().flatten().collect(),
         facets: hits.facets,
     }))
 }

@@ -123,6 +123,14 @@ pub(super) async fn an_offering_is_seen_by_eligible_partners_only_once_published
         .map(|o| o.id)
         .collect::<Vec<_>>();
     assert_eq!(listed, vec![framework.id, everyone.id], "by ids: visible ones only, in the order asked");
+    let versions =
+        store.offering_versions(&scope_of(&korea), &[framework.id, draft.id, live.id, everyone.id]).await.unwrap();
+    assert_eq!(
+        versions,
+        vec![(framework.id, framework.version), (everyone.id, everyone.version)],
+        "versions: the same visible ones, in the order asked, with their current versions"
+    );
+    assert!(store.offering_versions(&scope_of(&korea), &[]).await.unwrap().is_empty());
     let page = store.list_offerings(&scope_of(&japan()), &OfferingFilter::default(), &PageRequest::first(2)).await;
     let page = page.unwrap();
     assert_eq!(page.items.len(), 2);
