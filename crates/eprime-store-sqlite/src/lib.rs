@@ -47,9 +47,6 @@ use crate::codec::{backend, db_error};
 /// The embedded migrations; the schema version is the number of the last one applied.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How much of the database file reads may map (1 GiB; a larger file is read as usual past it).
-const MMAP_BYTES: u64 = 1 << 30;
-
 /// A handle on one SQLite database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -80,11 +77,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Reads map the file instead of copying each page through `pread` into a small cache
-            // per connection: the connections share the OS's page cache, and a read of a hot page
-            // is a memory access. Only address space is reserved; pages count as resident once read.
-            .pragma("mmap_size", MMAP_BYTES.to_string());
+            .busy_timeout(Duration::from_secs(10));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // An in-memory database exists once per connection: share one connection for everything.
         let readers = if in_memory { 1 } else { 4 };
