@@ -126,7 +126,14 @@ async fn activities(addr: SocketAddr, token: &str, partner: &str, limit: usize) 
 
 /// Published offerings whose nomination deadline is at least a week away, as the partner sees them.
 async fn open_offerings(addr: SocketAddr, token: &str) -> anyhow::Result<Vec<String>> {
-    let request = hyper::Request::get("/api/v1/menu?status=published&limit=100")
+    // The menu lists without search words by first day, oldest first: ask for the coming months.
+    let today = time::OffsetDateTime::now_utc().date();
+    let months: Vec<String> = (0..4)
+        .map(|i| today + time::Duration::days(30 * i + 7))
+        .map(|d| format!("{:04}-{:02}", d.year(), u8::from(d.month())))
+        .collect();
+    let path = format!("/api/v1/menu?status=published&month={}&limit=100", months.join(","));
+    let request = hyper::Request::get(path)
         .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::default())?;
     let reply = Conn::new(addr).send(request).await?;
@@ -134,7 +141,7 @@ async fn open_offerings(addr: SocketAddr, token: &str) -> anyhow::Result<Vec<Str
         bail!("searching the menu: {}", crate::driver::describe(&reply));
     }
     let page: Value = serde_json::from_slice(&reply.body)?;
-    let soon = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    let soon = (today + time::Duration::days(7)).to_string();
     Ok(page["items"]
         .as_array()
         .into_iter()
