@@ -134,7 +134,12 @@ impl MenuIndex for TantivyMenuIndex {
         let text = text.as_ref().map(|query| pass::Text { query, scoring: scoring.as_deref(), generation });
         let limit = query.limit.min(MAX_LIMIT);
         let keep = if limit == 0 { 0 } else { query.offset.saturating_add(limit) };
-        let plan = Plan { visibility: self.visibility_terms(visibility), filters: filters(query), keep };
+        let plan = Plan {
+            visibility: self.visibility_terms(visibility),
+            filters: filters(query),
+            keep,
+            upcoming_from: query.upcoming_from.map(|day| schema::day_key(Some(day))),
+        };
         let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
         for reader in searcher.segment_readers() {
             let cols = self.cache.get(reader)?;

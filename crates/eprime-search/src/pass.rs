@@ -35,6 +35,9 @@ pub(crate) struct Plan {
     pub filters: Vec<Option<Vec<String>>>,
     /// How many of the best hits to keep (offset + limit).
     pub keep: usize,
+    /// Without ranked text: the day (as a sort key) from which entries are listed first (see
+    /// `MenuQuery::upcoming_from`).
+    pub upcoming_from: Option<i64>,
 }
 
 /// A hit from one segment, ready to be merged with the others by comparing strings.
@@ -45,11 +48,15 @@ pub(crate) struct Candidate {
     /// By score: (id, ""); by date: (code, id).
     pub keys: (String, String),
     pub id: String,
+    /// Listed after the upcoming ones, latest first (browsing from a day).
+    pub past: bool,
 }
 
 impl Candidate {
     pub fn rank(&self, other: &Self) -> Ordering {
-        other.score.total_cmp(&self.score).then(self.day.cmp(&other.day)).then_with(|| self.keys.cmp(&other.keys))
+        let by_score = other.score.total_cmp(&self.score).then(self.past.cmp(&other.past));
+        let by_day = self.day.cmp(&other.day).then_with(|| self.keys.cmp(&other.keys));
+        by_score.then(if self.past && other.past { by_day.reverse() } else { by_day })
     }
 }
 
@@ -140,13 +147,18 @@ pub(crate) fn segment(
             };
             from_ranked_list(text, weight, reader, cols, &hits, keep, text_matches)?
         }
-        (keep, None) => cols
-            .order
-            .iter()
-            .filter(|&&doc| hits.contains(doc))
-            .take(keep)
-            .map(|&doc| Kept { score: 0.0, day: cols.day[doc as usize], tie: browse_tie(cols, doc), doc })
-            .collect(),
+        (keep, None) => {
+            // The browsing order is by first day: from `upcoming_from` on, then the days before it backwards.
+            let from = plan.upcoming_from.map_or(0, |day| cols.order.partition_point(|&d| cols.day[d as usize] < day));
+            let (past, upcoming) = cols.order.split_at(from);
+            upcoming
+                .iter()
+                .chain(past.iter().rev())
+                .filter(|&&doc| hits.contains(doc))
+                .take(keep)
+                .map(|&doc| Kept { score: 0.0, day: cols.day[doc as usize], tie: browse_tie(cols, doc), doc })
+                .collect()
+        }
     };
     let scored = scoring.is_some();
     let candidates = kept
@@ -155,7 +167,8 @@ pub(crate) fn segment(
             let id = cols.id_str(k.doc).to_string();
             let keys =
                 if scored { (id.clone(), String::new()) } else { (cols.code_str(k.doc).to_string(), id.clone()) };
-            Candidate { score: k.score, day: k.day, keys, id }
+            let past = !scored && plan.upcoming_from.is_some_and(|from| k.day < from);
+            Candidate { score: k.score, day: k.day, keys, id, past }
         })
         .collect();
     Ok(SegmentFruit { total: hits.len(), candidates, counts })

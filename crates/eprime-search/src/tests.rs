@@ -111,6 +111,30 @@ fn ties_and_browsing_order_by_first_day_then_code() {
 }
 
 #[test]
+fn browsing_from_a_day_lists_what_is_coming_first_then_the_past_latest_first() {
+    let day = |d: time::Date, id: &str, code: &str| MenuEntry { first_day: Some(d), ..entry(id, code, "Course") };
+    let mut undated = entry("u", "U", "Course");
+    undated.first_day = None;
+    let idx = index(vec![
+        day(date!(2026 - 01 - 10), "old", "A"),
+        day(date!(2026 - 11 - 30), "recent", "B"),
+        day(date!(2026 - 12 - 05), "today", "C"),
+        day(date!(2027 - 02 - 01), "soon", "D"),
+        day(date!(2027 - 02 - 01), "soon-too", "E"),
+        undated,
+    ]);
+    let from = MenuQuery { upcoming_from: Some(date!(2026 - 12 - 05)), ..all() };
+    assert_eq!(ids(&idx, &everyone(), &from), ["today", "soon", "soon-too", "u", "recent", "old"]);
+    assert_eq!(ids(&idx, &everyone(), &all())[0], "old", "without a day, oldest first");
+    // Pages follow the same order.
+    let second = MenuQuery { offset: 2, limit: 2, ..from.clone() };
+    assert_eq!(ids(&idx, &everyone(), &second), ["soon-too", "u"]);
+    // Words rank by relevance whatever the day.
+    let text = MenuQuery { q: Some("course".into()), ..from };
+    assert_eq!(ids(&idx, &everyone(), &text).len(), 6);
+}
+
+#[test]
 fn phrases_need_the_words_in_order() {
     let idx = index(vec![entry("a", "A", "Crisis management course"), entry("b", "B", "Management of a crisis")]);
     assert_eq!(ids(&idx, &everyone(), &text("\"crisis management\"")), ["a"]);
@@ -479,6 +503,7 @@ proptest! {
         audience in proptest::option::of(0..3usize),
         areas in proptest::collection::vec(0..3usize, 0..2),
         open in proptest::option::of(proptest::bool::ANY),
+        from_month in proptest::option::of(1..5u8),
         limit in 1..8usize,
     ) {
         let index = index(entries.clone());
@@ -493,7 +518,9 @@ proptest! {
             Some(a) => Visibility::of([["JPN", "KOR", "AUS"][a]]),
         };
         let areas: Vec<String> = areas.iter().map(|a| ["CYB", "LOG", "MAR"][*a].to_owned()).collect();
-        let query = MenuQuery { q: q.clone(), areas: areas.clone(), open_seats: open, limit: 1000, ..MenuQuery::default() };
+        let upcoming_from = from_month.map(|m| time::Date::from_calendar_date(2026, time::Month::try_from(m).unwrap(), 10).unwrap());
+        let query =
+            MenuQuery { q: q.clone(), areas: areas.clone(), open_seats: open, upcoming_from, limit: 1000, ..MenuQuery::default() };
 
         let text_matches: Vec<String> = ids(&index, &everyone(), &MenuQuery { q: q.clone(), limit: 1000, ..MenuQuery::default() });
         let visible = |e: &MenuEntry| visibility.everything || e.public || e.audiences.iter().any(|a| visibility.audiences.contains(a));

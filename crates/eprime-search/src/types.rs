@@ -72,6 +72,9 @@ pub struct MenuQuery {
     pub statuses: Vec<String>,
     /// `Some(true)`: only entries with seats left; `Some(false)`: only full ones; `None`: either.
     pub open_seats: Option<bool>,
+    /// Without ranked text, entries are listed by first day. Given a day (today, usually), those starting on
+    /// or after it come first, soonest first, then the earlier ones, latest first; without it, oldest first.
+    pub upcoming_from: Option<time::Date>,
     pub offset: usize,
     /// Page size; 0 returns only `total` and the facets. Capped at [`MAX_LIMIT`].
     pub limit: usize,

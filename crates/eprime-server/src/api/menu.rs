@@ -163,6 +163,8 @@ impl MenuSearchQuery {
             languages: list(self.language).into_iter().map(|l| l.to_ascii_lowercase()).collect(),
             statuses,
             open_seats: self.open_seats,
+            // Without words to rank by, what is coming first.
+            upcoming_from: Some(today()),
             offset,
             limit,
         })

@@ -110,6 +110,8 @@ impl Params {
             languages: all("language").into_iter().map(|v| v.to_ascii_lowercase()).collect(),
             statuses: Vec::new(),
             open_seats,
+            // Without words to rank by, what is coming first.
+            upcoming_from: Some(time::OffsetDateTime::now_utc().date()),
             offset: self.0.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0).min(10_000),
             limit: PAGE,
         }
