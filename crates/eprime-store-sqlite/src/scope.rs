@@ -14,29 +14,19 @@ use sqlx::sqlite::SqliteArguments;
 /// for the record kind `$entity` aliased as `$alias`.
 macro_rules! visible {
     ($entity:literal, $alias:literal, $id:literal) => {
-        concat!(
-            "(?1 = 1 OR ",
-            $alias,
-            ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
-            $entity,
-            "' AND r.entity_id = ",
-            $alias,
-            ".",
-            $id,
-            " AND r.org IN (?2, ?3, ?4)))"
-        )
+        visible!(@rule $entity, $alias, $id, "")
     };
     // The same for a record always released to the nation in `$alias.$owner` (an activity to its
     // partnership: `activity::marking_for`, enforced by the store on every write). Checking that
     // column first answers for the owner's own users from the row (or the index) alone, without a
     // `releasability` probe per row; for everyone else the rule is evaluated as above.
     ($entity:literal, $alias:literal, $id:literal, released_to = $owner:literal) => {
+        visible!(@rule $entity, $alias, $id, concat!($alias, ".", $owner, " IN (?2, ?3, ?4) OR "))
+    };
+    (@rule $entity:literal, $alias:literal, $id:literal, $owner_first:expr) => {
         concat!(
             "(?1 = 1 OR ",
-            $alias,
-            ".",
-            $owner,
-            " IN (?2, ?3, ?4) OR ",
+            $owner_first,
             $alias,
             ".marking = 'PUBLIC' OR EXISTS (SELECT 1 FROM releasability r WHERE r.entity_type = '",
             $entity,
