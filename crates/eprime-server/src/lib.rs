@@ -7,6 +7,7 @@
 //! caller's scope, and shape the answer. Permission and visibility live in the domain and the
 //! store, never here.
 
+pub mod activity_views;
 pub mod api;
 pub mod auth;
 pub mod calendar;
@@ -22,6 +23,7 @@ pub mod problem;
 pub mod signin;
 pub mod tally;
 pub mod throttle;
+pub mod versioned;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -98,6 +100,8 @@ pub struct AppState {
     pub tallies: Arc<tally::TallyCache>,
     /// Menu offerings as the API shows them, by (id, version).
     pub offering_views: Arc<offering_views::OfferingViews>,
+    /// Activities and their JSON, by (id, version), for pages of activities.
+    pub activity_views: Arc<activity_views::ActivityViews>,
 }
 
 impl AppState {
@@ -122,6 +126,7 @@ impl AppState {
             menu,
             tallies: Arc::default(),
             offering_views: Arc::default(),
+            activity_views: Arc::default(),
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),

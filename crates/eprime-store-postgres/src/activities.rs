@@ -149,18 +149,20 @@ pub(crate) async fn fetch<'e>(
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn list(
+/// One page of the activities matching `filter`, selecting `columns` (the whole record, or less): the
+/// rows of the page and the cursor of the next one.
+async fn page_rows(
     pool: &PgPool,
     scope: &ReadScope,
     filter: &ActivityFilter,
     page: &PageRequest,
-) -> Result<Page<Activity>, StoreError> {
+    columns: &str,
+) -> Result<(Vec<PgRow>, Option<String>), StoreError> {
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
     let conditions = Conditions::of(filter, 5);
     let mut next = conditions.next_param(5);
     let mut sql = format!(
-        "{} WHERE {}{}",
-        activity_select!(),
+        "{columns} WHERE {}{}",
         visible!("activity", "a", "id::text", released_to = "partnership"),
         conditions.sql
     );
@@ -183,17 +185,61 @@ pub(crate) async fn list(
         query = query.bind(after);
     }
     let query = query.bind(i64::from(limit) + 1);
-    let rows = query.fetch_all(pool).await.map_err(db_error)?;
+    let mut rows = query.fetch_all(pool).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
-    let mut next_cursor = None;
-    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in rows.iter().take(limit as usize) {
-        items.push(from_row(row)?);
-        if has_more && filter.order != ActivityOrder::RecentlyChanged {
-            next_cursor = Some(row.try_get::<String, _>("sort_key").map_err(backend)?);
+    rows.truncate(limit as usize);
+    let next_cursor = match rows.last() {
+        Some(last) if has_more && filter.order != ActivityOrder::RecentlyChanged => {
+            Some(last.try_get::<String, _>("sort_key").map_err(backend)?)
         }
-    }
+        _ => None,
+    };
+    Ok((rows, next_cursor))
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<Activity>, StoreError> {
+    let (rows, next_cursor) = page_rows(pool, scope, filter, page, activity_select!()).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, next_cursor })
+}
+
+/// The page `list` gives, as (id, version) pairs: an index walk and no child lists.
+pub(crate) async fn list_versions(
+    pool: &PgPool,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<(ActivityId, i64)>, StoreError> {
+    let columns = "SELECT a.id, a.version, a.sort_key FROM activities a";
+    let (rows, next_cursor) = page_rows(pool, scope, filter, page, columns).await?;
+    let items = rows.iter().map(id_and_version).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+/// The visible activities among `ids`, in the order of `ids`: one statement for the whole list.
+pub(crate) async fn by_ids(pool: &PgPool, scope: &ReadScope, ids: &[ActivityId]) -> Result<Vec<Activity>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        activity_select!(),
+        " WHERE a.id = ANY($5::uuid[]) AND ",
+        visible!("activity", "a", "id::text", released_to = "partnership")
+    );
+    let list: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = bind_scope(sqlx::query(sql), scope).bind(list).fetch_all(pool).await.map_err(db_error)?;
+    let mut found = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    found.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+    Ok(found)
+}
+
+fn id_and_version(row: &PgRow) -> Result<(ActivityId, i64), StoreError> {
+    Ok((ActivityId(row.try_get::<Uuid, _>("id").map_err(backend)?), row.try_get("version").map_err(backend)?))
 }
 
 pub(crate) async fn count(pool: &PgPool, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {

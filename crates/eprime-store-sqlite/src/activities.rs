@@ -138,21 +138,20 @@ pub(crate) async fn fetch<'e>(
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn list(
+/// One page of the activities matching `filter`, selecting `columns` (the whole record, or less): the
+/// rows of the page and the cursor of the next one.
+async fn page_rows(
     store: &SqliteStore,
     scope: &ReadScope,
     filter: &ActivityFilter,
     page: &PageRequest,
-) -> Result<Page<Activity>, StoreError> {
+    columns: &str,
+) -> Result<(Vec<SqliteRow>, Option<String>), StoreError> {
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
     let conditions = Conditions::of(filter, 5);
     let mut next = conditions.next_param(5);
-    let mut sql = format!(
-        "{} WHERE {}{}",
-        activity_select!(),
-        visible!("activity", "a", "id", released_to = "partnership"),
-        conditions.sql
-    );
+    let mut sql =
+        format!("{columns} WHERE {}{}", visible!("activity", "a", "id", released_to = "partnership"), conditions.sql);
     let (after_sort_key, order) = match filter.order {
         ActivityOrder::NewestFirst => ("a.sort_key <", "a.sort_key DESC"),
         ActivityOrder::SoonestFirst => ("a.sort_key >", "a.sort_key ASC"),
@@ -172,17 +171,67 @@ pub(crate) async fn list(
         query = query.bind(after);
     }
     let query = query.bind(i64::from(limit) + 1);
-    let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
+    let mut rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
-    let mut next_cursor = None;
-    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in rows.iter().take(limit as usize) {
-        items.push(from_row(row)?);
-        if has_more && filter.order != ActivityOrder::RecentlyChanged {
-            next_cursor = Some(row.try_get::<String, _>("sort_key").map_err(backend)?);
+    rows.truncate(limit as usize);
+    let next_cursor = match rows.last() {
+        Some(last) if has_more && filter.order != ActivityOrder::RecentlyChanged => {
+            Some(last.try_get::<String, _>("sort_key").map_err(backend)?)
         }
-    }
+        _ => None,
+    };
+    Ok((rows, next_cursor))
+}
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<Activity>, StoreError> {
+    let (rows, next_cursor) = page_rows(store, scope, filter, page, activity_select!()).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, next_cursor })
+}
+
+/// The page `list` gives, as (id, version) pairs: an index walk and no child lists.
+pub(crate) async fn list_versions(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<(ActivityId, i64)>, StoreError> {
+    let columns = "SELECT a.id, a.version, a.sort_key FROM activities a";
+    let (rows, next_cursor) = page_rows(store, scope, filter, page, columns).await?;
+    let items = rows.iter().map(id_and_version).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+/// The visible activities among `ids`, in the order of `ids`: one statement for the whole list.
+pub(crate) async fn by_ids(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    ids: &[ActivityId],
+) -> Result<Vec<Activity>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        activity_select!(),
+        " WHERE a.id IN (SELECT value FROM json_each(?5)) AND ",
+        visible!("activity", "a", "id", released_to = "partnership")
+    );
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows =
+        bind_scope(sqlx::query(sql), scope).bind(json(&list)?).fetch_all(&store.reader).await.map_err(db_error)?;
+    let mut found = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    found.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+    Ok(found)
+}
+
+fn id_and_version(row: &SqliteRow) -> Result<(ActivityId, i64), StoreError> {
+    let id: String = row.try_get("id").map_err(backend)?;
+    Ok((id.parse().map_err(backend)?, row.try_get("version").map_err(backend)?))
 }
 
 pub(crate) async fn count(store: &SqliteStore, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64, StoreError> {

@@ -227,6 +227,19 @@ impl Store for SqliteStore {
         activities::list(self, scope, filter, page).await
     }
 
+    async fn list_activity_versions(
+        &self,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<(ActivityId, i64)>> {
+        activities::list_versions(self, scope, filter, page).await
+    }
+
+    async fn activities_by_ids(&self, scope: &ReadScope, ids: &[ActivityId]) -> Result<Vec<Activity>> {
+        activities::by_ids(self, scope, ids).await
+    }
+
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
         activities::count(self, scope, filter).await
     }

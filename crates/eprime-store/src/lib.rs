@@ -108,6 +108,16 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
         filter: &ActivityFilter,
         page: &PageRequest,
     ) -> Result<Page<Activity>>;
+    /// The page `list_activities` gives, as (id, version) pairs only: for a reader that keeps
+    /// activities by version (every write bumps it) and reads the records it lacks with `activities_by_ids`.
+    async fn list_activity_versions(
+        &self,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<(ActivityId, i64)>>;
+    /// The visible activities among `ids`, in the order of `ids`.
+    async fn activities_by_ids(&self, scope: &ReadScope, ids: &[ActivityId]) -> Result<Vec<Activity>>;
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
     /// The visible activities matching `filter`, counted per status, element, branch and year.
     async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally>;

@@ -438,6 +438,18 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             let mut listed: Vec<_> = newest_first.iter().map(|a| a.id).collect();
             listed.sort();
             assert_eq!(listed, expected_ids, "list of {filter:?} for {caller:?}");
+            let mut versions = Vec::new();
+            let mut page = PageRequest::first(7);
+            loop {
+                let result = store.list_activity_versions(&scope, filter, &page).await.unwrap();
+                versions.extend(result.items);
+                match result.next_cursor {
+                    Some(cursor) => page.after = Some(cursor),
+                    None => break,
+                }
+            }
+            let listed_versions: Vec<_> = newest_first.iter().map(|a| (a.id, a.version)).collect();
+            assert_eq!(versions, listed_versions, "versions page by page, as the list");
             let soonest = ActivityFilter { order: crate::ActivityOrder::SoonestFirst, ..filter.clone() };
             let soonest_first: Vec<_> = all_pages(soonest, scope.clone()).await.iter().map(|a| a.id).collect();
             let reversed: Vec<_> = newest_first.iter().rev().map(|a| a.id).collect();
@@ -469,6 +481,14 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             assert_eq!(tally, expected, "tally of {filter:?} for {caller:?}");
             assert_eq!(tally.total(), counted);
         }
+    }
+    // By ids: the visible ones among those asked, in the order asked.
+    let asked: Vec<_> = created.iter().rev().map(|a| a.id).collect();
+    for caller in &callers {
+        let scope = caller.read_scope();
+        let found: Vec<_> = store.activities_by_ids(&scope, &asked).await.unwrap().iter().map(|a| a.id).collect();
+        let expected: Vec<_> = created.iter().rev().filter(|a| scope.can_read(&a.marking)).map(|a| a.id).collect();
+        assert_eq!(found, expected, "by ids for {caller:?}");
     }
     // The stamp moves with every write that can change a partnership's counts, and only then.
     let stamp = store.partnership_stamp(&code("JPN")).await.unwrap();

@@ -2,7 +2,8 @@
 //! with their goals, priority areas — each with how many visible activities support it, by status.
 
 use eprime_domain::{Document, ElementKind, ReadScope};
-use eprime_store::{ActivityFilter, ActivityTally, DocumentDetail, PageRequest, StatusCounts, Store, StoreError};
+use eprime_server::AppState;
+use eprime_store::{ActivityFilter, ActivityTally, DocumentDetail, PageRequest, StatusCounts, StoreError};
 
 use crate::page::PageError;
 use crate::views::ActivityRow;
@@ -29,7 +30,7 @@ impl ActivityListing {
     /// The page after `after` (a cursor from an earlier page's link), linking on from `base` (a
     /// path that can take `?after=`). A cursor this server did not give out is a bad request.
     pub async fn load(
-        store: &dyn Store,
+        state: &AppState,
         scope: &ReadScope,
         filter: &ActivityFilter,
         after: Option<String>,
@@ -37,17 +38,20 @@ impl ActivityListing {
         base: &str,
     ) -> Result<Self, PageError> {
         let page = PageRequest { limit: LISTING_PAGE, after };
-        let result = store.list_activities(scope, filter, &page).await.map_err(|error| match error {
-            StoreError::Invalid(_) => {
-                PageError::BadRequest("That list position is not one this server gave out.".into())
-            }
-            other => other.into(),
-        })?;
+        let result =
+            state.activity_views.page(state.store.as_ref(), scope, filter, &page).await.map_err(
+                |error| match error {
+                    StoreError::Invalid(_) => {
+                        PageError::BadRequest("That list position is not one this server gave out.".into())
+                    }
+                    other => other.into(),
+                },
+            )?;
         let more = result.next_cursor.map(|cursor| {
             let encoded: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
             format!("{base}?after={encoded}#activities")
         });
-        Ok(Self { rows: result.items.iter().map(ActivityRow::from).collect(), total, more })
+        Ok(Self { rows: result.items.iter().map(|kept| ActivityRow::from(&kept.record)).collect(), total, more })
     }
 }
 

@@ -130,3 +130,67 @@ async fn the_dashboard_count_follows_every_write_and_each_viewers_scope() {
     assert_eq!(count(officer.clone()).await, listed(officer.clone()).await);
     assert_eq!(count(ally.clone()).await, ally_before, "France does not: it is not released to France");
 }
+
+/// Lists keep activities by (id, version) between requests: a change shows in the very next list,
+/// every list equals the activity as read alone, and a narrowed release takes the activity off the
+/// lists of those who lost it, though their earlier lists had it.
+#[tokio::test]
+async fn lists_show_every_change_at_once_and_only_to_those_who_may_see_it() {
+    let app = TestApp::demo().await;
+    let staff = app.login("nato.staff").await;
+    let ally = app.login("fra.ally").await;
+    let listed = |token: String| {
+        let app = &app;
+        async move { app.all_activities("&partnership=JPN", Some(&token)).await }
+    };
+    let find = |list: &[serde_json::Value], id: &str| list.iter().find(|a| a["id"] == id).cloned();
+    // France, an Ally, sees Japan's activities released to Allies; take one of those.
+    let seen_by_france = listed(ally.clone()).await;
+    let shared = seen_by_france
+        .iter()
+        .find(|a| a["marking"] == "NATO UNCLASSIFIED" && a["releasable_to"].to_string().contains("ALLIES"))
+        .expect("the demo releases some of Japan's activities to Allies")
+        .clone();
+    let id = shared["id"].as_str().unwrap().to_owned();
+    let all_before = listed(staff.clone()).await;
+    assert_eq!(find(&all_before, &id), Some(shared.clone()), "every reader gets the same record");
+
+    let patch = |body: serde_json::Value| {
+        let (app, staff, id) = (&app, &staff, &id);
+        async move {
+            let current = app.get(&format!("/api/v1/activities/{id}"), Some(staff)).await;
+            let tag = current.headers()["etag"].to_str().unwrap().to_owned();
+            let response = app
+                .request(Method::PATCH, &format!("/api/v1/activities/{id}"), Some(staff))
+                .header("If-Match", tag)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let renamed = patch(json!({"title": "Renamed while kept"})).await;
+    for token in [&staff, &ally] {
+        let listed = find(&listed(token.clone()).await, &id).expect("still visible");
+        assert_eq!(listed, renamed, "the list shows the new version at once");
+        let alone = app.get_json(&format!("/api/v1/activities/{id}"), Some(token)).await;
+        assert_eq!(listed, alone, "the list and the record agree");
+    }
+
+    let releasable: Vec<String> = shared["releasable_to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|org| org.as_str())
+        .filter(|org| !["ALLIES", "FRA"].contains(org))
+        .map(str::to_owned)
+        .collect();
+    let narrowed = patch(json!({"releasable_to": releasable})).await;
+    assert!(!narrowed["releasable_to"].to_string().contains("ALLIES"));
+    assert_eq!(find(&listed(staff.clone()).await, &id), Some(narrowed), "NATO still lists it");
+    let france_after = listed(ally.clone()).await;
+    assert_eq!(find(&france_after, &id), None, "France no longer lists it");
+    assert_eq!(france_after.len(), seen_by_france.len() - 1, "and lists everything else as before");
+}

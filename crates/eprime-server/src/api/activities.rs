@@ -107,11 +107,14 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> ApiResult<Json<ActivityPage>> {
     let (filter, page) = query.into_parts().map_err(ApiError::bad_query)?;
-    let page = state.store.list_activities(&caller.read_scope(), &filter, &page).await.map_err(|e| match e {
-        eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
-        other => other.into(),
-    })?;
-    Ok(Json(ActivityPage { items: page.items, next_cursor: page.next_cursor }))
+    let page = state.activity_views.page(state.store.as_ref(), &caller.read_scope(), &filter, &page).await.map_err(
+        |e| match e {
+            eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
+            other => other.into(),
+        },
+    )?;
+    let items = page.items.iter().map(|kept| kept.json.clone()).collect();
+    Ok(Json(ActivityPage { items, next_cursor: page.next_cursor }))
 }
 
 /// Creates an activity in `proposed` status. NATO staff may create one for any partnership, a

@@ -130,7 +130,8 @@ pub struct ElementDetailView {
 /// One page of activities.
 #[derive(Serialize, ToSchema)]
 pub struct ActivityPage {
-    pub items: Vec<Activity>,
+    #[schema(value_type = Vec<Activity>)]
+    pub items: Vec<Box<serde_json::value::RawValue>>,
     /// Pass as `after` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
 }

@@ -58,7 +58,8 @@ pub async fn show(
     };
     let filter = ActivityFilter { element: Some(id), ..Default::default() };
     let total = store.count_activities(&scope, &filter).await?;
-    let listing = ActivityListing::load(store, &scope, &filter, position.after, total, &format!("/goals/{id}")).await?;
+    let listing =
+        ActivityListing::load(&state, &scope, &filter, position.after, total, &format!("/goals/{id}")).await?;
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &document.partnership).is_ok());
     let watch = watch_button(&state, &viewer, EntityType::Element, &id.to_string(), format!("/goals/{id}")).await?;
     Ok(render(&GoalPage {

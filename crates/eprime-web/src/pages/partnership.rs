@@ -208,15 +208,8 @@ pub async fn show(
     let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &p.partner).is_ok());
     let filter = ActivityFilter { partnership: Some(p.partner.clone()), ..Default::default() };
     let base = format!("/partnerships/{}", p.partner);
-    let listing = ActivityListing::load(
-        state.store.as_ref(),
-        &viewer.scope(),
-        &filter,
-        position.after,
-        loaded.counted.total(),
-        &base,
-    )
-    .await?;
+    let listing =
+        ActivityListing::load(&state, &viewer.scope(), &filter, position.after, loaded.counted.total(), &base).await?;
     let page = PartnershipPage {
         chrome: Chrome::new(&viewer, "partnership"),
         code: p.partner.to_string(),

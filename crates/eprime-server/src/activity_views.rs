@@ -1,0 +1,83 @@
+//! Pages of activities, with each activity kept by (id, version) as a record and as its JSON.
+//!
+//! Reading a page of fifty activities whole costs four correlated sub-queries per row (participants,
+//! goals, areas, releasability) and then writing each out as JSON; most of a list request went there,
+//! although the first pages of the common lists seldom change. So a page is read in two steps: the
+//! store walks its index for the page's (id, version) pairs (`Store::list_activity_versions`, with the
+//! same filters, visibility rule and cursor as `list_activities`), and only the activities not kept
+//! at that version are read whole (`Store::activities_by_ids`, one statement). The store decides
+//! what the caller sees on every request; see `versioned`.
+
+use std::sync::Arc;
+
+use eprime_domain::{Activity, ActivityId, ReadScope};
+use eprime_store::{ActivityFilter, Page, PageRequest, Store, StoreError};
+use serde_json::value::RawValue;
+
+use crate::versioned::Versioned;
+
+/// How many activities are kept (about 3 KB each, record and JSON).
+const CAPACITY: usize = 8192;
+
+/// One version of an activity, and its JSON as the API gives it.
+pub struct KeptActivity {
+    pub record: Activity,
+    pub json: Box<RawValue>,
+}
+
+impl KeptActivity {
+    fn new(record: Activity) -> Result<Self, StoreError> {
+        let json = serde_json::value::to_raw_value(&record)
+            .map_err(|error| StoreError::Backend(format!("activity {} as JSON: {error}", record.id)))?;
+        Ok(Self { record, json })
+    }
+}
+
+pub struct ActivityViews {
+    kept: Versioned<ActivityId, Arc<KeptActivity>>,
+}
+
+impl Default for ActivityViews {
+    fn default() -> Self {
+        Self { kept: Versioned::with_capacity(CAPACITY) }
+    }
+}
+
+impl ActivityViews {
+    /// The page `Store::list_activities` would give, item for item.
+    pub async fn page(
+        &self,
+        store: &dyn Store,
+        scope: &ReadScope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Arc<KeptActivity>>, StoreError> {
+        let versions = store.list_activity_versions(scope, filter, page).await?;
+        let mut items: Vec<Option<Arc<KeptActivity>>> =
+            versions.items.iter().map(|(id, version)| self.kept.get(*id, *version)).collect();
+        let missing: Vec<ActivityId> =
+            versions.items.iter().zip(&items).filter(|(_, item)| item.is_none()).map(|((id, _), _)| *id).collect();
+        if !missing.is_empty() {
+            for record in store.activities_by_ids(scope, &missing).await? {
+                let (id, version) = (record.id, record.version);
+                let kept = Arc::new(KeptActivity::new(record)?);
+                self.kept.put(id, version, kept.clone());
+                if let Some(slot) = versions.items.iter().position(|(listed, _)| *listed == id) {
+                    items[slot] = Some(kept);
+                }
+            }
+        }
+        // An activity changed between the two reads is shown as it is now; one that stopped being
+        // visible in between is left out, as if the list had been read a moment later.
+        Ok(Page { items: items.into_iter().flatten().collect(), next_cursor: versions.next_cursor })
+    }
+
+    /// How many activities are kept.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+}
