@@ -15,12 +15,17 @@ use eprime_store::{ChangeEntry, DynStore, EntityType, Visibility};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::pace::Pace;
+
 /// Events held for subscribers that are a little behind.
 const CHANNEL_CAPACITY: usize = 1024;
 /// The longest a change can go unseen when no wake-up arrives (a write by another process on SQLite).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Entries read from the log at a time.
 const BATCH: u32 = 500;
+/// At most one read of the log per this, so a burst of writes is published from one read; a lone
+/// change is published at once.
+const PACE: Duration = Duration::from_millis(5);
 
 /// One change, ready to send: who may see it, and its JSON.
 #[derive(Debug)]
@@ -146,8 +151,10 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>) {
             }
         }
     };
+    let mut pace = Pace::every(PACE);
     loop {
         store.wait_for_changes(last, POLL_INTERVAL).await;
+        pace.next_pass().await;
         let Some(hub) = hub.upgrade() else { return };
         loop {
             let entries = match store.changes_after(last, BATCH).await {

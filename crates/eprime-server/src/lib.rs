@@ -19,6 +19,7 @@ pub mod menu_index;
 pub mod notifier;
 pub mod offering_views;
 pub mod overdue;
+pub mod pace;
 pub mod problem;
 pub mod signin;
 pub mod tally;

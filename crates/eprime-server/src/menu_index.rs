@@ -16,6 +16,8 @@ use eprime_domain::{OfferingId, ReadScope};
 use eprime_search::{MenuEntry, MenuIndex, Visibility};
 use eprime_store::{DynStore, EntityType, OfferingFilter, PageRequest};
 
+use crate::pace::Pace;
+
 /// The index with what it needs to describe offerings: organisation names and area titles.
 pub struct MenuSearch {
     pub index: Arc<dyn MenuIndex>,
@@ -167,8 +169,12 @@ impl MenuSearch {
                 }
                 search.built.send_replace(true);
             }
+            // This instance's own writes refresh the index as they are made; the log brings other
+            // instances' writes, and a few milliseconds' pace batches them under load.
+            let mut pace = Pace::every(Duration::from_millis(20));
             loop {
                 store.wait_for_changes(after, Duration::from_secs(30)).await;
+                pace.next_pass().await;
                 let Some(search) = search.upgrade() else { return };
                 let entries = match store.changes_after(after, 1_000).await {
                     Ok(entries) => entries,

@@ -7,16 +7,22 @@ use std::time::Duration;
 
 use eprime_store::DynStore;
 
+use crate::pace::Pace;
+
 const BATCH: u32 = 200;
 const IDLE: Duration = Duration::from_secs(1);
+/// At most one pass per this: notifications are read by people, a few milliseconds do not matter.
+const PACE: Duration = Duration::from_millis(20);
 
 /// Runs until `alive` is gone (the server's state was dropped).
 pub fn start<T: Send + Sync + 'static>(store: DynStore, alive: Weak<T>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
     runtime.spawn(async move {
         let mut seen = 0;
+        let mut pace = Pace::every(PACE);
         loop {
             store.wait_for_changes(seen, IDLE).await;
+            pace.next_pass().await;
             if alive.upgrade().is_none() {
                 return;
             }

@@ -6,6 +6,7 @@ use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
     NewActivity, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, SourceRef, Text, Title, ValidationErrors,
 };
+use eprime_store::references::NewReferences;
 use eprime_store::{
     ActivityFilter, ActivityOrder, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index,
 };
@@ -356,7 +357,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
         created_at: at,
         updated_at: at,
     };
-    check_references(&mut tx, &scope, &activity).await?;
+    check_references(&mut tx, &scope, None, &activity).await?;
     if let Some(offering) = activity.offering
         && crate::offerings::fetch(&mut *tx, &scope, offering).await?.is_none()
     {
@@ -416,7 +417,7 @@ pub(crate) async fn update(
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     may_edit_activity(actor, &current.partnership)?;
     let mut next = changes.apply_to(&current)?;
-    check_references(&mut tx, &scope, &next).await?;
+    check_references(&mut tx, &scope, Some(&current), &next).await?;
     next.version = current.version + 1;
     next.updated_at = now();
     save(&mut tx, &next, current.version).await?;
@@ -598,23 +599,24 @@ async fn replace_list(
     Ok(())
 }
 
-/// Every code and id the activity names must exist, and supported elements must belong to a
-/// visible document of the activity's own partnership. All problems are reported together.
-async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &Activity) -> Result<(), StoreError> {
+/// Every code and id the write adds (`NewReferences`) must exist, and added elements must belong to
+/// a visible document of the activity's own partnership. All problems are reported together.
+async fn check_references(
+    tx: &mut PgConnection,
+    scope: &ReadScope,
+    previous: Option<&Activity>,
+    activity: &Activity,
+) -> Result<(), StoreError> {
     let mut errors = ValidationErrors::default();
-    let orgs = activity
-        .lead
-        .iter()
-        .map(|l| ("lead".to_owned(), l))
-        .chain(activity.participants.iter().enumerate().map(|(i, p)| (format!("participants[{i}]"), p)));
-    for (field, org) in orgs {
+    let added = NewReferences::of(previous, activity);
+    for (field, org) in added.orgs {
         if !exists(tx, "SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)", org.as_str()).await? {
             errors.push(FieldError::new(field, format!("there is no organisation {org}")));
         }
     }
-    for (i, area) in activity.areas.iter().enumerate() {
+    for (field, area) in added.areas {
         if !exists(tx, "SELECT EXISTS (SELECT 1 FROM areas WHERE code = $1)", area.as_str()).await? {
-            errors.push(FieldError::new(format!("areas[{i}]"), format!("there is no area of cooperation {area}")));
+            errors.push(FieldError::new(field, format!("there is no area of cooperation {area}")));
         }
     }
     let sql = concat!(
@@ -623,7 +625,7 @@ async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &A
         visible!("document", "d", "id::text"),
         ")"
     );
-    for (i, element) in activity.supports.iter().enumerate() {
+    for (field, element) in added.elements {
         let row = bind_scope(sqlx::query(sql), scope)
             .bind(element.0)
             .bind(activity.partnership.as_str().to_owned())
@@ -632,12 +634,12 @@ async fn check_references(tx: &mut PgConnection, scope: &ReadScope, activity: &A
             .map_err(db_error)?;
         if !row.try_get::<bool, _>(0).map_err(backend)? {
             errors.push(FieldError::new(
-                format!("supports[{i}]"),
+                field,
                 format!("{element} is not a goal, area or objective of a {} document", activity.partnership),
             ));
         }
     }
-    if let Some(document) = activity.source.as_ref().and_then(|s| s.document) {
+    if let Some(document) = added.document {
         let sql = concat!(
             "SELECT EXISTS (SELECT 1 FROM documents d WHERE d.id = $5 AND ",
             visible!("document", "d", "id::text"),

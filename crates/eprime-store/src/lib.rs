@@ -22,6 +22,7 @@ pub mod notify;
 pub mod plan;
 mod query;
 mod records;
+pub mod references;
 pub mod tally;
 pub mod webhooks;
 

@@ -230,6 +230,15 @@ async fn a_failed_write_leaves_no_trace(store: DynStore) {
     assert_eq!(count, 0, "nothing half-written");
     let unknown = store.create_activity(&staff(), new_activity("AUS", "Talks", Marking::public())).await.unwrap_err();
     assert!(matches!(unknown, StoreError::Invalid(_)), "an unknown partnership is refused");
+    // An update checks the references it adds, named by their place in the new list.
+    let mut good = new_activity("JPN", "Talks", Marking::public());
+    good.participants = vec![org("JPN")];
+    let created = store.create_activity(&staff(), good).await.unwrap();
+    let adding = ActivityChanges { participants: Some(vec![org("JPN"), org("ZZZ")]), ..Default::default() };
+    let error = store.update_activity(&staff(), created.id, Some(1), adding).await.unwrap_err();
+    assert!(matches!(&error, StoreError::Invalid(e) if e.0[0].field == "participants[1]"), "{error:?}");
+    let now = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
+    assert_eq!((now.version, now.participants), (1, vec![org("JPN")]), "the refused update changed nothing");
 }
 
 async fn transitions_follow_the_lifecycle(store: DynStore) {
