@@ -98,6 +98,15 @@ async fn a_postgres_copy_holds_every_row_and_continues_the_change_log() {
     target.import(&dump).await.unwrap();
     assert_eq!(target.export().await.unwrap().summary(), summary, "same rows, same checksums");
     assert!(target.check_integrity().await.unwrap().is_empty());
+    // The planner has statistics for what was copied, without waiting for autovacuum.
+    let mut check = PgConnection::connect(&target_url).await.unwrap();
+    let analyzed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'activities' AND last_analyze IS NOT NULL",
+    )
+    .fetch_one(&mut check)
+    .await
+    .unwrap();
+    assert_eq!(analyzed, 1, "activities analyzed after the copy");
     let refused = target.import(&dump).await.unwrap_err().to_string();
     assert!(refused.contains("not empty"), "{refused}");
 

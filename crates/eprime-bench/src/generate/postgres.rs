@@ -9,10 +9,13 @@ use sqlx::{Connection, Row};
 use super::GENERATOR_VERSION;
 use crate::options::Scale;
 
+/// How templates are made, bumped when that changes (2: the copy gathers planner statistics).
+const TEMPLATE_VERSION: u32 = 2;
+
 /// The comment a template carries once it is complete: a template without it (a copy that was
-/// interrupted) is made again.
+/// interrupted, or made the old way) is made again.
 fn marker() -> String {
-    format!("eprime-bench generator {GENERATOR_VERSION} complete")
+    format!("eprime-bench generator {GENERATOR_VERSION} template {TEMPLATE_VERSION} complete")
 }
 
 /// `url` with its database name replaced by `name`.
@@ -50,7 +53,17 @@ pub async fn prepare(admin_url: &str, scale: Scale, sqlite_url: &str, regenerate
         execute(&mut admin, &format!("COMMENT ON DATABASE {template} IS '{}'", marker())).await?;
     }
     execute(&mut admin, &format!("DROP DATABASE IF EXISTS {run} WITH (FORCE)")).await?;
-    execute(&mut admin, &format!("CREATE DATABASE {run} TEMPLATE {template}")).await?;
+    // A backend of the copy that just closed its connections can linger a moment, and PostgreSQL
+    // refuses a template that anyone is connected to: wait for it, a few seconds at most.
+    let create = format!("CREATE DATABASE {run} TEMPLATE {template}");
+    let mut attempts = 0;
+    while let Err(error) = execute(&mut admin, &create).await {
+        attempts += 1;
+        if attempts == 20 || !format!("{error:#}").contains("being accessed by other users") {
+            return Err(error);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     admin.close().await?;
     with_database(admin_url, &run)
 }
