@@ -413,6 +413,24 @@ async fn administrators_manage_the_accounts_in_their_scope_only() {
     // Officers manage no accounts.
     let officer = server.sign_in("jpn.officer").await;
     assert_eq!(server.page("/admin/accounts", Some(&officer)).await.0, StatusCode::FORBIDDEN);
+    // A NATO administrator creates participants' accounts, each named by the e-mail address its
+    // nominations give, as in the API.
+    let nato_admin = server.sign_in("nato.admin").await;
+    let participant = |username: &'static str| {
+        [
+            ("username", username),
+            ("display_name", "Sato Hanako"),
+            ("role", "participant"),
+            ("password", "a long enough passphrase"),
+        ]
+    };
+    let plain = server
+        .submit_refused("/admin/accounts", &nato_admin, &participant("sato"), StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(plain.contains("id=\"username-error\"") && plain.contains("e-mail address"), "{plain}");
+    server.submit_ok("/admin/accounts", &nato_admin, &participant("sato@mod.example.jp")).await;
+    let (_, page) = server.page("/admin/accounts", Some(&nato_admin)).await;
+    assert!(page.contains("sato@mod.example.jp"));
 }
 
 fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {

@@ -184,11 +184,14 @@ pub async fn create(State(state): State<AppState>, viewer: Viewer, form: FormDat
     };
     let password = form.raw("password").to_owned();
     let mut errors = ValidationErrors::default();
-    errors.check(password::check_username(&values.username));
+    let parsed_role = Role::parse(&values.role);
+    // A participant's account is named by its e-mail address; every other by a plain username.
+    let named_as = parsed_role.as_ref().map_or(Role::PartnerOfficer, |role| *role);
+    errors.check(password::check_account_name(&values.username, named_as));
     if values.display_name.is_empty() || values.display_name.chars().count() > 120 {
         errors.push(FieldError::new("display_name", "must be 1–120 characters"));
     }
-    let role = errors.check(Role::parse(&values.role));
+    let role = errors.check(parsed_role);
     let partner =
         errors.check(Some(values.partner.as_str()).filter(|p| !p.is_empty()).map(PartnerCode::parse).transpose());
     let organisation = errors.check(
