@@ -6,9 +6,18 @@ use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::{Comment, OrgCode, SubjectKind};
 use eprime_store::{Store, StoreError};
 
-use crate::pages::activity::CommentView;
 use crate::session::Viewer;
 use crate::views::date;
+
+/// One comment as a page shows it.
+pub struct CommentView {
+    pub author: String,
+    pub at: String,
+    pub at_iso: String,
+    pub paragraphs: Vec<String>,
+    pub deleted: bool,
+    pub edited: bool,
+}
 
 pub struct Discussion {
     pub comments: Vec<CommentView>,

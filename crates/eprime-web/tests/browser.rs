@@ -460,7 +460,7 @@ async fn a_change_made_elsewhere_appears_without_reloading() {
             if !commented.status().is_success() {
                 return Err(format!("the API refused the comment: {}", commented.status()));
             }
-            pages.until_text("#activity-comments", "please schedule it", Duration::from_secs(1)).await?;
+            pages.until_text("#comments", "please schedule it", Duration::from_secs(1)).await?;
             if pages.script("return window.__notReloaded === true").await? != json!(true) {
                 return Err("the page was reloaded".to_owned());
             }

@@ -1047,3 +1047,25 @@ async fn a_menu_event_is_discussed_on_its_page_each_partner_apart() {
     let (_, public) = server.page(&path, None).await;
     assert!(!public.contains("Can two of us come"), "the public sees no event, so no discussion");
 }
+
+/// An activity's discussion uses the shared discussion block, and tells each viewer who will read
+/// what they post: the partner's officer posts to NATO and the partner, an Ally's officer also to
+/// the Ally (the comment's marking includes its author's nation).
+#[tokio::test]
+async fn an_activitys_discussion_names_who_will_read_a_comment() {
+    let server = TestServer::start().await;
+    let token = server.api_token("jpn.officer").await;
+    let body =
+        json!({"partnership": "JPN", "title": "Talks with Allies", "kind": "meeting", "releasable_to": ["ALLIES"]});
+    let id = server.api_create(&token, body).await["id"].as_str().unwrap().to_owned();
+    let path = format!("/activities/{id}");
+    for (user, audience) in [("jpn.officer", "seen by NATO and JPN"), ("fra.ally", "seen by NATO, FRA and JPN")] {
+        let viewer = server.sign_in(user).await;
+        let (status, page) = server.page(&path, Some(&viewer)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("id=\"discussion-heading\"") && page.contains("No one has commented yet."));
+        assert!(page.contains(audience), "{user}: {page}");
+        assert!(page.contains(&format!("action=\"{path}/comments\"")));
+        assert!(page.contains("id=\"comments\" data-live-swap"), "the comments refresh live");
+    }
+}

@@ -8,12 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use eprime_domain::access::{may_comment, may_edit_activity, may_transition_activity};
 use eprime_domain::comment::check_body;
-use eprime_domain::{ActivityId, ActivityStatus, SubjectKind, TransitionError};
+use eprime_domain::{ActivityId, ActivityStatus, OrgCode, SubjectKind, TransitionError};
 use eprime_server::AppState;
 use eprime_store::{ChangeEntry, EntityType, NewComment, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::discussion::Discussion;
 use crate::form::FormData;
 use crate::page::{PageError, PageResult, render_status, see_other};
 use crate::pages::inbox::{WatchButton, watch_button};
@@ -40,15 +41,6 @@ pub struct HistoryItem {
     pub actor: String,
     pub operation: String,
     pub changes: Vec<Change>,
-}
-
-pub struct CommentView {
-    pub author: String,
-    pub at: String,
-    pub at_iso: String,
-    pub paragraphs: Vec<String>,
-    pub deleted: bool,
-    pub edited: bool,
 }
 
 pub struct Link {
@@ -78,10 +70,7 @@ struct ActivityPage {
     may_edit: bool,
     signed_in: bool,
     history: Vec<HistoryItem>,
-    comments: Vec<CommentView>,
-    may_comment: bool,
-    comment_draft: String,
-    comment_error: Option<String>,
+    discussion: Discussion,
     watch: Option<WatchButton>,
     notice: Option<String>,
     problem: Option<String>,
@@ -178,24 +167,18 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
     .filter(|(_, v)| !v.is_empty())
     .collect();
     let may_edit = viewer.principal().is_some_and(|p| may_edit_activity(p, &a.partnership).is_ok());
-    let comments = store
-        .list_comments(&scope, SubjectKind::Activity, &id.to_string())
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| CommentView {
-            author: c.author,
-            at: timestamp(c.created_at),
-            at_iso: c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            paragraphs: c.body.split("\n\n").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
-            deleted: c.deleted_at.is_some(),
-            edited: c.version > 1 && c.deleted_at.is_none(),
-        })
-        .collect();
-    let (comment_draft, comment_error) = match feedback.comment {
-        Some((draft, error)) => (draft, Some(error)),
-        None => (String::new(), None),
-    };
+    // Besides NATO, an activity's discussion belongs to its partner nation.
+    let owner = OrgCode::parse(a.partnership.as_str()).map_err(|_| PageError::Internal)?;
+    let discussion = Discussion::load(
+        store,
+        viewer,
+        SubjectKind::Activity,
+        &id.to_string(),
+        &owner,
+        format!("/activities/{id}/comments"),
+        feedback.comment,
+    )
+    .await?;
     let watch = watch_button(state, viewer, EntityType::Activity, &id.to_string(), format!("/activities/{id}")).await?;
     let page = ActivityPage {
         chrome: Chrome::new(viewer, "partnership"),
@@ -217,10 +200,7 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
         may_edit,
         signed_in: viewer.principal().is_some(),
         history: history.into_iter().rev().map(history_item).collect(),
-        comments,
-        may_comment: viewer.principal().is_some_and(|p| may_comment(p).is_ok()),
-        comment_draft,
-        comment_error,
+        discussion,
         watch,
         notice: feedback.notice,
         problem: feedback.problem,
