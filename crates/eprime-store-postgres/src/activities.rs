@@ -164,7 +164,7 @@ async fn page_rows(
     let mut next = conditions.next_param(5);
     let mut sql = format!(
         "{columns} WHERE {}{}",
-        visible!("activity", "a", "id::text", released_to = "partnership"),
+        visible!("activity", "a", "id::text", released_to = "partnership", paged),
         conditions.sql
     );
     let (after_sort_key, order) = match filter.order {
@@ -230,7 +230,7 @@ pub(crate) async fn by_ids(pool: &PgPool, scope: &ReadScope, ids: &[ActivityId])
     let sql = concat!(
         activity_select!(),
         " WHERE a.id = ANY($5::uuid[]) AND ",
-        visible!("activity", "a", "id::text", released_to = "partnership")
+        visible!("activity", "a", "id::text", released_to = "partnership", paged)
     );
     let list: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
     let rows = bind_scope(sqlx::query(sql), scope).bind(list).fetch_all(pool).await.map_err(db_error)?;
