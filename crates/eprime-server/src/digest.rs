@@ -57,8 +57,11 @@ pub struct DigestRun {
 pub async fn send_due(store: &DynStore, mailer: &Mailer, before: OffsetDateTime) -> Result<DigestRun, StoreError> {
     let mut run = DigestRun::default();
     for subscription in store.due_digests(before).await? {
-        let page =
-            store.list_notifications(subscription.user_id, true, &PageRequest::first(PageRequest::MAX_LIMIT)).await?;
+        // The digest lists what the subscriber may see today, as their inbox does.
+        let Some(reader) = store.user_by_username(&subscription.username).await?.map(|user| user.principal()) else {
+            continue;
+        };
+        let page = store.list_notifications(&reader, true, &PageRequest::first(PageRequest::MAX_LIMIT)).await?;
         let fresh: Vec<_> = page
             .items
             .into_iter()

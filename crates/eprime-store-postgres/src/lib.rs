@@ -427,15 +427,15 @@ impl Store for PostgresStore {
 
     async fn list_notifications(
         &self,
-        user_id: UserId,
+        reader: &Principal,
         unread_only: bool,
         page: &PageRequest,
     ) -> Result<Page<Notification>> {
-        notifications::list(&self.pool, user_id, unread_only, page).await
+        notifications::list(&self.pool, reader, unread_only, page).await
     }
 
-    async fn unread_notifications(&self, user_id: UserId) -> Result<u64> {
-        notifications::unread(&self.pool, user_id).await
+    async fn unread_notifications(&self, reader: &Principal) -> Result<u64> {
+        notifications::unread(&self.pool, reader).await
     }
 
     async fn mark_notifications_read(&self, user_id: UserId, ids: Option<&[NotificationId]>) -> Result<u64> {

@@ -233,9 +233,29 @@ pub(crate) async fn generate(pool: &PgPool, limit: u32) -> Result<usize, StoreEr
     Ok(entries.len())
 }
 
+/// A notification is shown while its record is visible to the reader (`$1`..`$4`): one probe of
+/// the record it names, by kind (each branch casts `entity_id` only for rows of its own kind, which
+/// hold uuids). A nomination's is always shown: a participant reads its own nominations by another
+/// rule (`notify::own_nomination`), and its officer and provider keep seeing them.
+const STILL_VISIBLE: &str = concat!(
+    "(CASE n.entity",
+    " WHEN 'activity' THEN EXISTS (SELECT 1 FROM activities a WHERE a.id = n.entity_id::uuid AND ",
+    visible!("activity", "a", "id::text", released_to = "partnership"),
+    ") WHEN 'offering' THEN EXISTS (SELECT 1 FROM offerings o WHERE o.id = n.entity_id::uuid AND ",
+    visible!("offering", "o", "id::text"),
+    ") WHEN 'document' THEN EXISTS (SELECT 1 FROM documents d WHERE d.id = n.entity_id::uuid AND ",
+    visible!("document", "d", "id::text"),
+    ") WHEN 'element' THEN EXISTS (SELECT 1 FROM elements e JOIN documents d ON d.id = e.document",
+    " WHERE e.id = n.entity_id::uuid AND ",
+    visible!("document", "d", "id::text"),
+    ") WHEN 'partnership' THEN EXISTS (SELECT 1 FROM partnerships p WHERE p.partner = n.entity_id AND ",
+    visible!("partnership", "p", "partner"),
+    ") ELSE true END)"
+);
+
 pub(crate) async fn list(
     pool: &PgPool,
-    user_id: UserId,
+    reader: &Principal,
     unread_only: bool,
     page: &PageRequest,
 ) -> Result<Page<Notification>, StoreError> {
@@ -245,30 +265,39 @@ pub(crate) async fn list(
         .map(|c| c.parse().map_err(|_| eprime_domain::FieldError::new("after", "is not a cursor this server gave out")))
         .transpose()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let rows = sqlx::query(
-        "SELECT id, seq, reason, entity, entity_id, partnership, summary, created_at, read_at FROM notifications
-         WHERE user_id = $1 AND (NOT $2 OR read_at IS NULL) AND ($3::bigint IS NULL OR seq < $3)
-         ORDER BY seq DESC LIMIT $4",
-    )
-    .bind(user_id.0)
-    .bind(unread_only)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(pool)
-    .await
-    .map_err(db_error)?;
+    let sql = format!(
+        "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
+         FROM notifications n
+         WHERE n.user_id = $5 AND (NOT $6 OR n.read_at IS NULL) AND ($7::bigint IS NULL OR n.seq < $7)
+           AND {STILL_VISIBLE}
+         ORDER BY n.seq DESC LIMIT $8"
+    );
+    let scope = Caller::User(reader.clone()).read_scope();
+    let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+        .bind(reader.user_id.0)
+        .bind(unread_only)
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
     let items = rows.iter().take(limit as usize).map(from_row).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if has_more { items.last().map(|n| n.seq.to_string()) } else { None };
     Ok(Page { items, next_cursor })
 }
 
-pub(crate) async fn unread(pool: &PgPool, user_id: UserId) -> Result<u64, StoreError> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
-        .bind(user_id.0)
+pub(crate) async fn unread(pool: &PgPool, reader: &Principal) -> Result<u64, StoreError> {
+    let sql =
+        format!("SELECT count(*) FROM notifications n WHERE n.user_id = $5 AND n.read_at IS NULL AND {STILL_VISIBLE}");
+    let scope = Caller::User(reader.clone()).read_scope();
+    let count: i64 = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+        .bind(reader.user_id.0)
         .fetch_one(pool)
         .await
-        .map_err(db_error)?;
+        .map_err(db_error)?
+        .try_get(0)
+        .map_err(backend)?;
     Ok(u64::try_from(count).unwrap_or_default())
 }
 

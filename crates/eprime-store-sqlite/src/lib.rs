@@ -426,15 +426,15 @@ impl Store for SqliteStore {
 
     async fn list_notifications(
         &self,
-        user_id: UserId,
+        reader: &Principal,
         unread_only: bool,
         page: &PageRequest,
     ) -> Result<Page<Notification>> {
-        notifications::list(self, user_id, unread_only, page).await
+        notifications::list(self, reader, unread_only, page).await
     }
 
-    async fn unread_notifications(&self, user_id: UserId) -> Result<u64> {
-        notifications::unread(self, user_id).await
+    async fn unread_notifications(&self, reader: &Principal) -> Result<u64> {
+        notifications::unread(self, reader).await
     }
 
     async fn mark_notifications_read(&self, user_id: UserId, ids: Option<&[NotificationId]>) -> Result<u64> {

@@ -234,14 +234,16 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     /// advances the notifier's position, in one transaction — several instances never notify twice.
     /// Returns how many entries were processed.
     async fn generate_notifications(&self, limit: u32) -> Result<usize>;
-    /// A user's inbox, newest first; the cursor is the last notification's `seq`.
+    /// A user's inbox, newest first; the cursor is the last notification's `seq`. Only
+    /// notifications about records the reader may still see are listed (and counted): a record
+    /// whose release was narrowed since takes its notifications, and their summaries, with it.
     async fn list_notifications(
         &self,
-        user_id: UserId,
+        reader: &Principal,
         unread_only: bool,
         page: &PageRequest,
     ) -> Result<Page<Notification>>;
-    async fn unread_notifications(&self, user_id: UserId) -> Result<u64>;
+    async fn unread_notifications(&self, reader: &Principal) -> Result<u64>;
     /// Marks some (or, with `None`, all) of a user's notifications read; returns how many changed.
     async fn mark_notifications_read(&self, user_id: UserId, ids: Option<&[NotificationId]>) -> Result<u64>;
 

@@ -846,8 +846,8 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     while store.generate_notifications(2).await.unwrap() > 0 {}
     let inbox = |p: &Principal| {
         let store = store.clone();
-        let user = p.user_id;
-        async move { store.list_notifications(user, false, &PageRequest::first(50)).await.unwrap().items }
+        let reader = p.clone();
+        async move { store.list_notifications(&reader, false, &PageRequest::first(50)).await.unwrap().items }
     };
     let desk_inbox = inbox(desk).await;
     assert_eq!(desk_inbox.len(), 1, "NATO staff are asked to approve the new activity: {desk_inbox:?}");
@@ -857,12 +857,12 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     assert_eq!(reasons, [NotificationReason::Watched, NotificationReason::Mention], "newest first, one per change");
     assert!(japan_inbox[0].summary.contains("approved"), "{}", japan_inbox[0].summary);
     assert!(inbox(korea).await.is_empty(), "a mention does not reveal what Korea may not see");
-    assert_eq!(store.unread_notifications(japan.user_id).await.unwrap(), 2);
+    assert_eq!(store.unread_notifications(japan).await.unwrap(), 2);
     let first = [japan_inbox[0].id];
     assert_eq!(store.mark_notifications_read(japan.user_id, Some(&first)).await.unwrap(), 1);
     assert_eq!(store.mark_notifications_read(desk.user_id, Some(&first)).await.unwrap(), 0, "only one's own");
     assert_eq!(store.mark_notifications_read(japan.user_id, None).await.unwrap(), 1);
-    assert!(store.list_notifications(japan.user_id, true, &PageRequest::first(50)).await.unwrap().items.is_empty());
+    assert!(store.list_notifications(japan, true, &PageRequest::first(50)).await.unwrap().items.is_empty());
     assert!(store.unwatch(japan, EntityType::Activity, &id).await.unwrap());
     assert!(store.list_watches(japan.user_id).await.unwrap().is_empty());
 }
@@ -914,10 +914,25 @@ async fn watched_records_are_listed_only_while_visible(store: DynStore) {
     assert!(!store.is_watching(japan.user_id, EntityType::Activity, "another").await.unwrap());
     assert_eq!(store.watched_records(ally).await.unwrap().len(), 2, "the Ally sees both while released to it");
 
+    // A change while released: the Ally's inbox has it, with the title in its summary.
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    let renamed = ActivityChanges { title: Some(Title::parse("Shared talks, renamed").unwrap()), ..Default::default() };
+    store.update_activity(japan, shared.id, None, renamed).await.unwrap();
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    let inbox = store.list_notifications(ally, false, &PageRequest::first(50)).await.unwrap().items;
+    assert!(inbox.iter().any(|n| n.entity_id == id && n.summary.contains("renamed")), "{inbox:?}");
+    assert_eq!(store.unread_notifications(ally).await.unwrap(), inbox.len() as u64);
+
     // Japan stops releasing the activity to the Allies: the Ally's list no longer shows it,
     // though the watch itself stays (and would count again if it were released again).
     let changes = ActivityChanges { marking: Some(Marking::releasable_to([org("JPN")])), ..Default::default() };
     store.update_activity(japan, shared.id, None, changes).await.unwrap();
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    // Nor does its inbox: the earlier notifications, summaries and all, are read with today's release.
+    let after = store.list_notifications(ally, false, &PageRequest::first(50)).await.unwrap().items;
+    assert!(!after.is_empty() && after.iter().all(|n| n.entity_id != id), "{after:?}");
+    let unread = store.list_notifications(ally, true, &PageRequest::first(50)).await.unwrap().items;
+    assert_eq!(store.unread_notifications(ally).await.unwrap(), unread.len() as u64, "the count agrees with the list");
     let ally_list = store.watched_records(ally).await.unwrap();
     assert_eq!(ally_list.len(), 1, "{ally_list:?}");
     assert_eq!(ally_list[0].entity, EntityType::Partnership);

@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Viewer {
         match state.store.session_principal(&token_hash(&token)).await? {
             Some(principal) => {
                 // Every page's header shows it: one count over a partial index of unread rows.
-                let unread = state.store.unread_notifications(principal.user_id).await?;
+                let unread = state.store.unread_notifications(&principal).await?;
                 Ok(Self { caller: Caller::User(principal), token: Some(token), unread })
             }
             None => Ok(anonymous),

@@ -114,13 +114,12 @@ pub async fn inbox(
         return Err(ApiError::bad_request(format!("limit {limit} is outside 1–{}", PageRequest::MAX_LIMIT)));
     }
     let page = PageRequest { limit, after: query.after };
-    let page = state.store.list_notifications(actor.user_id, query.unread.unwrap_or(false), &page).await.map_err(
-        |e| match e {
+    let page =
+        state.store.list_notifications(&actor, query.unread.unwrap_or(false), &page).await.map_err(|e| match e {
             eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
             other => other.into(),
-        },
-    )?;
-    let unread = state.store.unread_notifications(actor.user_id).await?;
+        })?;
+    let unread = state.store.unread_notifications(&actor).await?;
     Ok(Json(Inbox { items: page.items, next_cursor: page.next_cursor, unread }))
 }
 

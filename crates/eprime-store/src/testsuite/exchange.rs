@@ -21,7 +21,7 @@ async fn account(store: &DynStore, username: &str, role: Role, partner: Option<&
 }
 
 async fn inbox(store: &DynStore, user: &Principal) -> Vec<Notification> {
-    store.list_notifications(user.user_id, false, &PageRequest::first(100)).await.unwrap().items
+    store.list_notifications(user, false, &PageRequest::first(100)).await.unwrap().items
 }
 
 async fn catch_up(store: &DynStore) {

@@ -108,7 +108,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Query(query): Q
     };
     let unread_only = query.unread.as_deref().is_some_and(|u| u == "1" || u == "true");
     let page = PageRequest { limit: PAGE, after: query.after.clone().filter(|a| !a.is_empty()) };
-    let found = match state.store.list_notifications(principal.user_id, unread_only, &page).await {
+    let found = match state.store.list_notifications(principal, unread_only, &page).await {
         Ok(found) => found,
         Err(StoreError::Invalid(_)) => {
             return Err(PageError::BadRequest(

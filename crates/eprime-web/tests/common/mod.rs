@@ -264,10 +264,10 @@ impl TestServer {
     /// Waits (up to 5 s) until the notifier has given `username` at least `count` unread
     /// notifications.
     pub async fn until_unread(&self, username: &str, count: u64) {
-        let user = self.principal(username).await.user_id;
+        let user = self.principal(username).await;
         let started = std::time::Instant::now();
         loop {
-            let unread = self.store.unread_notifications(user).await.unwrap();
+            let unread = self.store.unread_notifications(&user).await.unwrap();
             if unread >= count {
                 return;
             }
