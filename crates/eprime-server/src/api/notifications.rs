@@ -98,7 +98,8 @@ pub struct Inbox {
 /// The caller's notifications, newest first: changes to what they watch, mentions, activities
 /// and menu events waiting for their approval, nominations they made, hold or decide on, and
 /// feedback or after-action reports they owe that are overdue. A participant is told about its
-/// own nominations.
+/// own nominations. Only notifications about records the caller may still see are listed and
+/// counted: a record no longer released to the caller takes its notifications with it.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])), params(InboxQuery),
     responses(
         (status = 200, description = "The inbox", body = Inbox),
