@@ -53,31 +53,18 @@ impl ActivityViews {
         page: &PageRequest,
     ) -> Result<Page<Arc<KeptActivity>>, StoreError> {
         let versions = store.list_activity_versions(scope, filter, page).await?;
-        let mut items: Vec<Option<Arc<KeptActivity>>> =
-            versions.items.iter().map(|(id, version)| self.kept.get(*id, *version)).collect();
-        let missing: Vec<ActivityId> =
-            versions.items.iter().zip(&items).filter(|(_, item)| item.is_none()).map(|((id, _), _)| *id).collect();
-        if !missing.is_empty() {
-            for record in store.activities_by_ids(scope, &missing).await? {
-                let (id, version) = (record.id, record.version);
-                let kept = Arc::new(KeptActivity::new(record)?);
-                self.kept.put(id, version, kept.clone());
-                if let Some(slot) = versions.items.iter().position(|(listed, _)| *listed == id) {
-                    items[slot] = Some(kept);
-                }
-            }
-        }
-        // An activity changed between the two reads is shown as it is now; one that stopped being
-        // visible in between is left out, as if the list had been read a moment later.
-        Ok(Page { items: items.into_iter().flatten().collect(), next_cursor: versions.next_cursor })
-    }
-
-    /// How many activities are kept.
-    pub fn len(&self) -> usize {
-        self.kept.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.kept.is_empty()
+        let items = self
+            .kept
+            .take_or_read(&versions.items, |missing| async move {
+                let records = store.activities_by_ids(scope, &missing).await?;
+                records
+                    .into_iter()
+                    .map(|record| {
+                        Ok::<_, StoreError>((record.id, record.version, Arc::new(KeptActivity::new(record)?)))
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(Page { items, next_cursor: versions.next_cursor })
     }
 }

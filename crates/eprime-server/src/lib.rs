@@ -126,7 +126,7 @@ impl AppState {
         Self {
             menu,
             tallies: Arc::default(),
-            offering_views: Arc::default(),
+            offering_views: Arc::new(offering_views::offering_views()),
             activity_views: Arc::default(),
             mailer,
             changes,

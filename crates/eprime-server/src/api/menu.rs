@@ -211,29 +211,31 @@ pub async fn search(
     // versions. Those already written out are taken as they are; the rest are read and kept.
     let versions = state.store.offering_versions(&scope, &ids).await?;
     let today = today();
-    let mut items: Vec<Option<Box<serde_json::value::RawValue>>> =
-        versions.iter().map(|(id, version)| state.offering_views.get(*id, *version, today)).collect();
-    let missing: Vec<OfferingId> =
-        versions.iter().zip(&items).filter(|(_, item)| item.is_none()).map(|((id, _), _)| *id).collect();
-    if !missing.is_empty() {
-        for offering in state.store.offerings_by_ids(&scope, &missing).await? {
-            let (id, version) = (offering.id, offering.version);
-            let view = OfferingView::new(offering, &state.config.overdue);
-            let json = state.offering_views.put(id, version, today, &view).map_err(|error| {
-                tracing::error!(%error, "an offering could not be written as JSON");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the menu search failed; try again")
-            })?;
-            if let Some(slot) = versions.iter().position(|(hit, _)| *hit == id) {
-                items[slot] = Some(json);
-            }
-        }
-    }
+    let listed: Vec<_> = versions.iter().map(|(id, version)| (*id, (*version, today))).collect();
+    let items = state
+        .offering_views
+        .take_or_read(&listed, |missing| async move {
+            let offerings = state.store.offerings_by_ids(&scope, &missing).await?;
+            offerings
+                .into_iter()
+                .map(|offering| {
+                    let (id, version) = (offering.id, offering.version);
+                    let view = OfferingView::new(offering, &state.config.overdue);
+                    let json = serde_json::value::to_raw_value(&view).map_err(|error| {
+                        tracing::error!(%error, "an offering could not be written as JSON");
+                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the menu search failed; try again")
+                    })?;
+                    Ok::<_, ApiError>((id, (version, today), json))
+                })
+                .collect()
+        })
+        .await?;
     Ok(Json(MenuPage {
         total: hits.total,
         offset: query.offset,
         limit: query.limit,
         // A hit that vanished between the two reads is left out, as if the search had come later.
-        items: items.into_iter().flatten().collect(),
+        items,
         facets: hits.facets,
     }))
 }
