@@ -1,21 +1,26 @@
 //! A partnership's activity counts, kept per viewer's scope and followed along the change log.
 //!
-//! Counting a partnership's activities per status, goal and year walks all of them (tens of
-//! milliseconds at 10,000 activities), and the dashboard and the partnership page need those counts on
-//! every view. So a tally is computed once per (partnership, scope) and kept with the partnership's
-//! stamp (`Store::partnership_stamp`, read from the database on every request, so a write through this
-//! instance or any other is seen by the very next read). When the stamp has moved, the activity changes
-//! since are read from the log and applied to the kept tally (`ActivityTally::follow`: out with the
-//! record as it was, in with it as it is, each as the scope may read it); only a change it cannot follow —
-//! a document's (which may move goals between branches), or too many at once — counts again from scratch.
+//! Counting a partnership's activities per status, goal and year walks all of them (tens to hundreds
+//! of milliseconds at 10,000 activities), and the dashboard and the partnership page need those counts
+//! on every view. So a tally is computed once per (partnership, scope) and kept with the stamp it is
+//! exactly at (`Store::partnership_tally` reads both from one snapshot). Every request reads the
+//! partnership's stamp (`Store::partnership_stamp`), so a write through this instance or any other is
+//! seen by the very next read. When the stamp has moved past the kept one, the changes since are read
+//! from the log and applied to the kept tally (`ActivityTally::follow`: out with the record as it was, in
+//! with it as it is, each as the scope may read it); only a change it cannot follow — a document's
+//! (which may move goals between branches), or too many at once — counts again from scratch.
+//!
+//! One request at a time brings a kept tally forward; those arriving meanwhile wait for it and then
+//! take what it kept, which is at least as recent as the stamp they read (a newer tally is a state
+//! committed while they were being answered). Under a stream of writes this makes one short log read
+//! per burst of readers, where each reader on its own would each count from scratch.
 //! A scope only ever gets counts computed for that scope.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use eprime_domain::{ElementId, PartnerCode, ReadScope};
-use eprime_store::{ActivityFilter, ActivityTally, DocumentFilter, Store, StoreError};
-use tokio::sync::OnceCell;
+use eprime_store::{DocumentFilter, Store, StoreError};
 
 /// How many (partnership, scope) tallies are kept; past that the cache starts again. Scopes are
 /// few (everything, each nation's users, each Ally, each provider, the public), so this bounds
@@ -29,16 +34,22 @@ type Key = (PartnerCode, ReadScope);
 
 /// A tally with what following it needs: each element's branch (its parent, or itself).
 pub struct Counted {
-    pub tally: ActivityTally,
+    pub tally: eprime_store::ActivityTally,
     branch_of: Arc<HashMap<ElementId, ElementId>>,
 }
 
-type Cell = Arc<OnceCell<Arc<Counted>>>;
-
-struct Slot {
+/// A tally and the stamp it is exactly at.
+#[derive(Clone)]
+struct Kept {
     stamp: i64,
-    /// Shared by every request that finds the same stamp, so a burst computes the tally once.
-    counted: Cell,
+    counted: Arc<Counted>,
+}
+
+#[derive(Default)]
+struct Slot {
+    kept: Option<Kept>,
+    /// Held by the one request bringing `kept` forward.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Default)]
@@ -47,46 +58,62 @@ pub struct TallyCache {
 }
 
 impl TallyCache {
-    /// The activities of `partner` that `scope` may see, counted.
+    /// The activities of `partner` that `scope` may see, counted, as of the partnership's stamp now
+    /// or later.
     pub async fn tally(
         &self,
         store: &dyn Store,
         scope: &ReadScope,
         partner: &PartnerCode,
     ) -> Result<Arc<Counted>, StoreError> {
+        let key = (partner.clone(), scope.clone());
         let stamp = store.partnership_stamp(partner).await?;
-        let (cell, earlier) = self.slot(partner, scope, stamp);
-        let counted = cell
-            .get_or_try_init(|| async {
-                if let Some((since, kept)) = earlier
-                    && let Some(followed) = follow(store, scope, partner, since, stamp, &kept).await?
-                {
-                    return Ok::<_, StoreError>(Arc::new(followed));
-                }
-                count(store, scope, partner).await.map(Arc::new)
-            })
-            .await?;
-        Ok(counted.clone())
+        let turn = match self.recent_enough(&key, stamp) {
+            Ok(counted) => return Ok(counted),
+            Err(turn) => turn,
+        };
+        let _turn = turn.lock().await;
+        // Whoever had the turn before us may have brought it far enough.
+        if let Ok(counted) = self.recent_enough(&key, stamp) {
+            return Ok(counted);
+        }
+        let kept = self.kept(&key);
+        let followed = match &kept {
+            Some(kept) => follow(store, scope, partner, kept, stamp).await?,
+            None => None,
+        };
+        let newer = match followed {
+            Some(followed) => followed,
+            None => count(store, scope, partner).await?,
+        };
+        self.keep(key, newer.clone());
+        Ok(newer.counted)
     }
 
-    /// The slot for `stamp`: the kept one if it is that recent, else a new, empty one (which replaces
-    /// an older slot, never a newer one), together with the older tally it may follow on from.
-    fn slot(&self, partner: &PartnerCode, scope: &ReadScope, stamp: i64) -> (Cell, Option<(i64, Arc<Counted>)>) {
+    /// The kept tally when it is at `stamp` or later; else the turn to take before bringing it forward.
+    fn recent_enough(&self, key: &Key, stamp: i64) -> Result<Arc<Counted>, Arc<tokio::sync::Mutex<()>>> {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = (partner.clone(), scope.clone());
-        match slots.get(&key) {
-            Some(slot) if slot.stamp == stamp => (slot.counted.clone(), None),
-            // A request that read its stamp before a newer one was kept counts for itself.
-            Some(slot) if slot.stamp > stamp => (Arc::new(OnceCell::new()), None),
-            found => {
-                let earlier = found.and_then(|slot| slot.counted.get().map(|c| (slot.stamp, c.clone())));
-                if slots.len() >= CAPACITY {
-                    slots.clear();
-                }
-                let counted: Cell = Arc::new(OnceCell::new());
-                slots.insert(key, Slot { stamp, counted: counted.clone() });
-                (counted, earlier)
-            }
+        if slots.len() >= CAPACITY && !slots.contains_key(key) {
+            slots.clear();
+        }
+        let slot = slots.entry(key.clone()).or_default();
+        match &slot.kept {
+            Some(kept) if kept.stamp >= stamp => Ok(kept.counted.clone()),
+            _ => Err(slot.turn.clone()),
+        }
+    }
+
+    fn kept(&self, key: &Key) -> Option<Kept> {
+        let slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.get(key).and_then(|slot| slot.kept.clone())
+    }
+
+    /// Keeps `newer` unless a more recent tally is already kept.
+    fn keep(&self, key: Key, newer: Kept) {
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = slots.entry(key).or_default();
+        if slot.kept.as_ref().is_none_or(|kept| kept.stamp < newer.stamp) {
+            slot.kept = Some(newer);
         }
     }
 }
@@ -98,10 +125,10 @@ impl Counted {
 }
 
 /// Counts from scratch, and maps the elements of the partnership's documents the scope may read to
-/// their branches.
-async fn count(store: &dyn Store, scope: &ReadScope, partner: &PartnerCode) -> Result<Counted, StoreError> {
-    let filter = ActivityFilter { partnership: Some(partner.clone()), ..Default::default() };
-    let tally = store.tally_activities(scope, &filter).await?;
+/// their branches. The branches are read after the counts: a document changed in between moves the
+/// stamp past the counted one, so the next request follows that change (and counts again).
+async fn count(store: &dyn Store, scope: &ReadScope, partner: &PartnerCode) -> Result<Kept, StoreError> {
+    let (stamp, tally) = store.partnership_tally(scope, partner).await?;
     let mut branch_of = HashMap::new();
     let documents = DocumentFilter { partnership: Some(partner.clone()), kind: None };
     for document in store.list_documents(scope, &documents).await? {
@@ -109,49 +136,73 @@ async fn count(store: &dyn Store, scope: &ReadScope, partner: &PartnerCode) -> R
             branch_of.extend(detail.elements.iter().map(|e| (e.id, e.parent.unwrap_or(e.id))));
         }
     }
-    Ok(Counted { tally, branch_of: Arc::new(branch_of) })
+    Ok(Kept { stamp, counted: Arc::new(Counted { tally, branch_of: Arc::new(branch_of) }) })
 }
 
-/// The kept tally (of stamp `since`) brought up to `stamp` by the log's changes in between, or `None`
-/// when one of them cannot be followed (or there are too many, or not all of them yet).
+/// The kept tally brought up to the log's latest change about the partnership (at least `stamp`), or
+/// `None` when one of the changes cannot be followed, or there are too many.
 async fn follow(
     store: &dyn Store,
     scope: &ReadScope,
     partner: &PartnerCode,
-    since: i64,
+    kept: &Kept,
     stamp: i64,
-    kept: &Counted,
-) -> Result<Option<Counted>, StoreError> {
-    let changes = store.partnership_changes(partner, since, MAX_FOLLOWED).await?;
-    if changes.last().map(|c| c.seq) != Some(stamp) {
+) -> Result<Option<Kept>, StoreError> {
+    let changes = store.partnership_changes(partner, kept.stamp, MAX_FOLLOWED).await?;
+    // The log is read after the stamp was, so it holds the stamp's change; fewer means a log this
+    // reader cannot follow (and a full batch that stops short, too many changes).
+    let Some(last) = changes.last().map(|c| c.seq).filter(|&last| last >= stamp) else {
         return Ok(None);
-    }
-    let mut tally = kept.tally.clone();
+    };
+    let mut tally = kept.counted.tally.clone();
     for change in &changes {
-        if let Err(why) = tally.follow(change, scope, &kept.branch_of) {
+        if let Err(why) = tally.follow(change, scope, &kept.counted.branch_of) {
             tracing::debug!(?why, seq = change.seq, %partner, "counting the partnership's activities again");
             return Ok(None);
         }
     }
-    Ok(Some(Counted { tally, branch_of: kept.branch_of.clone() }))
+    let counted = Counted { tally, branch_of: kept.counted.branch_of.clone() };
+    Ok(Some(Kept { stamp: last, counted: Arc::new(counted) }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn kept(stamp: i64) -> Kept {
+        let counted = Counted { tally: Default::default(), branch_of: Arc::default() };
+        Kept { stamp, counted: Arc::new(counted) }
+    }
+
     #[test]
-    fn a_slot_is_shared_while_its_stamp_holds_and_replaced_when_it_moves() {
+    fn a_kept_tally_serves_its_stamp_and_older_ones_and_is_only_ever_replaced_by_a_newer_one() {
         let cache = TallyCache::default();
-        let jpn = PartnerCode::parse("JPN").unwrap();
-        let scope = ReadScope::public_only();
-        let (first, _) = cache.slot(&jpn, &scope, 7);
-        assert!(Arc::ptr_eq(&first, &cache.slot(&jpn, &scope, 7).0), "same stamp, same slot");
-        assert!(!Arc::ptr_eq(&first, &cache.slot(&jpn, &ReadScope::system(), 7).0), "another scope, another slot");
-        let (newer, _) = cache.slot(&jpn, &scope, 8);
-        assert!(!Arc::ptr_eq(&first, &newer), "a moved stamp gets a new slot");
-        let (older, _) = cache.slot(&jpn, &scope, 7);
-        assert!(!Arc::ptr_eq(&older, &newer), "an older stamp never gets the newer counts");
-        assert!(Arc::ptr_eq(&newer, &cache.slot(&jpn, &scope, 8).0), "and does not replace them");
+        let jpn = (PartnerCode::parse("JPN").unwrap(), ReadScope::public_only());
+        assert!(cache.recent_enough(&jpn, 0).is_err(), "nothing kept yet");
+        let seven = kept(7);
+        cache.keep(jpn.clone(), seven.clone());
+        let served = cache.recent_enough(&jpn, 7).unwrap_or_else(|_| panic!("its own stamp"));
+        assert!(Arc::ptr_eq(&served, &seven.counted));
+        let served = cache.recent_enough(&jpn, 5).unwrap_or_else(|_| panic!("a request that read an older stamp"));
+        assert!(Arc::ptr_eq(&served, &seven.counted), "gets the newer counts, committed while it was answered");
+        assert!(cache.recent_enough(&jpn, 8).is_err(), "a moved stamp brings the tally forward");
+        cache.keep(jpn.clone(), kept(6));
+        assert_eq!(cache.kept(&jpn).map(|k| k.stamp), Some(7), "an older tally never replaces a newer one");
+        cache.keep(jpn.clone(), kept(9));
+        assert_eq!(cache.kept(&jpn).map(|k| k.stamp), Some(9));
+        let other_scope = (jpn.0.clone(), ReadScope::system());
+        assert!(cache.recent_enough(&other_scope, 0).is_err(), "another scope never gets these counts");
+    }
+
+    #[test]
+    fn one_turn_per_partnership_and_scope() {
+        let cache = TallyCache::default();
+        let jpn = (PartnerCode::parse("JPN").unwrap(), ReadScope::public_only());
+        let first = cache.recent_enough(&jpn, 1).err().expect("a turn");
+        let again = cache.recent_enough(&jpn, 1).err().expect("a turn");
+        assert!(Arc::ptr_eq(&first, &again), "requests for the same tally queue on one turn");
+        let other = (PartnerCode::parse("KOR").unwrap(), ReadScope::public_only());
+        let elsewhere = cache.recent_enough(&other, 1).err().expect("a turn");
+        assert!(!Arc::ptr_eq(&first, &elsewhere), "another partnership does not wait");
     }
 }

@@ -262,6 +262,33 @@ pub(crate) async fn tally(
     scope: &ReadScope,
     filter: &ActivityFilter,
 ) -> Result<ActivityTally, StoreError> {
+    let mut connection = pool.acquire().await.map_err(db_error)?;
+    tally_on(&mut connection, scope, filter).await
+}
+
+/// One partnership's tally and stamp from one snapshot (a repeatable-read transaction).
+pub(crate) async fn partnership_tally(
+    pool: &PgPool,
+    scope: &ReadScope,
+    partner: &PartnerCode,
+) -> Result<(i64, ActivityTally), StoreError> {
+    let mut snapshot = pool.begin().await.map_err(db_error)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *snapshot)
+        .await
+        .map_err(db_error)?;
+    let stamp = crate::changelog::partnership_stamp(&mut *snapshot, partner.as_str()).await?;
+    let filter = ActivityFilter { partnership: Some(partner.clone()), ..Default::default() };
+    let tally = tally_on(&mut snapshot, scope, &filter).await?;
+    snapshot.commit().await.map_err(db_error)?;
+    Ok((stamp, tally))
+}
+
+async fn tally_on(
+    connection: &mut PgConnection,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+) -> Result<ActivityTally, StoreError> {
     let conditions = Conditions::of(filter, 5);
     let statement = |select: &str, join: &str, group: &str| {
         let sql = format!(
@@ -273,7 +300,7 @@ pub(crate) async fn tally(
     };
     let mut tally = ActivityTally::default();
     let by_year = statement("a.status, EXTRACT(YEAR FROM a.starts_on)::int4, count(*)", "", "1, 2")
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await
         .map_err(db_error)?;
     for row in &by_year {
@@ -285,14 +312,16 @@ pub(crate) async fn tally(
         }
     }
     let supports = " JOIN activity_elements ae ON ae.activity = a.id";
-    let by_element =
-        statement("a.status, ae.element, count(*)", supports, "1, 2").fetch_all(pool).await.map_err(db_error)?;
+    let by_element = statement("a.status, ae.element, count(*)", supports, "1, 2")
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(db_error)?;
     for row in &by_element {
         ActivityTally::add(&mut tally.by_element, element_of(row)?, status_of(row)?, count_of(row, 2)?);
     }
     let branches = format!("{supports} JOIN elements e ON e.id = ae.element");
     let by_branch = statement("a.status, coalesce(e.parent, e.id), count(DISTINCT a.id)", &branches, "1, 2")
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await
         .map_err(db_error)?;
     for row in &by_branch {

@@ -339,18 +339,11 @@ impl Store for PostgresStore {
     }
 
     async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64> {
-        // One `max` per entity, so each is a single probe of `change_log_by_partner`
-        // (partner, entity, seq) rather than a walk over all of the partnership's entries.
-        let row = sqlx::query(
-            "SELECT greatest(coalesce((SELECT max(seq) FROM change_log WHERE partner = $1 AND entity = 'activity'), 0),
-                        coalesce((SELECT max(seq) FROM change_log WHERE partner = $1 AND entity = 'document'), 0),
-                        coalesce((SELECT max(seq) FROM change_log WHERE partner = $1 AND entity = 'partnership'), 0))::bigint",
-        )
-        .bind(partner.as_str().to_owned())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?;
-        row.try_get(0).map_err(backend)
+        changelog::partnership_stamp(&self.pool, partner.as_str()).await
+    }
+
+    async fn partnership_tally(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<(i64, ActivityTally)> {
+        activities::partnership_tally(&self.pool, scope, partner).await
     }
 
     async fn last_change_seq(&self) -> Result<i64> {

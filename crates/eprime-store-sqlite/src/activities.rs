@@ -254,6 +254,29 @@ pub(crate) async fn tally(
     scope: &ReadScope,
     filter: &ActivityFilter,
 ) -> Result<ActivityTally, StoreError> {
+    let mut connection = store.reader.acquire().await.map_err(db_error)?;
+    tally_on(&mut connection, scope, filter).await
+}
+
+/// One partnership's tally and stamp from one read transaction (one WAL snapshot).
+pub(crate) async fn partnership_tally(
+    store: &SqliteStore,
+    scope: &ReadScope,
+    partner: &PartnerCode,
+) -> Result<(i64, ActivityTally), StoreError> {
+    let mut snapshot = store.reader.begin().await.map_err(db_error)?;
+    let stamp = crate::changelog::partnership_stamp(&mut *snapshot, partner.as_str()).await?;
+    let filter = ActivityFilter { partnership: Some(partner.clone()), ..Default::default() };
+    let tally = tally_on(&mut snapshot, scope, &filter).await?;
+    snapshot.commit().await.map_err(db_error)?;
+    Ok((stamp, tally))
+}
+
+async fn tally_on(
+    connection: &mut SqliteConnection,
+    scope: &ReadScope,
+    filter: &ActivityFilter,
+) -> Result<ActivityTally, StoreError> {
     let conditions = Conditions::of(filter, 5);
     let statement = |select: &str, join: &str, group: &str| {
         let sql = format!(
@@ -265,7 +288,7 @@ pub(crate) async fn tally(
     };
     let mut tally = ActivityTally::default();
     let by_year = statement("a.status, CAST(substr(a.starts_on, 1, 4) AS INTEGER), count(*)", "", "1, 2")
-        .fetch_all(&store.reader)
+        .fetch_all(&mut *connection)
         .await
         .map_err(db_error)?;
     for row in &by_year {
@@ -278,7 +301,7 @@ pub(crate) async fn tally(
     }
     let supports = " JOIN activity_elements ae ON ae.activity = a.id";
     let by_element = statement("a.status, ae.element, count(*)", supports, "1, 2")
-        .fetch_all(&store.reader)
+        .fetch_all(&mut *connection)
         .await
         .map_err(db_error)?;
     for row in &by_element {
@@ -286,7 +309,7 @@ pub(crate) async fn tally(
     }
     let branches = format!("{supports} JOIN elements e ON e.id = ae.element");
     let by_branch = statement("a.status, coalesce(e.parent, e.id), count(DISTINCT a.id)", &branches, "1, 2")
-        .fetch_all(&store.reader)
+        .fetch_all(&mut *connection)
         .await
         .map_err(db_error)?;
     for row in &by_branch {
@@ -323,9 +346,13 @@ fn parse_cursor(raw: &str) -> Result<String, StoreError> {
 
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
     may_edit_activity(actor, &new.partnership)?;
+    let actor = actor.clone();
+    store.writes.write(move |tx| Box::pin(async move { create_in(tx, &actor, new).await })).await
+}
+
+async fn create_in(tx: &mut SqliteConnection, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
-    crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
+    crate::partnerships::ensure_visible(&mut *tx, &scope, &new.partnership).await?;
     let at = now();
     let activity = Activity {
         id: ActivityId::new(),
@@ -351,7 +378,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
         created_at: at,
         updated_at: at,
     };
-    check_references(&mut tx, &scope, None, &activity).await?;
+    check_references(&mut *tx, &scope, None, &activity).await?;
     if let Some(offering) = activity.offering
         && crate::offerings::fetch(&mut *tx, &scope, offering).await?.is_none()
     {
@@ -382,10 +409,10 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    write_children(&mut tx, &activity, None).await?;
+    write_children(&mut *tx, &activity, None).await?;
     let id = activity.id.to_string();
     append(
-        &mut tx,
+        &mut *tx,
         Entry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Activity,
@@ -397,7 +424,6 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
         },
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
     Ok(activity)
 }
 
@@ -408,18 +434,31 @@ pub(crate) async fn update(
     expected_version: Option<i64>,
     changes: ActivityChanges,
 ) -> Result<Activity, StoreError> {
+    let actor = actor.clone();
+    store
+        .writes
+        .write(move |tx| Box::pin(async move { update_in(tx, &actor, id, expected_version, changes).await }))
+        .await
+}
+
+async fn update_in(
+    tx: &mut SqliteConnection,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    changes: ActivityChanges,
+) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
-    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    let current = load_for_write(&mut *tx, &scope, id, expected_version).await?;
     may_edit_activity(actor, &current.partnership)?;
     let mut next = changes.apply_to(&current)?;
-    check_references(&mut tx, &scope, Some(&current), &next).await?;
+    check_references(&mut *tx, &scope, Some(&current), &next).await?;
     next.version = current.version + 1;
     next.updated_at = now();
-    save(&mut tx, &next, current.version).await?;
-    write_children(&mut tx, &next, Some(&current)).await?;
+    save(&mut *tx, &next, current.version).await?;
+    write_children(&mut *tx, &next, Some(&current)).await?;
     append(
-        &mut tx,
+        &mut *tx,
         Entry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Activity,
@@ -431,7 +470,6 @@ pub(crate) async fn update(
         },
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
     Ok(next)
 }
 
@@ -443,9 +481,23 @@ pub(crate) async fn transition(
     to: ActivityStatus,
     reason: Option<String>,
 ) -> Result<Activity, StoreError> {
+    let actor = actor.clone();
+    store
+        .writes
+        .write(move |tx| Box::pin(async move { transition_in(tx, &actor, id, expected_version, to, reason).await }))
+        .await
+}
+
+async fn transition_in(
+    tx: &mut SqliteConnection,
+    actor: &Principal,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    to: ActivityStatus,
+    reason: Option<String>,
+) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
-    let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
+    let current = load_for_write(&mut *tx, &scope, id, expected_version).await?;
     may_transition_activity(actor, &current.partnership, to)?;
     let status = current.status.transition(to, reason.as_deref())?;
     let reason = match reason.filter(|_| status.needs_reason()) {
@@ -457,9 +509,9 @@ pub(crate) async fn transition(
     next.status_reason = reason;
     next.version = current.version + 1;
     next.updated_at = now();
-    save(&mut tx, &next, current.version).await?;
+    save(&mut *tx, &next, current.version).await?;
     append(
-        &mut tx,
+        &mut *tx,
         Entry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Activity,
@@ -471,7 +523,6 @@ pub(crate) async fn transition(
         },
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
     Ok(next)
 }
 

@@ -47,6 +47,25 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     Ok(seq)
 }
 
+/// The latest entry about a partnership itself, its documents or its activities (0 if none). One
+/// `max` per entity, so each is a single probe of `change_log_by_partner` (partner, entity, seq)
+/// rather than a walk over all of the partnership's entries.
+pub(crate) async fn partnership_stamp(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    partner: &str,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT max(coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'activity'), 0),
+                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'document'), 0),
+                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'partnership'), 0))",
+    )
+    .bind(partner.to_owned())
+    .fetch_one(executor)
+    .await
+    .map_err(db_error)?;
+    row.try_get(0).map_err(backend)
+}
+
 /// A partnership's own, document and activity entries after `after`: one index range per entity
 /// (`change_log_by_partner` is (partner, entity, seq)), merged in sequence order.
 pub(crate) async fn partnership_changes(

@@ -14,6 +14,7 @@ mod codec;
 mod comments;
 mod digests;
 mod documents;
+mod group_commit;
 mod menu;
 mod nominations;
 mod notifications;
@@ -52,6 +53,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Writes that share transactions (`group_commit`), through `writer`.
+    writes: group_commit::GroupCommit,
     /// Bumped after every write, so followers of the change log need not poll. Writes by other
     /// processes (the CLI) are seen at the followers' next timeout.
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
@@ -104,7 +107,8 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
-        Ok(Self { reader, writer, commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)) })
+        let writes = group_commit::GroupCommit::start(writer.clone());
+        Ok(Self { reader, writer, writes, commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)) })
     }
 
     /// The number of the newest migration applied (0 for a database never migrated).
@@ -338,18 +342,11 @@ impl Store for SqliteStore {
     }
 
     async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64> {
-        // One `max` per entity, so each is a single probe of `change_log_by_partner`
-        // (partner, entity, seq) rather than a walk over all of the partnership's entries.
-        let row = sqlx::query(
-            "SELECT max(coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'activity'), 0),
-                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'document'), 0),
-                        coalesce((SELECT max(seq) FROM change_log WHERE partner = ?1 AND entity = 'partnership'), 0))",
-        )
-        .bind(partner.as_str().to_owned())
-        .fetch_one(&self.reader)
-        .await
-        .map_err(db_error)?;
-        row.try_get(0).map_err(backend)
+        changelog::partnership_stamp(&self.reader, partner.as_str()).await
+    }
+
+    async fn partnership_tally(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<(i64, ActivityTally)> {
+        activities::partnership_tally(self, scope, partner).await
     }
 
     async fn last_change_seq(&self) -> Result<i64> {

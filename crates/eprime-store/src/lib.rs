@@ -130,6 +130,10 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     /// partnership itself, its documents (and so their elements) and its activities (0 if none).
     /// Equal stamps mean equal counts, so counts can be kept until the stamp moves.
     async fn partnership_stamp(&self, partner: &PartnerCode) -> Result<i64>;
+    /// One partnership's visible activities counted (as `tally_activities`), together with its stamp,
+    /// both read from one snapshot: the counts are exactly those at that stamp, so following the log on
+    /// from it neither misses a change nor applies one twice.
+    async fn partnership_tally(&self, scope: &ReadScope, partner: &PartnerCode) -> Result<(i64, ActivityTally)>;
     async fn activity(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Activity>>;
     /// Applies `changes` when the stored version equals `expected_version` (when given).
     async fn update_activity(

@@ -524,8 +524,14 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
             followed.follow(change, &scope, &branch_of).unwrap();
         }
         let filter = ActivityFilter { partnership: Some(code("JPN")), ..Default::default() };
-        assert_eq!(followed, store.tally_activities(&scope, &filter).await.unwrap(), "followed for {caller:?}");
+        let counted = store.tally_activities(&scope, &filter).await.unwrap();
+        assert_eq!(followed, counted, "followed for {caller:?}");
+        // The snapshot form: the same counts, with the stamp they are at.
+        let (at, snapshot) = store.partnership_tally(&scope, &code("JPN")).await.unwrap();
+        assert_eq!((at, snapshot), (moved, counted), "partnership tally for {caller:?}");
     }
+    let (none, empty) = store.partnership_tally(&ReadScope::system(), &code("AUS")).await.unwrap();
+    assert_eq!((none, empty.total()), (0, 0), "a partnership without changes: stamp 0, nothing counted");
     let later = store.partnership_changes(&code("JPN"), stamp, 10_000).await.unwrap();
     assert_eq!(later.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![moved], "after a stamp, only what followed");
 }
