@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for CurrentCaller {
         let Some((token, source)) = request_token_with_source(&parts.headers) else {
             return Ok(Self(Caller::Anonymous));
         };
-        let Some(principal) = state.store.session_principal(&token_hash(&token)).await? else {
+        let Some(principal) = state.sessions.principal(state.store.as_ref(), &token_hash(&token)).await? else {
             return Err(ApiError::unauthorized("the session or token is invalid, expired or revoked; sign in again"));
         };
         // A browser sends its cookie with any request, cross-site ones included: a write made with

@@ -21,6 +21,7 @@ pub mod offering_views;
 pub mod overdue;
 pub mod pace;
 pub mod problem;
+pub mod session_cache;
 pub mod signin;
 pub mod tally;
 pub mod throttle;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub offering_views: Arc<offering_views::OfferingViews>,
     /// Activities and their JSON, by (id, version), for pages of activities.
     pub activity_views: Arc<activity_views::ActivityViews>,
+    /// Resolved session tokens, for a moment (`session_cache`).
+    pub sessions: Arc<session_cache::SessionCache>,
 }
 
 impl AppState {
@@ -128,6 +131,7 @@ impl AppState {
             tallies: Arc::default(),
             offering_views: Arc::new(offering_views::offering_views()),
             activity_views: Arc::default(),
+            sessions: Arc::default(),
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),

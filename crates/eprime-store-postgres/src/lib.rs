@@ -74,6 +74,8 @@ pub struct PostgresStore {
     /// Woken whenever any instance commits a change: every write sends `pg_notify` on
     /// [`changelog::CHANNEL`] in its transaction, delivered on commit to every listener.
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// `Store::accounts_generation`: bumped after every write that may end sessions.
+    accounts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl PostgresStore {
@@ -114,7 +116,7 @@ impl PostgresStore {
         }
         let commits = std::sync::Arc::new(tokio::sync::watch::Sender::new(0));
         changelog::listen(url.to_owned(), std::sync::Arc::downgrade(&commits));
-        Ok(Self { pool, commits })
+        Ok(Self { pool, commits, accounts: std::sync::Arc::default() })
     }
 
     /// The number of the newest migration applied (0 for a database never migrated).
@@ -136,6 +138,11 @@ impl PostgresStore {
     /// Waits for in-flight work and closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// After a write that may have ended sessions (`Store::accounts_generation`).
+    fn sessions_may_have_ended(&self) {
+        self.accounts.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -290,7 +297,9 @@ impl Store for PostgresStore {
     }
 
     async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
-        accounts::set_disabled(&self.pool, actor, username, disabled).await
+        let result = accounts::set_disabled(&self.pool, actor, username, disabled).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn set_user_password(
@@ -299,7 +308,9 @@ impl Store for PostgresStore {
         username: &str,
         password_hash: String,
     ) -> Result<StoredUser> {
-        accounts::set_password(&self.pool, actor, username, password_hash).await
+        let result = accounts::set_password(&self.pool, actor, username, password_hash).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn create_session(&self, session: SessionRecord) -> Result<()> {
@@ -310,8 +321,14 @@ impl Store for PostgresStore {
         accounts::session_principal(&self.pool, token_hash).await
     }
 
+    fn accounts_generation(&self) -> u64 {
+        self.accounts.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
-        accounts::revoke_session(&self.pool, token_hash).await
+        let result = accounts::revoke_session(&self.pool, token_hash).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn list_tokens(&self, user_id: UserId) -> Result<Vec<TokenInfo>> {
@@ -319,7 +336,9 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool> {
-        accounts::revoke_token(&self.pool, user_id, id).await
+        let result = accounts::revoke_token(&self.pool, user_id, id).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn record_security_event(&self, event: SecurityEvent) -> Result<()> {

@@ -58,6 +58,8 @@ pub struct SqliteStore {
     /// Bumped after every write, so followers of the change log need not poll. Writes by other
     /// processes (the CLI) are seen at the followers' next timeout.
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// `Store::accounts_generation`: bumped after every write that may end sessions.
+    accounts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -108,7 +110,13 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
         let writes = group_commit::GroupCommit::start(writer.clone());
-        Ok(Self { reader, writer, writes, commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)) })
+        Ok(Self {
+            reader,
+            writer,
+            writes,
+            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            accounts: std::sync::Arc::default(),
+        })
     }
 
     /// The number of the newest migration applied (0 for a database never migrated).
@@ -133,6 +141,11 @@ impl SqliteStore {
     fn committed<T>(&self, result: Result<T>) -> Result<T> {
         self.commits.send_modify(|count| *count = count.wrapping_add(1));
         result
+    }
+
+    /// After a write that may have ended sessions (`Store::accounts_generation`).
+    fn sessions_may_have_ended(&self) {
+        self.accounts.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
@@ -293,7 +306,9 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
-        self.committed(accounts::set_disabled(self, actor, username, disabled).await)
+        let result = self.committed(accounts::set_disabled(self, actor, username, disabled).await);
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn set_user_password(
@@ -302,7 +317,9 @@ impl Store for SqliteStore {
         username: &str,
         password_hash: String,
     ) -> Result<StoredUser> {
-        self.committed(accounts::set_password(self, actor, username, password_hash).await)
+        let result = self.committed(accounts::set_password(self, actor, username, password_hash).await);
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn create_session(&self, session: SessionRecord) -> Result<()> {
@@ -313,8 +330,14 @@ impl Store for SqliteStore {
         accounts::session_principal(self, token_hash).await
     }
 
+    fn accounts_generation(&self) -> u64 {
+        self.accounts.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
-        accounts::revoke_session(self, token_hash).await
+        let result = accounts::revoke_session(self, token_hash).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn list_tokens(&self, user_id: UserId) -> Result<Vec<TokenInfo>> {
@@ -322,7 +345,9 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool> {
-        accounts::revoke_token(self, user_id, id).await
+        let result = accounts::revoke_token(self, user_id, id).await;
+        self.sessions_may_have_ended();
+        result
     }
 
     async fn record_security_event(&self, event: SecurityEvent) -> Result<()> {

@@ -174,6 +174,11 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     /// The principal a live (unexpired, unrevoked, enabled-account) session token hash belongs to.
     async fn session_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
     async fn revoke_session(&self, token_hash: &str) -> Result<bool>;
+    /// Moves whenever a write through this handle (or a clone of it) may have ended sessions: a
+    /// sign-out, a revoked token, an account disabled or given a new password. Whoever keeps
+    /// `session_principal` answers in memory checks it before using one. Writes by another process
+    /// or instance do not move it; such a keeper must also look again after a while.
+    fn accounts_generation(&self) -> u64;
     /// The tokens (sessions and API tokens) of one account, newest first.
     async fn list_tokens(&self, user_id: UserId) -> Result<Vec<TokenInfo>>;
     /// Revokes one of an account's tokens by id; false when it has no such live token.

@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for Viewer {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
             return Ok(anonymous);
         };
-        match state.store.session_principal(&token_hash(&token)).await? {
+        match state.sessions.principal(state.store.as_ref(), &token_hash(&token)).await? {
             Some(principal) => {
                 // Every page's header shows it: one count over a partial index of unread rows.
                 let unread = state.store.unread_notifications(&principal).await?;

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{TestApp, checks, problem};
+use eprime_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -98,6 +99,34 @@ async fn sign_out_revokes_the_token_and_bad_credentials_look_alike() {
     assert_eq!(me.status(), StatusCode::OK);
     // Anonymous writes are refused.
     problem(app.post("/api/v1/activities", None, &json!({})).await, StatusCode::UNAUTHORIZED).await;
+}
+
+/// Resolved tokens are kept for a moment (`session_cache`): a session ended through this server is
+/// refused by the very next request; one ended by another process (the command line on the same
+/// database) within `RECHECK`.
+#[tokio::test]
+async fn ended_sessions_are_refused_at_once_here_and_within_a_moment_when_ended_elsewhere() {
+    let app = TestApp::demo().await;
+    let admin = app.login("nato.admin").await;
+    let officer = app.login("jpn.officer").await;
+    assert_eq!(app.get("/api/v1/auth/me", Some(&officer)).await.status(), StatusCode::OK, "kept now");
+    let disable = app
+        .request(Method::PATCH, "/api/v1/users/jpn.officer", Some(&admin))
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disable.status(), StatusCode::OK);
+    problem(app.get("/api/v1/auth/me", Some(&officer)).await, StatusCode::UNAUTHORIZED).await;
+
+    // Another process disables an account whose token this server has just resolved and kept.
+    let korean = app.login("kor.officer").await;
+    assert_eq!(app.get("/api/v1/auth/me", Some(&korean)).await.status(), StatusCode::OK);
+    let elsewhere = eprime_store_sqlite::SqliteStore::connect(&app.database).await.unwrap();
+    elsewhere.set_user_disabled(None, "kor.officer", true).await.unwrap();
+    elsewhere.close().await;
+    tokio::time::sleep(eprime_server::session_cache::RECHECK + std::time::Duration::from_millis(100)).await;
+    problem(app.get("/api/v1/auth/me", Some(&korean)).await, StatusCode::UNAUTHORIZED).await;
 }
 
 /// The dashboard's activity count is cached per scope until the partnership changes: every write
