@@ -188,8 +188,21 @@ mod tests {
     async fn writes_queued_together_commit_together_and_a_failed_one_leaves_nothing() {
         let (_dir, pool) = writer().await;
         let group = GroupCommit::start(pool.clone());
-        // All queued before the writer task first runs (this test's runtime has one thread): one group.
-        let answers = futures::future::join_all((0..20).map(|n| group.write(insert(n, n % 3 == 0)))).await;
+        // The writer connection is held while the writes queue, so (after at most one taken early)
+        // they run as one group.
+        let held = pool.acquire().await.unwrap();
+        let writes: Vec<_> = (0..20)
+            .map(|n| {
+                let group = group.clone();
+                tokio::spawn(async move { group.write(insert(n, n % 3 == 0)).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        let mut answers = Vec::new();
+        for write in writes {
+            answers.push(write.await.unwrap());
+        }
         for (n, answer) in answers.iter().enumerate() {
             match answer {
                 Ok(got) => assert!(n % 3 != 0 && *got == n as i64, "write {n} answered {got}"),
@@ -231,8 +244,26 @@ mod tests {
                 Ok(())
             })
         }
-        let (first, second) = futures::join!(group.write(insert(7, false)), group.write(orphan));
-        for error in [first.unwrap_err(), second.unwrap_err()] {
+        // Queued while the connection is held: the writer takes at most one before the rest, so
+        // send a harmless first write and then the two that must share a group.
+        let held = pool.acquire().await.unwrap();
+        let early = tokio::spawn({
+            let group = group.clone();
+            async move { group.write(insert(1, true)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let first = tokio::spawn({
+            let group = group.clone();
+            async move { group.write(insert(7, false)).await }
+        });
+        let second = tokio::spawn({
+            let group = group.clone();
+            async move { group.write(orphan).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        drop(held);
+        assert!(early.await.unwrap().is_err(), "the write taken early was refused on its own");
+        for error in [first.await.unwrap().unwrap_err(), second.await.unwrap().unwrap_err()] {
             assert!(error.to_string().contains("not committed"), "{error}");
         }
         assert_eq!(stored(&pool).await, Vec::<i64>::new(), "nothing of the group was kept");

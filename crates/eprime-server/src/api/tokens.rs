@@ -118,7 +118,8 @@ pub async fn list(State(state): State<AppState>, SignedIn(principal): SignedIn) 
     ))
 }
 
-/// Revokes one of the signed-in user's tokens: it stops working at once.
+/// Revokes one of the signed-in user's tokens: it stops working at once on this instance, and within a
+/// second on any other.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "session", security(("bearer" = [])),
     params(("id" = String, Path, description = "Token id")),
     responses(
