@@ -7,7 +7,7 @@
 //! run one after another in one transaction, each inside its own savepoint: a write that fails is rolled
 //! back alone and the others commit together. Each caller hears its own outcome only once the
 //! transaction has committed, so what a caller is told is durable (as before) and the order of the
-//! writes is the order they ran in. A write that arrives alone runs without a savepoint.
+//! writes is the order they ran in.
 //!
 //! The writes run on a task of their own (`run`), which takes the writer connection for each group. A
 //! write whose caller goes away meanwhile (a client that disconnects) is still made, as it would be
@@ -19,7 +19,7 @@ use std::panic::AssertUnwindSafe;
 use eprime_store::StoreError;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::db_error;
@@ -109,34 +109,52 @@ async fn run_group(
     pending: &mut std::vec::IntoIter<Write>,
     done: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
 ) -> Result<(), StoreError> {
-    let alone = pending.len() == 1;
-    let mut transaction = writer.begin().await.map_err(db_error)?;
+    let mut connection = writer.acquire().await.map_err(db_error)?;
+    let outcome = run_in_transaction(&mut connection, pending, done).await;
+    if outcome.is_err() {
+        // However far the group got, the connection goes back to the pool outside a transaction.
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await;
+    }
+    outcome
+}
+
+/// Each write runs in the savepoint `w`. The statements between two writes are sent together, so a
+/// group costs one round trip to the connection's thread per write besides the write's own: `RELEASE w;
+/// SAVEPOINT w` after a write that succeeded, `ROLLBACK TO w` after one that failed (which undoes it
+/// and leaves `w` open and empty for the next).
+async fn run_in_transaction(
+    connection: &mut SqliteConnection,
+    pending: &mut std::vec::IntoIter<Write>,
+    done: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
+) -> Result<(), StoreError> {
+    sqlx::raw_sql("BEGIN; SAVEPOINT w").execute(&mut *connection).await.map_err(db_error)?;
+    let mut last_succeeded = None;
     for Write { work, reply } in pending.by_ref() {
-        if alone {
-            let answer = guarded(work(&mut transaction)).await;
-            done.push((reply, answer));
-            continue;
+        let between = match last_succeeded {
+            Some(true) => Some("RELEASE w; SAVEPOINT w"),
+            Some(false) => Some("ROLLBACK TO w"),
+            None => None,
+        };
+        if let Some(between) = between
+            && let Err(error) = sqlx::raw_sql(between).execute(&mut *connection).await
+        {
+            let error = db_error(error);
+            done.push((reply, Err(StoreError::Backend(format!("the write was not made: {error}")))));
+            return Err(error);
         }
-        let mut savepoint = match transaction.begin().await {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                done.push((reply, Err(db_error(error))));
-                return Err(StoreError::Backend("could not open a savepoint".to_owned()));
-            }
-        };
-        let answer = guarded(work(&mut savepoint)).await;
-        let finished = match answer {
-            Ok(_) => savepoint.commit().await,
-            Err(_) => savepoint.rollback().await,
-        };
+        let answer = guarded(work(&mut *connection)).await;
+        last_succeeded = Some(answer.is_ok());
         done.push((reply, answer));
-        finished.map_err(db_error)?;
     }
-    if done.iter().any(|(_, answer)| answer.is_ok()) {
-        transaction.commit().await.map_err(db_error)
+    let finish = if !done.iter().any(|(_, answer)| answer.is_ok()) {
+        "ROLLBACK"
+    } else if last_succeeded == Some(false) {
+        "ROLLBACK TO w; COMMIT"
     } else {
-        transaction.rollback().await.map_err(db_error)
-    }
+        "COMMIT"
+    };
+    sqlx::raw_sql(finish).execute(&mut *connection).await.map_err(db_error)?;
+    Ok(())
 }
 
 /// A write that panics is an error for its caller, not the end of the writer task.

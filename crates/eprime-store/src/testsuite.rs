@@ -871,6 +871,22 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     assert!(store.list_notifications(japan, true, &PageRequest::first(50)).await.unwrap().items.is_empty());
     assert!(store.unwatch(japan, EntityType::Activity, &id).await.unwrap());
     assert!(store.list_watches(japan.user_id).await.unwrap().is_empty());
+
+    // One pass over changes to several watched records tells each record's own watchers, and only them.
+    let korean = store.create_activity(desk, new_activity("KOR", "Talks", Marking::public())).await.unwrap();
+    store.watch(korea, EntityType::Activity, &korean.id.to_string()).await.unwrap();
+    store.watch(japan, EntityType::Activity, &id).await.unwrap();
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    let (korea_before, japan_before) = (inbox(korea).await.len(), inbox(japan).await.len());
+    for (record, title) in [(korean.id, "Talks, moved"), (activity.id, "Exercise, moved")] {
+        let retitled = ActivityChanges { title: Some(Title::parse(title).unwrap()), ..Default::default() };
+        store.update_activity(desk, record, None, retitled).await.unwrap();
+    }
+    assert_eq!(store.generate_notifications(100).await.unwrap(), 2, "both changes in one pass");
+    let (korea_after, japan_after) = (inbox(korea).await, inbox(japan).await);
+    assert_eq!((korea_after.len(), japan_after.len()), (korea_before + 1, japan_before + 1));
+    assert_eq!(korea_after[0].entity_id, korean.id.to_string(), "Korea hears of the record it watches");
+    assert_eq!(japan_after[0].entity_id, id, "and Japan of its own");
 }
 
 async fn watched_records_are_listed_only_while_visible(store: DynStore) {
