@@ -1,5 +1,7 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use eprime_domain::{Caller, NotificationId, PartnerCode, Principal, UserId};
 use eprime_store::notify::{Candidate, plan, wanted};
 use eprime_store::{
@@ -150,6 +152,38 @@ async fn users(conn: &mut PgConnection, sql: &'static str, key: &str) -> Result<
     rows.iter().map(user_from_row).collect()
 }
 
+/// The watchers of each of `records`: one statement per kind of record in the batch, not one per change.
+async fn watchers_of<'a>(
+    tx: &mut PgConnection,
+    records: impl Iterator<Item = &'a (EntityType, String)>,
+) -> Result<HashMap<(EntityType, String), Vec<StoredUser>>, StoreError> {
+    let mut by_kind: BTreeMap<&'static str, (EntityType, BTreeSet<String>)> = BTreeMap::new();
+    for (entity, id) in records {
+        by_kind.entry(entity.as_str()).or_insert_with(|| (*entity, BTreeSet::new())).1.insert(id.clone());
+    }
+    let mut watchers: HashMap<(EntityType, String), Vec<StoredUser>> = HashMap::new();
+    for (kind, (entity, ids)) in by_kind {
+        // Equality on the entity and a list of ids, so `watches_by_record` (entity, entity_id) finds them.
+        let rows = sqlx::query(
+            "SELECT w.entity_id AS watched, u.id, u.username, u.display_name, u.role, u.partner, u.organisation,
+                    u.disabled, u.password_hash, u.created_at
+             FROM watches w JOIN users u ON u.id = w.user_id
+             WHERE w.entity = $1 AND w.entity_id = ANY($2)
+             ORDER BY w.entity_id, u.id",
+        )
+        .bind(kind)
+        .bind(ids.into_iter().collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        for row in &rows {
+            let watched: String = row.try_get("watched").map_err(backend)?;
+            watchers.entry((entity, watched)).or_default().push(user_from_row(row)?);
+        }
+    }
+    Ok(watchers)
+}
+
 pub(crate) async fn generate(pool: &PgPool, limit: u32) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     // The notifier's row is locked for the whole batch: another instance waits, then continues
@@ -168,27 +202,15 @@ pub(crate) async fn generate(pool: &PgPool, limit: u32) -> Result<usize, StoreEr
     .await
     .map_err(db_error)?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
-    for change in &entries {
-        if change.visibility().is_none() {
-            continue;
-        }
-        let wanted = wanted(change);
+    let notified: Vec<_> = entries.iter().filter(|change| change.visibility().is_some()).collect();
+    let wants: Vec<_> = notified.iter().map(|change| wanted(change)).collect();
+    let watchers = watchers_of(&mut tx, wants.iter().map(|w| &w.watched)).await?;
+    for (change, wanted) in notified.into_iter().zip(&wants) {
         let (entity, id) = &wanted.watched;
         let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
-        // Equality on both columns, so `watches_by_record` (entity, entity_id) finds them.
-        let watchers = sqlx::query(concat!(
-            user_select!(),
-            " WHERE id IN (SELECT user_id FROM watches WHERE entity = $1 AND entity_id = $2)"
-        ))
-        .bind(entity.as_str())
-        .bind(id.to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .iter()
-        .map(user_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-        found.extend(watchers.into_iter().map(|user| (user, NotificationReason::Watched)));
+        if let Some(users) = watchers.get(&(*entity, id.clone())) {
+            found.extend(users.iter().map(|user| (user.clone(), NotificationReason::Watched)));
+        }
         for (name, reason) in &wanted.accounts {
             let sql = concat!(user_select!(), " WHERE username = $1");
             found.extend(users(&mut tx, sql, name).await?.into_iter().map(|user| (user, *reason)));
