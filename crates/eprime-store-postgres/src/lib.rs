@@ -99,6 +99,11 @@ impl PostgresStore {
             .options([
                 ("statement_timeout", STATEMENT_TIMEOUT),
                 ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
+                // Every statement here is short and by index; JIT only pays for long analytical ones. A
+                // generic plan's estimate counts the scans its subplans could fall back to, which
+                // crossed `jit_above_cost`: the inbox's unread count spent 50 ms compiling to count
+                // nothing (15 functions per visibility check), at every page view.
+                ("jit", "off"),
             ]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
