@@ -625,11 +625,33 @@ async fn sessions_end_when_revoked_expired_or_disabled(store: DynStore) {
     assert_eq!(store.session_principal("live").await.unwrap().unwrap().username, "desk");
     assert!(store.session_principal("old").await.unwrap().is_none(), "expired");
     assert!(store.session_principal("unknown").await.unwrap().is_none());
+    // Each write that may end sessions moves the generation a session cache checks, and only those.
+    let generation = store.accounts_generation();
+    let named = SessionRecord { name: "other".into(), ..session("other", now + time::Duration::hours(1)) };
+    store.create_session(named).await.unwrap();
+    assert!(store.session_principal("other").await.unwrap().is_some());
+    assert_eq!(store.accounts_generation(), generation, "a new session or a look-up ends none");
     assert!(store.revoke_session("live").await.unwrap());
     assert!(store.session_principal("live").await.unwrap().is_none(), "revoked");
+    let generation = moved(&store, generation, "a sign-out");
+    let tokens = store.list_tokens(user.id).await.unwrap();
+    let other = tokens.iter().find(|t| t.name == "other").map(|t| t.id).unwrap();
+    assert!(store.revoke_token(user.id, other).await.unwrap(), "a live session");
+    assert!(store.session_principal("other").await.unwrap().is_none(), "its token revoked");
+    let generation = moved(&store, generation, "a revoked token");
+    store.set_user_password(None, "desk", "z".into()).await.unwrap();
+    let generation = moved(&store, generation, "a new password");
     store.create_session(session("again", now + time::Duration::hours(1))).await.unwrap();
     store.set_user_disabled(None, "desk", true).await.unwrap();
     assert!(store.session_principal("again").await.unwrap().is_none(), "disabled accounts have no sessions");
+    moved(&store, generation, "a disabled account");
+}
+
+/// The store's `accounts_generation` now, asserting it moved past `before`.
+fn moved(store: &DynStore, before: u64, after: &str) -> u64 {
+    let now = store.accounts_generation();
+    assert!(now > before, "the accounts generation moves after {after}");
+    now
 }
 
 async fn programmes_enter_into_force_on_both_approvals(store: DynStore) {
