@@ -47,7 +47,8 @@ impl FromRequestParts<AppState> for Viewer {
         };
         match state.sessions.principal(state.store.as_ref(), &token_hash(&token)).await? {
             Some(principal) => {
-                // Every page's header shows it: one count over a partial index of unread rows.
+                // Every page's header shows it: a count over the partial index of unread rows, each
+                // checked against what the reader may still see (one indexed probe per unread row).
                 let unread = state.store.unread_notifications(&principal).await?;
                 Ok(Self { caller: Caller::User(principal), token: Some(token), unread })
             }
