@@ -34,7 +34,7 @@ pub(crate) async fn create(
         password_hash: new.password_hash,
         created_at: now(),
     };
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, partner, organisation, disabled, password_hash, version,
              created_at, updated_at)
@@ -115,7 +115,7 @@ async fn change(
     operation: Operation,
     apply: impl FnOnce(&mut StoredUser),
 ) -> Result<StoredUser, StoreError> {
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let sql = concat!(user_select!(), " WHERE username = ?1");
     let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
     let before =

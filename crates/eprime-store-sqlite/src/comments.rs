@@ -128,7 +128,7 @@ async fn subject_marking(conn: &mut SqliteConnection, comment: &Comment) -> Resu
 
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComment) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let subject = subject(&mut tx, &scope, new.subject, &new.subject_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("{} {}", new.subject.as_str(), new.subject_id)))?;
@@ -234,7 +234,7 @@ pub(crate) async fn edit(
     body: String,
 ) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let after = edited_comment(&before, actor, expected_version, &body, now())?;
     save(&mut tx, &after).await?;
@@ -246,7 +246,7 @@ pub(crate) async fn edit(
 
 pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: CommentId) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let Some(after) = deleted_comment(&before, actor, now())? else { return Ok(before) };
     save(&mut tx, &after).await?;

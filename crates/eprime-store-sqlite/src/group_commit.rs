@@ -127,7 +127,7 @@ async fn run_in_transaction(
     pending: &mut std::vec::IntoIter<Write>,
     done: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
 ) -> Result<(), StoreError> {
-    sqlx::raw_sql("BEGIN; SAVEPOINT w").execute(&mut *connection).await.map_err(db_error)?;
+    sqlx::raw_sql("BEGIN IMMEDIATE; SAVEPOINT w").execute(&mut *connection).await.map_err(db_error)?;
     let mut last_succeeded = None;
     for Write { work, reply } in pending.by_ref() {
         let between = match last_succeeded {

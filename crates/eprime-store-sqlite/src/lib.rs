@@ -52,6 +52,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     reader: SqlitePool,
+    /// One connection. Every write transaction on it starts with `BEGIN IMMEDIATE`, taking the
+    /// database's write lock first: a deferred one that read before writing would fail at once
+    /// (`SQLITE_BUSY_SNAPSHOT`, "database is locked") when another process (the command line)
+    /// committed in between, instead of waiting its turn under the busy timeout.
     writer: SqlitePool,
     /// Writes that share transactions (`group_commit`), through `writer`.
     writes: group_commit::GroupCommit,

@@ -154,7 +154,7 @@ pub(crate) async fn nominate(
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let nation = nominating_nation(actor, new.nation.as_ref())?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let offering = offerings::fetch(&mut *tx, &scope, new.offering)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("offering {}", new.offering)))?;
@@ -243,7 +243,7 @@ pub(crate) async fn decide(
     decision: Decision,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     let offering = offerings::fetch(&mut *tx, &ReadScope::system(), current.offering)
         .await?
@@ -307,7 +307,7 @@ pub(crate) async fn record_attendance(
     attendance: Attendance,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let current = load_for_write(&mut tx, &scope, id, None).await?;
     let offering = offerings::fetch(&mut *tx, &ReadScope::system(), current.offering)
         .await?
@@ -329,7 +329,7 @@ pub(crate) async fn give_feedback(
     comments: Text,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     // A participant's account sees no programme data; it reaches its own nomination by e-mail.
     let current = match fetch(&mut *tx, &scope, id).await? {
         Some(found) => found,

@@ -38,7 +38,7 @@ pub(crate) async fn watch(
 ) -> Result<(), StoreError> {
     watchable(entity)?;
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     if !visible_record(&mut *tx, &scope, entity, id).await? {
         return Err(StoreError::NotFound(format!("{} {id}", entity.as_str())));
     }
@@ -164,7 +164,7 @@ async fn users(tx: &mut SqliteConnection, sql: &'static str, key: &str) -> Resul
 
 pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, StoreError> {
     // The single writer connection serialises notifiers: two never process the same entries.
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let last: i64 =
         sqlx::query_scalar("SELECT last_seq FROM notifier WHERE id = 1").fetch_one(&mut *tx).await.map_err(db_error)?;
     let rows = sqlx::query(
@@ -347,7 +347,7 @@ pub(crate) async fn mark_read(
             changed += result.rows_affected();
         }
         Some(ids) => {
-            let mut tx = store.writer.begin().await.map_err(db_error)?;
+            let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
             for id in ids {
                 let result = sqlx::query(
                     "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",

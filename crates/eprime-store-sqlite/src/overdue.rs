@@ -66,7 +66,7 @@ pub(crate) async fn record(
     for (kind, id) in candidates.take(limit as usize) {
         // One transaction per item: the single writer serialises sweeps, and the notice's primary
         // key makes a second announcement impossible.
-        let mut tx = store.writer.begin().await.map_err(db_error)?;
+        let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         if announce(&mut tx, rules, today, kind, &id).await? {
             tx.commit().await.map_err(db_error)?;
             recorded += 1;

@@ -53,7 +53,7 @@ pub(crate) async fn create(
         updated_at: at,
     };
     let code = partnership.partner.as_str().to_owned();
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     sqlx::query(
         "INSERT INTO partnerships (partner, name, framework, since, summary, marking, version, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
@@ -129,7 +129,7 @@ pub(crate) async fn upsert_organisation(
     org: &Organisation,
 ) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = organisation(&mut tx, &org.code).await?;
     if before.as_ref() == Some(org) {
         return Ok(());
@@ -196,7 +196,7 @@ fn organisation_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
 
 pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &Area) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = sqlx::query("SELECT code, title FROM areas WHERE code = ?1")
         .bind(area.code.as_str().to_owned())
         .fetch_optional(&mut *tx)

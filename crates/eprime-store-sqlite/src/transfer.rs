@@ -48,7 +48,7 @@ impl SqliteStore {
     /// every table is empty. Change-log sequence numbers are kept, and new entries continue
     /// after the highest.
     pub async fn import(&self, dump: &Dump) -> Result<()> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         let present = schema(&mut tx).await?;
         let used: Vec<String> = counts(&mut tx)
             .await?

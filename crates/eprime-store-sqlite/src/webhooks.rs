@@ -131,7 +131,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebho
             new.organisation
         )));
     }
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organisations WHERE code = ?1")
         .bind(new.organisation.as_str().to_owned())
         .fetch_optional(&mut *tx)
@@ -228,7 +228,7 @@ pub(crate) async fn update(
     changes: WebhookChanges,
 ) -> Result<Webhook, StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = load(&mut tx, &scope, id).await?;
     if let Some(expected) = expected_version
         && expected != before.version
@@ -277,7 +277,7 @@ pub(crate) async fn update(
 
 pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId) -> Result<(), StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let before = load(&mut tx, &scope, id).await?;
     // Its deliveries and their attempts go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM webhooks WHERE id = ?1").bind(id.to_string()).execute(&mut *tx).await.map_err(db_error)?;
@@ -300,7 +300,7 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId
 }
 
 pub(crate) async fn enqueue(store: &SqliteStore, limit: u32) -> Result<EnqueueOutcome, StoreError> {
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let position: Option<i64> = sqlx::query_scalar("SELECT position FROM followers WHERE name = ?1")
         .bind(FOLLOWER)
         .fetch_optional(&mut *tx)
@@ -379,7 +379,7 @@ pub(crate) async fn claim(
     lease: std::time::Duration,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let rows = sqlx::query(
         "SELECT d.id AS delivery, d.webhook, d.attempts, d.round_attempts, w.url, w.secret,
                 c.seq, c.at, c.actor, c.entity, c.entity_id, c.partner, c.operation, c.before, c.after
@@ -427,7 +427,7 @@ pub(crate) async fn record_attempt(store: &SqliteStore, attempt: AttemptRecord) 
         AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, unix_millis(at), None),
         AttemptOutcome::Failed => (DeliveryState::Failed, unix_millis(attempt.at), None),
     };
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries
          SET attempts = ?2, round_attempts = round_attempts + 1, state = ?3, next_attempt_ms = ?4,
@@ -508,7 +508,7 @@ pub(crate) async fn redeliver(
     at: OffsetDateTime,
 ) -> Result<Delivery, StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
+    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     load(&mut tx, &scope, webhook).await?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', round_attempts = 0, next_attempt_ms = ?3
