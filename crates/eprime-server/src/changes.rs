@@ -15,6 +15,7 @@ use eprime_store::{ChangeEntry, DynStore, EntityType, Visibility};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::fresh::Clock;
 use crate::pace::Pace;
 
 /// Events held for subscribers that are a little behind.
@@ -100,11 +101,12 @@ pub struct ChangeHub {
 impl ChangeHub {
     /// A hub fed by a follower of `store`'s change log, from its current end. The follower stops
     /// when the hub is dropped.
-    pub fn start(store: DynStore) -> Arc<Self> {
+    /// `clock` is told how far the follower has read (`fresh::Clock::saw`).
+    pub fn start(store: DynStore, clock: Arc<Clock>) -> Arc<Self> {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
         let hub = Arc::new(Self { sender: std::sync::Mutex::new(Some(sender)) });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(follow(store, Arc::downgrade(&hub)));
+            runtime.spawn(follow(store, Arc::downgrade(&hub), clock));
         }
         hub
     }
@@ -138,7 +140,7 @@ impl ChangeHub {
     }
 }
 
-async fn follow(store: DynStore, hub: Weak<ChangeHub>) {
+async fn follow(store: DynStore, hub: Weak<ChangeHub>, clock: Arc<Clock>) {
     let mut last = loop {
         match store.last_change_seq().await {
             Ok(seq) => break seq,
@@ -168,6 +170,7 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>) {
                 last = entry.seq;
                 hub.publish(StreamEvent::from_entry(entry));
             }
+            clock.saw(last);
             if entries.len() < BATCH as usize {
                 break;
             }

@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod changes;
 pub mod digest;
 pub mod extract;
+pub mod fresh;
 pub mod importing;
 pub mod menu_index;
 pub mod notifier;
@@ -106,13 +107,49 @@ pub struct AppState {
     pub activity_views: Arc<activity_views::ActivityViews>,
     /// Resolved session tokens, for a moment (`session_cache`).
     pub sessions: Arc<session_cache::SessionCache>,
+    /// What this instance knows to have been committed: kept answers are served while it stands still.
+    pub clock: Arc<fresh::Clock>,
+    /// Answers kept while the clock stands still (`fresh`).
+    pub kept: Arc<KeptAnswers>,
+}
+
+/// A rendered part of a web page, with the page's title.
+pub struct RenderedPart {
+    pub title: String,
+    pub html: String,
+}
+
+/// The answers kept per [`fresh::Clock`] tick, each keyed by all it depends on.
+pub struct KeptAnswers {
+    /// `GET /api/v1/partnerships/{partner}`'s JSON, per (partnership, scope).
+    pub partnership: fresh::Kept<(eprime_domain::PartnerCode, eprime_domain::ReadScope), axum::body::Bytes>,
+    /// `GET /api/v1/activities`' JSON, per (scope, query string).
+    pub activity_pages: fresh::Kept<(eprime_domain::ReadScope, String), axum::body::Bytes>,
+    /// The header's unread count, per (account, scope).
+    pub unread: fresh::Kept<(eprime_domain::UserId, eprime_domain::ReadScope), u64>,
+    /// Rendered parts of web pages, per (scope, the page's own key; `eprime-web` says what each holds).
+    pub page_parts: fresh::Kept<(eprime_domain::ReadScope, String), RenderedPart>,
+}
+
+impl Default for KeptAnswers {
+    fn default() -> Self {
+        Self {
+            partnership: fresh::Kept::new(1024),
+            // ≈ 33 KB a page of 50 activities: at most ≈ 8 MB.
+            activity_pages: fresh::Kept::new(256),
+            unread: fresh::Kept::new(8192),
+            // A partnership page's middle is ≈ 60 KB: at most ≈ 15 MB.
+            page_parts: fresh::Kept::new(256),
+        }
+    }
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig) -> Self {
         let (failures, window) = (config.sign_in_failures, config.sign_in_window);
-        let changes = changes::ChangeHub::start(store.clone());
-        notifier::start(store.clone(), Arc::downgrade(&changes));
+        let clock = Arc::new(fresh::Clock::default());
+        let changes = changes::ChangeHub::start(store.clone(), clock.clone());
+        notifier::start(store.clone(), Arc::downgrade(&changes), clock.clone());
         overdue::start(store.clone(), config.overdue, config.overdue_sweep_every, Arc::downgrade(&changes));
         let delivery =
             webhooks::DeliverySettings { retry_base: config.webhook_retry_base, timeout: config.webhook_timeout };
@@ -132,6 +169,8 @@ impl AppState {
             offering_views: Arc::new(offering_views::offering_views()),
             activity_views: Arc::default(),
             sessions: Arc::default(),
+            clock,
+            kept: Arc::default(),
             mailer,
             changes,
             webhooks: webhooks::WebhookWorker::start(store.clone(), delivery),
@@ -153,6 +192,7 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let (api, openapi) = api::router().split_for_parts();
     let openapi = Arc::new(openapi);
+    let clock = state.clock.clone();
     Router::new()
         .merge(pages)
         .merge(api)
@@ -167,6 +207,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .fallback(api::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(move |request, next| note_writes(clock.clone(), request, next)))
         // Headers on every response: no MIME sniffing, no framing, no referrer leaks, and a content
         // security policy that allows nothing an API response would need.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -182,6 +223,21 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Moves the clock after every request that may have written, before its answer leaves, so the
+/// client's next read is never served from an answer kept before its write (`fresh`).
+async fn note_writes(
+    clock: Arc<fresh::Clock>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let may_write = !request.method().is_safe();
+    let response = next.run(request).await;
+    if may_write {
+        clock.wrote();
+    }
+    response
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.

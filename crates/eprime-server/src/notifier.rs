@@ -2,11 +2,12 @@
 //! change log lives in the database and is advanced in the same transaction as the notifications
 //! it writes, so it survives restarts and several instances never notify twice.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use eprime_store::DynStore;
 
+use crate::fresh::Clock;
 use crate::pace::Pace;
 
 const BATCH: u32 = 200;
@@ -15,7 +16,8 @@ const IDLE: Duration = Duration::from_secs(1);
 const PACE: Duration = Duration::from_millis(20);
 
 /// Runs until `alive` is gone (the server's state was dropped).
-pub fn start<T: Send + Sync + 'static>(store: DynStore, alive: Weak<T>) {
+/// Tells `clock` after a pass that processed changes: it may have made notifications.
+pub fn start<T: Send + Sync + 'static>(store: DynStore, alive: Weak<T>, clock: Arc<Clock>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
     runtime.spawn(async move {
         let mut seen = 0;
@@ -31,8 +33,13 @@ pub fn start<T: Send + Sync + 'static>(store: DynStore, alive: Weak<T>) {
             }
             loop {
                 match store.generate_notifications(BATCH).await {
-                    Ok(done) if done == BATCH as usize => continue,
-                    Ok(_) => break,
+                    Ok(done) if done == BATCH as usize => clock.wrote(),
+                    Ok(done) => {
+                        if done > 0 {
+                            clock.wrote();
+                        }
+                        break;
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "the notifier could not process changes; it will retry");
                         tokio::time::sleep(IDLE).await;

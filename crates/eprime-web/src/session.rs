@@ -4,8 +4,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use eprime_domain::{Caller, Principal, ReadScope};
-use eprime_server::AppState;
 use eprime_server::auth::{SESSION_COOKIE, cookie, csrf_token, token_hash};
+use eprime_server::{AppState, fresh};
 
 use crate::page::PageError;
 
@@ -48,8 +48,11 @@ impl FromRequestParts<AppState> for Viewer {
         match state.sessions.principal(state.store.as_ref(), &token_hash(&token)).await? {
             Some(principal) => {
                 // Every page's header shows it: a count over the partial index of unread rows, each
-                // checked against what the reader may still see (one indexed probe per unread row).
-                let unread = state.store.unread_notifications(&principal).await?;
+                // checked against what the reader may still see (one indexed probe per unread row),
+                // so it is kept while nothing is written (`fresh`).
+                let key = (principal.user_id, Caller::User(principal.clone()).read_scope());
+                let count = state.store.unread_notifications(&principal);
+                let unread = *fresh::get_or_read(&state.kept.unread, &state.clock, key, count).await?;
                 Ok(Self { caller: Caller::User(principal), token: Some(token), unread })
             }
             None => Ok(anonymous),

@@ -2,7 +2,8 @@
 //! through their lifecycle, and their history.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use eprime_domain::dates::parse_date;
@@ -18,6 +19,7 @@ use super::views::{ActivityPage, HistoryEntry};
 use crate::AppState;
 use crate::auth::{CurrentCaller, SignedIn};
 use crate::extract::{ApiJson, ApiQuery, etag, if_match_version};
+use crate::fresh;
 use crate::problem::{ApiError, ApiResult, Problem};
 
 fn activity_id(raw: &str) -> ApiResult<ActivityId> {
@@ -104,17 +106,24 @@ impl ActivityQuery {
 pub async fn list(
     State(state): State<AppState>,
     CurrentCaller(caller): CurrentCaller,
+    RawQuery(raw): RawQuery,
     ApiQuery(query): ApiQuery<ActivityQuery>,
-) -> ApiResult<Json<ActivityPage>> {
+) -> ApiResult<Response> {
     let (filter, page) = query.into_parts().map_err(ApiError::bad_query)?;
-    let page = state.activity_views.page(state.store.as_ref(), &caller.read_scope(), &filter, &page).await.map_err(
-        |e| match e {
-            eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
-            other => other.into(),
-        },
-    )?;
-    let items = page.items.iter().map(|kept| kept.json.clone()).collect();
-    Ok(Json(ActivityPage { items, next_cursor: page.next_cursor }))
+    let scope = caller.read_scope();
+    // The page depends on the scope and the query alone: kept for every reader with the same scope.
+    let key = (scope.clone(), raw.unwrap_or_default());
+    let body = fresh::get_or_read(&state.kept.activity_pages, &state.clock, key, async {
+        let page =
+            state.activity_views.page(state.store.as_ref(), &scope, &filter, &page).await.map_err(|e| match e {
+                eprime_store::StoreError::Invalid(errors) => ApiError::bad_query(errors),
+                other => other.into(),
+            })?;
+        let items = page.items.iter().map(|kept| kept.json.clone()).collect();
+        super::to_json_bytes(&ActivityPage { items, next_cursor: page.next_cursor })
+    })
+    .await?;
+    Ok(super::json_bytes(Bytes::clone(&body)))
 }
 
 /// Creates an activity in `proposed` status. NATO staff may create one for any partnership, a

@@ -26,7 +26,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
+
+/// A value serialised once, to be kept (`fresh`) and sent as often as asked.
+pub(crate) fn to_json_bytes<T: serde::Serialize>(value: &T) -> ApiResult<axum::body::Bytes> {
+    serde_json::to_vec(value)
+        .map(axum::body::Bytes::from)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the answer could not be written: {e}")))
+}
+
+/// What `Json` would answer with an already serialised body.
+pub(crate) fn json_bytes(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"))], body)
+        .into_response()
+}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -1,13 +1,17 @@
 //! Partnerships: the list, one partnership with its documents, and its history.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use eprime_domain::PartnerCode;
 use eprime_store::{DocumentFilter, EntityType};
 
+use super::json_bytes;
 use super::views::{DocumentSummary, HistoryEntry, PartnershipView};
 use crate::AppState;
 use crate::auth::CurrentCaller;
+use crate::fresh;
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub(crate) fn partner_code(raw: &str) -> ApiResult<PartnerCode> {
@@ -35,22 +39,28 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentCaller(caller): CurrentCaller,
     Path(partner): Path<String>,
-) -> ApiResult<Json<PartnershipView>> {
+) -> ApiResult<Response> {
     let partner = partner_code(&partner)?;
     let scope = caller.read_scope();
-    let partnership = state
-        .store
-        .partnership(&scope, &partner)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
-    let filter = DocumentFilter { partnership: Some(partner.clone()), kind: None };
-    let documents = state.store.list_documents(&scope, &filter).await?;
-    let activity_count = state.tallies.tally(state.store.as_ref(), &scope, &partner).await?.total();
-    Ok(Json(PartnershipView {
-        partnership,
-        documents: documents.iter().map(DocumentSummary::from).collect(),
-        activity_count,
-    }))
+    let key = (partner.clone(), scope.clone());
+    let body = fresh::get_or_read(&state.kept.partnership, &state.clock, key, async {
+        let partnership = state
+            .store
+            .partnership(&scope, &partner)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("partnership {partner}")))?;
+        let filter = DocumentFilter { partnership: Some(partner.clone()), kind: None };
+        let documents = state.store.list_documents(&scope, &filter).await?;
+        let activity_count = state.tallies.tally(state.store.as_ref(), &scope, &partner).await?.total();
+        let view = PartnershipView {
+            partnership,
+            documents: documents.iter().map(DocumentSummary::from).collect(),
+            activity_count,
+        };
+        super::to_json_bytes(&view)
+    })
+    .await?;
+    Ok(json_bytes(Bytes::clone(&body)))
 }
 
 /// The change history of a partnership record.

@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use eprime_domain::access::may_edit_activity;
 use eprime_domain::{Document, DocumentStatus, PartnerCode};
-use eprime_server::AppState;
 use eprime_server::tally::Counted;
+use eprime_server::{AppState, RenderedPart, fresh};
 use eprime_store::{ActivityFilter, DocumentFilter, StatusCounts};
 
 use crate::charts::{self, Period, ThemeBar};
@@ -44,6 +44,15 @@ struct PartnershipPage {
     chrome: Chrome,
     code: String,
     name: String,
+    body: Arc<RenderedPart>,
+}
+
+/// Everything on the page but its header, which is the viewer's own.
+#[derive(Template)]
+#[template(path = "partnership_body.html")]
+struct PartnershipBody {
+    code: String,
+    name: String,
     framework: String,
     since: String,
     summary: String,
@@ -63,7 +72,7 @@ struct PartnershipPage {
     may_create: bool,
 }
 
-impl PartnershipPage {
+impl PartnershipBody {
     fn theme_rows(&self) -> Vec<&programme::Node> {
         self.tree.themes()
     }
@@ -166,7 +175,36 @@ pub async fn show(
     Path(raw): Path<String>,
     Query(position): Query<ListPosition>,
 ) -> PageResult {
-    let loaded = load(&state, &viewer, &raw).await?;
+    let code = partner(&raw)?;
+    let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &code).is_ok());
+    // The key holds all the body depends on besides the store: the scope, the partnership, the
+    // position in its list of activities, and whether the viewer may add one.
+    let key = (viewer.scope(), format!("partnership {code} {may_create} {:?}", position.after));
+    let body = fresh::get_or_read(&state.kept.page_parts, &state.clock, key, async {
+        let loaded = load(&state, &viewer, &raw).await?;
+        let body = body(&state, &viewer, &loaded, position.after, may_create).await?;
+        let html = body.render().map_err(|error| {
+            tracing::error!(%error, "a page template failed to render");
+            PageError::Internal
+        })?;
+        Ok::<_, PageError>(RenderedPart { title: body.name, html })
+    })
+    .await?;
+    Ok(render(&PartnershipPage {
+        chrome: Chrome::new(&viewer, "partnership"),
+        code: code.to_string(),
+        name: body.title.clone(),
+        body,
+    }))
+}
+
+async fn body(
+    state: &AppState,
+    viewer: &Viewer,
+    loaded: &Loaded,
+    after: Option<String>,
+    may_create: bool,
+) -> Result<PartnershipBody, PageError> {
     let p = &loaded.partnership;
     let current_id = loaded.current.as_ref().map(|d| d.document.id);
     let documents = loaded
@@ -204,14 +242,11 @@ pub async fn show(
         _ => None,
     };
     let goals_chart = charts::goals_by_status("goals-chart", &bars(&tree));
-    let (timeline_chart, years) = timeline_svg(&loaded);
-    let may_create = viewer.principal().is_some_and(|v| may_edit_activity(v, &p.partner).is_ok());
+    let (timeline_chart, years) = timeline_svg(loaded);
     let filter = ActivityFilter { partnership: Some(p.partner.clone()), ..Default::default() };
     let base = format!("/partnerships/{}", p.partner);
-    let listing =
-        ActivityListing::load(&state, &viewer.scope(), &filter, position.after, loaded.counted.total(), &base).await?;
-    let page = PartnershipPage {
-        chrome: Chrome::new(&viewer, "partnership"),
+    let listing = ActivityListing::load(state, &viewer.scope(), &filter, after, loaded.counted.total(), &base).await?;
+    Ok(PartnershipBody {
         code: p.partner.to_string(),
         name: p.name.to_string(),
         framework: p.framework.as_str().replace('_', " "),
@@ -231,8 +266,7 @@ pub async fn show(
         legend: charts::legend(),
         listing,
         may_create,
-    };
-    Ok(render(&page))
+    })
 }
 
 /// A chart as `image/svg+xml`, with a policy that lets it carry nothing active.

@@ -50,7 +50,8 @@ impl TestServer {
         eprime_demo::load(store.as_ref(), PASSWORD, &hash).await.expect("demo loads");
         let config = ServerConfig { session_ttl: Duration::from_secs(3600), ..ServerConfig::default() };
         let state = AppState::new(store.clone(), config);
-        let app = eprime_server::app(state.clone()).merge(eprime_web::router().with_state(state));
+        // As `eprime serve` builds it: the pages behind the same middleware as the API.
+        let app = eprime_server::app_with(state, eprime_web::router());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
