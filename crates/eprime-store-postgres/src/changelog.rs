@@ -13,10 +13,13 @@ use crate::scope::{bind_scope, visible};
 
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 ///
-/// The EXCLUSIVE table lock (held to commit; plain reads are not blocked) makes appends queue, so
-/// a smaller sequence number is always committed before a larger one is handed out: a reader
-/// following the log by `seq` never skips an entry that commits late. Writers therefore append
-/// as their last step, after every other statement that could fail or wait.
+/// Appends queue on one transaction-scoped advisory lock ([`APPEND_LOCK`], held to commit; reads
+/// are never blocked), so a smaller sequence number is always committed before a larger one is
+/// handed out: a reader following the log by `seq` never skips an entry that commits late.
+/// Writers therefore append as their last step, after every other statement that could fail or
+/// wait. Taking the lock, inserting and announcing the entry is one statement: the lock is held
+/// for one round trip and the commit, not four. Within it, the insert's row (and so `nextval`
+/// for its `seq`) is made from the lock's row, so the lock is always taken first.
 #[allow(clippy::too_many_arguments)] // one per column of the entry; a struct would only rename them
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut PgConnection,
@@ -31,10 +34,12 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     // Serialised up front: a record that cannot be written as JSON fails before the lock.
     let before = before.map(serde_json::to_value).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_value).transpose().map_err(backend)?;
-    sqlx::query("LOCK TABLE change_log IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db_error)?;
+    // `pg_notify` is delivered when (and only if) the transaction commits, to every instance listening.
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+        "WITH turn AS (SELECT pg_advisory_xact_lock($10)),
+              entry AS (INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
+                        SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM turn RETURNING seq)
+         SELECT seq FROM entry, LATERAL pg_notify($9, seq::text)",
     )
     .bind(now())
     .bind(actor.map(str::to_owned))
@@ -44,18 +49,16 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     .bind(operation.as_str())
     .bind(before.map(Json))
     .bind(after.map(Json))
+    .bind(CHANNEL)
+    .bind(APPEND_LOCK)
     .fetch_one(&mut *tx)
     .await
     .map_err(db_error)?;
-    // Delivered when (and only if) the transaction commits, to every instance listening.
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(seq.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
     Ok(seq)
 }
+
+/// The advisory lock every append holds to its commit (an arbitrary key, e-PRIME's own: "ePRIMElg").
+pub(crate) const APPEND_LOCK: i64 = 0x6550_5249_4d45_6c67;
 
 /// The notification channel on which committed changes are announced.
 pub(crate) const CHANNEL: &str = "eprime_changes";

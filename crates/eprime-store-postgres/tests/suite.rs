@@ -282,6 +282,60 @@ async fn of_concurrent_updates_from_one_version_exactly_one_wins() {
     assert_eq!(history.len(), 2);
 }
 
+/// Appends queue on one lock held to their commit, so a follower reading the log while many
+/// writers commit at once never moves past an entry that commits after a later one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_of_the_log_never_skips_an_entry_that_commits_late() {
+    let Some(server) = server_url("a_follower_of_the_log_never_skips_an_entry_that_commits_late") else {
+        return;
+    };
+    let databases = Databases::new(server).await;
+    let store = Arc::new(databases.store().await);
+    partnership(store.as_ref()).await;
+    let mut ids = Vec::new();
+    for i in 0..16 {
+        ids.push(store.create_activity(&staff(), activity(&format!("Talks {i}"), None)).await.unwrap().id);
+    }
+    let start = store.last_change_seq().await.unwrap();
+    let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let follower = {
+        let (store, writing) = (Arc::clone(&store), Arc::clone(&writing));
+        tokio::spawn(async move {
+            let (mut last, mut seen) = (start, Vec::new());
+            loop {
+                let still_writing = writing.load(std::sync::atomic::Ordering::SeqCst);
+                let batch = store.changes_after(last, 1_000).await.unwrap();
+                for entry in &batch {
+                    seen.push(entry.seq);
+                    last = entry.seq;
+                }
+                if !still_writing && batch.is_empty() {
+                    return seen;
+                }
+            }
+        })
+    };
+    let writers: Vec<_> = ids
+        .iter()
+        .map(|&id| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for round in 0..10 {
+                    store.update_activity(&staff(), id, None, retitle(&format!("Talks, round {round}"))).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = follower.await.unwrap();
+    let all: Vec<i64> = store.changes_after(start, 10_000).await.unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(all.len(), 160, "one entry per update");
+    assert_eq!(seen, all, "the follower read every entry, in order, none skipped");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cursors_and_text_search_match_the_sqlite_store() {
     let Some(server) = server_url("cursors_and_text_search_match_the_sqlite_store") else {
