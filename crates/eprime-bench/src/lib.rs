@@ -262,8 +262,8 @@ fn general_checks(
     ));
     for f in stream {
         let target = match f.subscribers {
-            1000 => Some(20.0),
-            10_000 => Some(150.0),
+            1000 => Some(20.0 * options.database.slack()),
+            10_000 => Some(150.0 * options.database.slack()),
             _ => None,
         };
         checks.push(Check::new(

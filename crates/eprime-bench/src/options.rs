@@ -100,4 +100,13 @@ impl DatabaseKind {
             Self::Postgres => "postgres",
         }
     }
+
+    /// How far this database's figures may be from the targets, which are SQLite's: PostgreSQL is
+    /// to be within 3× of each (latencies at most 3× as long, throughputs at least a third).
+    pub fn slack(self) -> f64 {
+        match self {
+            Self::Sqlite => 1.0,
+            Self::Postgres => 3.0,
+        }
+    }
 }
