@@ -21,7 +21,7 @@ use crate::options::{DatabaseKind, Options, Scale};
 
 /// Bump whenever the generated data changes shape or volume: cached databases of another version
 /// are not reused.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// The seed of every random choice the generator makes.
 pub const SEED: u64 = 0x00e9_41e0_2026;
@@ -157,10 +157,21 @@ pub async fn generate(store: &DynStore, scale: Scale, menu_total: Option<usize>)
         generated.menu_offerings +=
             menu::generate_menu(store, total.saturating_sub(generated.menu_offerings), 'T').await?;
     }
+    record_overdue(store).await?;
     catch_up_followers(store).await?;
     generated.change_log = store.last_change_seq().await?;
     generated.total_secs = started.elapsed().as_secs_f64();
     Ok(generated)
+}
+
+/// Records what a server would find overdue at its first start (feedback and reports past their
+/// due dates: thousands of offerings at M), before the followers are caught up. Left to the server,
+/// every run's first scenario would pay for announcing them.
+async fn record_overdue(store: &DynStore) -> anyhow::Result<()> {
+    let rules = eprime_server::ServerConfig::default().overdue;
+    let today = time::OffsetDateTime::now_utc().date();
+    eprime_server::overdue::sweep(store, &rules, today).await.context("recording what is overdue")?;
+    Ok(())
 }
 
 /// The server's notifier and webhook queue follow the change log from a cursor kept in the
