@@ -21,6 +21,8 @@
 //! the tick before that write and is never served after it. Keys must hold everything an answer
 //! depends on (the reader's scope, the query), so that one reader never gets another's answer.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering as Order;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -44,6 +46,18 @@ pub struct Tick {
     seen: i64,
 }
 
+/// Both counters only grow, so a tick ahead in one and behind in neither was read later. Ticks
+/// ahead in one each (read by two requests at once) are not ordered.
+impl PartialOrd for Tick {
+    fn partial_cmp(&self, other: &Self) -> Option<Order> {
+        match (self.writes.cmp(&other.writes), self.seen.cmp(&other.seen)) {
+            (writes, seen) if writes == seen => Some(writes),
+            (Order::Equal, other) | (other, Order::Equal) => Some(other),
+            _ => None,
+        }
+    }
+}
+
 impl Clock {
     pub fn tick(&self) -> Tick {
         Tick { writes: self.writes.load(Ordering::Acquire), seen: self.seen.load(Ordering::Acquire) }
@@ -60,43 +74,56 @@ impl Clock {
     }
 }
 
-struct Entry<V> {
-    tick: Tick,
+struct Entry<V, T> {
+    tag: T,
     at: Instant,
     value: Arc<V>,
 }
 
-/// Answers by key, each served while its tick is current and it is younger than [`MAX_AGE`].
-pub struct Kept<K, V> {
-    entries: Mutex<HashMap<K, Entry<V>>>,
+/// Values by key, each served while the tag it was read at is the current one and it is younger
+/// than the keeper's maximum age. The tag is a [`Tick`] for answers; `session_cache` keeps
+/// sessions by the store's accounts generation the same way.
+pub struct Kept<K, V, T = Tick> {
+    entries: Mutex<HashMap<K, Entry<V, T>>>,
     capacity: usize,
+    max_age: Duration,
 }
 
-impl<K: Hash + Eq, V> Kept<K, V> {
-    /// At most `capacity` answers; past that, stale ones go, and if none is stale, all of them.
+impl<K: Hash + Eq, V, T: Copy + PartialOrd> Kept<K, V, T> {
+    /// At most `capacity` values, each for at most [`MAX_AGE`].
     pub fn new(capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        Self::with_max_age(capacity, MAX_AGE)
     }
 
-    /// The answer kept for `key`, if it was read at `tick` and is still young enough.
-    pub fn get(&self, key: &K, tick: Tick) -> Option<Arc<V>> {
+    /// At most `capacity` values (past that, stale ones go, and if none is stale, all of them),
+    /// each for at most `max_age`.
+    pub fn with_max_age(capacity: usize, max_age: Duration) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), max_age }
+    }
+
+    /// The value kept for `key`, if it was read at `tag` and is still young enough.
+    pub fn get<Q>(&self, key: &Q, tag: T) -> Option<Arc<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.lock();
         let entry = entries.get(key)?;
-        (entry.tick == tick && entry.at.elapsed() < MAX_AGE).then(|| entry.value.clone())
+        (entry.tag == tag && entry.at.elapsed() < self.max_age).then(|| entry.value.clone())
     }
 
-    /// Keeps `value`, read at `tick`, unless a newer answer is already kept.
-    pub fn keep(&self, key: K, tick: Tick, value: Arc<V>) {
+    /// Keeps `value`, read at `tag`, unless one read at a later tag is already kept.
+    pub fn keep(&self, key: K, tag: T, value: Arc<V>) {
         let mut entries = self.lock();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.tick == tick && e.at.elapsed() < MAX_AGE);
+            let max_age = self.max_age;
+            entries.retain(|_, e| e.tag == tag && e.at.elapsed() < max_age);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        let newer = entries.get(&key).is_some_and(|e| e.tick != tick && newer_than(e.tick, tick));
-        if !newer {
-            entries.insert(key, Entry { tick, at: Instant::now(), value });
+        if !entries.get(&key).is_some_and(|e| e.tag > tag) {
+            entries.insert(key, Entry { tag, at: Instant::now(), value });
         }
     }
 
@@ -108,16 +135,17 @@ impl<K: Hash + Eq, V> Kept<K, V> {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
+    /// Makes every kept value `by` older, for tests of their age.
+    #[cfg(test)]
+    pub(crate) fn age_all(&self, by: Duration) {
+        for entry in self.lock().values_mut() {
+            entry.at -= by;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V, T>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// Whether `a` was read after `b`: both counters only grow, so one that is ahead in either and
-/// behind in neither is newer. Ticks that disagree (one ahead in each) are not ordered; the later
-/// `keep` wins, and either is refused by `get` after the next move.
-fn newer_than(a: Tick, b: Tick) -> bool {
-    a.writes >= b.writes && a.seen >= b.seen && a != b
 }
 
 /// Keeps the answer for `key` at the current tick, reading it with `read` when none is kept.
@@ -183,12 +211,26 @@ mod tests {
     }
 
     #[test]
+    fn ticks_are_ordered_as_they_were_read() {
+        let clock = Clock::default();
+        let first = clock.tick();
+        clock.wrote();
+        let second = clock.tick();
+        clock.saw(3);
+        let third = clock.tick();
+        assert!(first < second && second < third && first < third);
+        let other = Tick { writes: 0, seen: 9 };
+        assert_eq!(other.partial_cmp(&second), None, "ahead in one each: not ordered");
+        assert_eq!(third.partial_cmp(&third), Some(Order::Equal));
+    }
+
+    #[test]
     fn answers_are_not_kept_longer_than_max_age() {
         let clock = Clock::default();
         let kept = Kept::new(8);
         let tick = clock.tick();
         kept.keep("page", tick, Arc::new(1));
-        kept.lock().get_mut("page").unwrap().at -= MAX_AGE;
+        kept.age_all(MAX_AGE);
         assert_eq!(kept.get(&"page", tick), None);
     }
 

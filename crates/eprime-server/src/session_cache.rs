@@ -12,12 +12,13 @@
 //! Only valid tokens are kept: an unknown token is looked up every time, so guessing cannot fill the
 //! cache, and a token's hash is the key (the token itself is never held).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use eprime_domain::Principal;
 use eprime_store::{Store, StoreError};
+
+use crate::fresh::Kept;
 
 /// How long a resolved token is used before it is looked up again.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -25,15 +26,15 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 /// Past this many kept tokens, the expired ones are dropped (and all of them if none is).
 const CAPACITY: usize = 20_000;
 
-struct Kept {
-    principal: Principal,
-    generation: u64,
-    until: Instant,
+/// Principals by token hash, tagged with the store's accounts generation they were read at.
+pub struct SessionCache {
+    kept: Kept<String, Principal, u64>,
 }
 
-#[derive(Default)]
-pub struct SessionCache {
-    kept: Mutex<HashMap<String, Kept>>,
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self { kept: Kept::with_max_age(CAPACITY, RECHECK) }
+    }
 }
 
 impl SessionCache {
@@ -41,32 +42,14 @@ impl SessionCache {
     pub async fn principal(&self, store: &dyn Store, token_hash: &str) -> Result<Option<Principal>, StoreError> {
         // Read before the store is asked: a session ended while we ask leaves what we keep stale.
         let generation = store.accounts_generation();
-        if let Some(principal) = self.kept(token_hash, generation, Instant::now()) {
-            return Ok(Some(principal));
+        if let Some(principal) = self.kept.get(token_hash, generation) {
+            return Ok(Some(Principal::clone(&principal)));
         }
         let principal = store.session_principal(token_hash).await?;
         if let Some(principal) = &principal {
-            self.keep(token_hash, principal.clone(), generation, Instant::now());
+            self.kept.keep(token_hash.to_owned(), generation, Arc::new(principal.clone()));
         }
         Ok(principal)
-    }
-
-    fn kept(&self, token_hash: &str, generation: u64, now: Instant) -> Option<Principal> {
-        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.get(token_hash)
-            .filter(|kept| kept.generation == generation && now < kept.until)
-            .map(|kept| kept.principal.clone())
-    }
-
-    fn keep(&self, token_hash: &str, principal: Principal, generation: u64, now: Instant) {
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.len() >= CAPACITY {
-            kept.retain(|_, kept| now < kept.until);
-            if kept.len() >= CAPACITY {
-                kept.clear();
-            }
-        }
-        kept.insert(token_hash.to_owned(), Kept { principal, generation, until: now + RECHECK });
     }
 }
 
@@ -87,26 +70,24 @@ mod tests {
     #[test]
     fn a_kept_token_is_used_only_at_its_generation_and_for_a_moment() {
         let cache = SessionCache::default();
-        let now = Instant::now();
-        cache.keep("hash", someone(), 3, now);
-        assert!(cache.kept("hash", 3, now).is_some(), "same generation, within the moment");
-        assert!(cache.kept("hash", 3, now + RECHECK / 2).is_some());
-        assert!(cache.kept("hash", 4, now).is_none(), "a session may have ended since: look again");
-        assert!(cache.kept("hash", 3, now + RECHECK).is_none(), "after the moment: look again");
-        assert!(cache.kept("other", 3, now).is_none(), "only the token that was resolved");
+        cache.kept.keep("hash".to_owned(), 3, Arc::new(someone()));
+        assert!(cache.kept.get("hash", 3).is_some(), "same generation, within the moment");
+        assert!(cache.kept.get("hash", 4).is_none(), "a session may have ended since: look again");
+        assert!(cache.kept.get("other", 3).is_none(), "only the token that was resolved");
+        cache.kept.age_all(RECHECK);
+        assert!(cache.kept.get("hash", 3).is_none(), "after the moment: look again");
     }
 
     #[test]
     fn a_full_cache_drops_expired_tokens_first() {
         let cache = SessionCache::default();
-        let now = Instant::now();
         for n in 0..CAPACITY - 1 {
-            cache.keep(&format!("old{n}"), someone(), 0, now);
+            cache.kept.keep(format!("old{n}"), 0, Arc::new(someone()));
         }
-        let later = now + RECHECK * 2;
-        cache.keep("fresh", someone(), 0, later);
-        cache.keep("newest", someone(), 0, later);
-        assert!(cache.kept("fresh", 0, later).is_some() && cache.kept("newest", 0, later).is_some());
-        assert_eq!(cache.kept.lock().unwrap().len(), 2, "the expired ones made room");
+        cache.kept.age_all(RECHECK * 2);
+        cache.kept.keep("fresh".to_owned(), 0, Arc::new(someone()));
+        cache.kept.keep("newest".to_owned(), 0, Arc::new(someone()));
+        assert!(cache.kept.get("fresh", 0).is_some() && cache.kept.get("newest", 0).is_some());
+        assert_eq!(cache.kept.len(), 2, "the expired ones made room");
     }
 }

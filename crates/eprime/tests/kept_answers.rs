@@ -153,3 +153,71 @@ async fn a_write_by_another_process_is_seen_within_a_second() {
     assert_eq!(alone["title"], "Renamed by another process");
     problem(app.get("/api/v1/partnerships/XXX", Some(&staff)).await, StatusCode::NOT_FOUND).await;
 }
+
+/// The change follower moves the clock when it reads a new entry: that is how a write by another
+/// instance, or by a background task here, ends the answers kept before it.
+#[tokio::test]
+async fn the_change_follower_moves_the_clock_for_each_new_entry() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
+    let store: eprime_store::DynStore = Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
+    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+    eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
+    let clock = Arc::new(eprime_server::fresh::Clock::default());
+    // The follower alone (it starts at the log's end): nothing else moves this clock.
+    let hub = eprime_server::changes::ChangeHub::start(store.clone(), clock.clone());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = clock.tick();
+    rename_an_activity(&store).await;
+    let written = Instant::now();
+    while clock.tick() == before {
+        assert!(written.elapsed() < Duration::from_secs(5), "the follower read the entry and did not move the clock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    hub.close();
+}
+
+async fn rename_an_activity(store: &eprime_store::DynStore) {
+    let staff = store.user_by_username("nato.staff").await.unwrap().unwrap().principal();
+    let scope = eprime_domain::ReadScope::system();
+    let first = store.list_activities(&scope, &Default::default(), &Default::default()).await.unwrap().items[0].clone();
+    let changes = ActivityChanges::validate(serde_json::from_value(json!({"title": "Renamed"})).unwrap()).unwrap();
+    store.update_activity(&staff, first.id, None, changes).await.unwrap();
+}
+
+/// The notifier makes notifications without any request writing, after the change follower may
+/// already have moved the clock for the change itself; so it moves the clock too, or an unread count
+/// read between the change and its notification would be kept for up to a second.
+#[tokio::test]
+async fn the_notifier_moves_the_clock_after_a_pass_that_made_notifications() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
+    let store: eprime_store::DynStore = Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
+    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+    eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
+    let clock = Arc::new(eprime_server::fresh::Clock::default());
+    let alive = Arc::new(());
+    // The notifier alone: no change follower, no requests, so nothing else moves this clock.
+    eprime_server::notifier::start(store.clone(), Arc::downgrade(&alive), clock.clone());
+    let settled = || async {
+        // Until the notifier has caught up with the demo's log: the tick stands still for a while.
+        let mut last = clock.tick();
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if clock.tick() == last {
+                return last;
+            }
+            last = clock.tick();
+        }
+    };
+    let before = settled().await;
+    rename_an_activity(&store).await;
+    let written = Instant::now();
+    while clock.tick() == before {
+        assert!(written.elapsed() < Duration::from_secs(5), "the notifier's pass did not move the clock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(alive);
+}
