@@ -157,29 +157,58 @@ pub(crate) async fn watched_records(
         .collect()
 }
 
-async fn users(tx: &mut SqliteConnection, sql: &'static str, key: &str) -> Result<Vec<StoredUser>, StoreError> {
-    let rows = sqlx::query(sql).bind(key.to_owned()).fetch_all(&mut *tx).await.map_err(db_error)?;
-    rows.iter().map(user_from_row).collect()
+/// The accounts one statement names, looked up once per pass however many changes name them.
+#[derive(Default)]
+struct Accounts(HashMap<(&'static str, String), Vec<StoredUser>>);
+
+impl Accounts {
+    async fn get(
+        &mut self,
+        store: &SqliteStore,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<impl Iterator<Item = StoredUser> + '_, StoreError> {
+        let users = match self.0.entry((sql, key.to_owned())) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let rows = sqlx::query(sql).bind(key.to_owned()).fetch_all(&store.reader).await.map_err(db_error)?;
+                slot.insert(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+            }
+        };
+        Ok(users.iter().cloned())
+    }
 }
 
+/// One notifier pass: up to `limit` change-log entries after the notifier's position.
+///
+/// Everything a pass reads (the entries, the watchers, the accounts to tell) is read through the
+/// reading connections, and only what it decided is written: all its notifications in one statement
+/// and the position moved on, in one write queued with the others (`group_commit`). The writer is
+/// never held while a pass reads and plans (a pass of 60 entries held it for 40 ms, and every
+/// update waited behind it). Two notifiers (two processes on one file) never both record a pass:
+/// the position moves only from the value the pass started at, so the later one records nothing and
+/// plans again from the new position.
 pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, StoreError> {
-    // The single writer connection serialises notifiers: two never process the same entries.
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-    let last: i64 =
-        sqlx::query_scalar("SELECT last_seq FROM notifier WHERE id = 1").fetch_one(&mut *tx).await.map_err(db_error)?;
+    let last: i64 = sqlx::query_scalar("SELECT last_seq FROM notifier WHERE id = 1")
+        .fetch_one(&store.reader)
+        .await
+        .map_err(db_error)?;
     let rows = sqlx::query(
         "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
          FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )
     .bind(last)
     .bind(i64::from(limit.clamp(1, 1_000)))
-    .fetch_all(&mut *tx)
+    .fetch_all(&store.reader)
     .await
     .map_err(db_error)?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let Some(newest) = entries.last().map(|change| change.seq) else { return Ok(0) };
     let notified: Vec<_> = entries.iter().filter(|change| change.visibility().is_some()).collect();
     let wants: Vec<_> = notified.iter().map(|change| wanted(change)).collect();
-    let watchers = watchers_of(&mut tx, wants.iter().map(|w| &w.watched)).await?;
+    let watchers = watchers_of(store, wants.iter().map(|w| &w.watched)).await?;
+    let mut accounts = Accounts::default();
+    let mut notifications = Vec::new();
     for (change, wanted) in notified.into_iter().zip(&wants) {
         let (entity, id) = &wanted.watched;
         let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
@@ -188,51 +217,68 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
         }
         for (name, reason) in &wanted.accounts {
             let sql = concat!(user_select!(), " WHERE username = ?1");
-            found.extend(users(&mut tx, sql, name).await?.into_iter().map(|user| (user, *reason)));
+            found.extend(accounts.get(store, sql, name).await?.map(|user| (user, *reason)));
         }
         for (provider, reason) in &wanted.providers {
             let sql = concat!(user_select!(), " WHERE role = 'provider' AND organisation = ?1");
-            found.extend(users(&mut tx, sql, provider).await?.into_iter().map(|user| (user, *reason)));
+            found.extend(accounts.get(store, sql, provider).await?.map(|user| (user, *reason)));
         }
         if wanted.approvers {
             let sql = concat!(user_select!(), " WHERE role IN ('nato_staff', 'nato_admin') AND ?1 = ?1");
-            found.extend(users(&mut tx, sql, "").await?.into_iter().map(|user| (user, NotificationReason::Approval)));
+            found.extend(accounts.get(store, sql, "").await?.map(|user| (user, NotificationReason::Approval)));
         }
         let candidates: Vec<Candidate<'_>> =
             found.iter().map(|(user, reason)| Candidate { user, reason: *reason }).collect();
         for planned in plan(change, &candidates) {
-            sqlx::query(
-                "INSERT OR IGNORE INTO notifications (id, user_id, seq, reason, entity, entity_id, partnership, summary, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .bind(NotificationId::new().to_string())
-            .bind(planned.user_id.to_string())
-            .bind(change.seq)
-            .bind(planned.reason.as_str())
-            .bind(entity.as_str())
-            .bind(id.clone())
-            .bind(change.partner.clone())
-            .bind(planned.summary)
-            .bind(instant_text(change.at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+            notifications.push(serde_json::json!({
+                "id": NotificationId::new().to_string(),
+                "user_id": planned.user_id.to_string(),
+                "seq": change.seq,
+                "reason": planned.reason.as_str(),
+                "entity": entity.as_str(),
+                "entity_id": id,
+                "partnership": change.partner,
+                "summary": planned.summary,
+                "created_at": instant_text(change.at),
+            }));
         }
     }
-    if let Some(newest) = entries.last() {
-        sqlx::query("UPDATE notifier SET last_seq = ?1 WHERE id = 1")
-            .bind(newest.seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+    let notifications = serde_json::Value::Array(notifications).to_string();
+    let recorded = store
+        .writes
+        .write(move |tx| Box::pin(async move { record_pass(tx, last, newest, notifications).await }))
+        .await?;
+    Ok(if recorded { entries.len() } else { 0 })
+}
+
+/// Writes a pass's notifications (a JSON array) and moves the notifier from `from` to `to`; false,
+/// writing nothing, when another notifier has moved it meanwhile.
+async fn record_pass(tx: &mut SqliteConnection, from: i64, to: i64, notifications: String) -> Result<bool, StoreError> {
+    let moved = sqlx::query("UPDATE notifier SET last_seq = ?2 WHERE id = 1 AND last_seq = ?1")
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if moved.rows_affected() == 0 {
+        return Ok(false);
     }
-    tx.commit().await.map_err(db_error)?;
-    Ok(entries.len())
+    sqlx::query(
+        "INSERT OR IGNORE INTO notifications (id, user_id, seq, reason, entity, entity_id, partnership, summary, created_at)
+         SELECT n ->> 'id', n ->> 'user_id', n ->> 'seq', n ->> 'reason', n ->> 'entity', n ->> 'entity_id',
+                n ->> 'partnership', n ->> 'summary', n ->> 'created_at'
+         FROM (SELECT value AS n FROM json_each(?1))",
+    )
+    .bind(notifications)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(true)
 }
 
 /// The watchers of each of `records`: one statement per kind of record in the batch, not one per change.
 async fn watchers_of<'a>(
-    tx: &mut SqliteConnection,
+    store: &SqliteStore,
     records: impl Iterator<Item = &'a (EntityType, String)>,
 ) -> Result<HashMap<(EntityType, String), Vec<StoredUser>>, StoreError> {
     let mut by_kind: BTreeMap<&'static str, (EntityType, BTreeSet<&str>)> = BTreeMap::new();
@@ -251,7 +297,7 @@ async fn watchers_of<'a>(
         )
         .bind(kind)
         .bind(serde_json::to_string(&ids).map_err(backend)?)
-        .fetch_all(&mut *tx)
+        .fetch_all(&store.reader)
         .await
         .map_err(db_error)?;
         for row in &rows {

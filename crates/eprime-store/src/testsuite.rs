@@ -40,6 +40,7 @@ where
     the_change_log_is_followed_in_order(make().await).await;
     discussions_follow_the_visibility_of_their_subject(make().await).await;
     watchers_and_mentioned_users_are_notified_once(make().await).await;
+    notifiers_running_at_once_notify_once(make().await).await;
     watched_records_are_listed_only_while_visible(make().await).await;
     webhooks::webhooks_are_managed_within_scope_and_logged_without_secrets(make().await).await;
     webhooks::deliveries_carry_what_the_organisation_may_see_and_are_retried_and_redelivered(make().await).await;
@@ -909,6 +910,43 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     assert_eq!((korea_after.len(), japan_after.len()), (korea_before + 1, japan_before + 1));
     assert_eq!(korea_after[0].entity_id, korean.id.to_string(), "Korea hears of the record it watches");
     assert_eq!(japan_after[0].entity_id, id, "and Japan of its own");
+}
+
+/// Several notifier passes at once (several instances, or a pass still running when the next
+/// begins) tell each watcher of each change exactly once.
+async fn notifiers_running_at_once_notify_once(store: DynStore) {
+    fixture(&store).await;
+    let desk = principal(Role::NatoStaff, None, None);
+    let binding = RoleBinding::new(Role::PartnerOfficer, Some(code("JPN")), None).unwrap();
+    let new =
+        NewUser { username: "jpn.watcher".into(), display_name: "Watcher".into(), binding, password_hash: "x".into() };
+    let japan = store.create_user(None, new).await.unwrap().principal();
+    let activity =
+        store.create_activity(&japan, new_activity("JPN", "Exercise", Marking::releasable_to([]))).await.unwrap();
+    store.watch(&japan, EntityType::Activity, &activity.id.to_string()).await.unwrap();
+    while store.generate_notifications(100).await.unwrap() > 0 {}
+    let before = store.unread_notifications(&japan).await.unwrap();
+    for n in 0..12 {
+        let changes = ActivityChanges { location: Some(Some(format!("Room {n}"))), ..Default::default() };
+        store.update_activity(&desk, activity.id, None, changes).await.unwrap();
+    }
+    let mut recorded = 0;
+    loop {
+        let passes = tokio::join!(
+            store.generate_notifications(5),
+            store.generate_notifications(5),
+            store.generate_notifications(5),
+            store.generate_notifications(5),
+        );
+        let done = [passes.0, passes.1, passes.2, passes.3].into_iter().map(Result::unwrap).sum::<usize>();
+        if done == 0 {
+            break;
+        }
+        recorded += done;
+    }
+    // Passes that planned the same changes do not both record them: the position moves once.
+    assert_eq!(recorded, 12, "each change is recorded by one pass");
+    assert_eq!(store.unread_notifications(&japan).await.unwrap(), before + 12, "one notification per change");
 }
 
 async fn watched_records_are_listed_only_while_visible(store: DynStore) {
