@@ -299,78 +299,135 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId
     Ok(())
 }
 
+/// Queues a delivery of each change after the cursor to each webhook that wants it.
+///
+/// The changes and the webhooks are read through a reading connection, in one snapshot (a webhook
+/// created after a change is never asked about it, and one created before it always is: the single
+/// writer commits them in that order). Only what was decided is written: the deliveries in one
+/// statement and the cursor moved on, in one write queued with the others (`group_commit`), so the
+/// writer is not held while the changes are read. With no active webhook the changes are not even
+/// parsed. Two queues (two processes on one file) never both record one pass: the cursor moves only
+/// from where the pass started.
 pub(crate) async fn enqueue(store: &SqliteStore, limit: u32) -> Result<EnqueueOutcome, StoreError> {
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut snapshot = store.reader.begin().await.map_err(db_error)?;
     let position: Option<i64> = sqlx::query_scalar("SELECT position FROM followers WHERE name = ?1")
         .bind(FOLLOWER)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *snapshot)
         .await
         .map_err(db_error)?;
-    let position = match position {
-        Some(position) => position,
-        None => {
-            // Never lose the place: a missing cursor starts at the end of the log.
-            let end: i64 = sqlx::query_scalar(
-                "INSERT INTO followers (name, position) SELECT ?1, coalesce(max(seq), 0) FROM change_log
-                 RETURNING position",
-            )
-            .bind(FOLLOWER)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            tx.commit().await.map_err(db_error)?;
-            return Ok(EnqueueOutcome { entries: 0, deliveries: 0, position: end });
-        }
-    };
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
-         FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )
-    .bind(position)
-    .bind(i64::from(limit.clamp(1, 10_000)))
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
-    let Some(last) = entries.last().map(|e| e.seq) else {
-        return Ok(EnqueueOutcome { entries: 0, deliveries: 0, position });
+    let Some(position) = position else {
+        drop(snapshot);
+        return start_following(store).await;
     };
     let hooks = sqlx::query(concat!(webhook_select!(), " WHERE active = 1 ORDER BY id"))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *snapshot)
         .await
         .map_err(db_error)?
         .iter()
         .map(webhook_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let at = now();
-    let mut deliveries = 0;
-    for change in &entries {
-        for hook in hooks.iter().filter(|hook| hook.wants(change)) {
-            let inserted = sqlx::query(
-                "INSERT INTO webhook_deliveries (id, webhook, seq, state, attempts, round_attempts, next_attempt_ms,
-                     created_at)
-                 VALUES (?1, ?2, ?3, 'pending', 0, 0, ?4, ?5)
-                 ON CONFLICT (webhook, seq) DO NOTHING",
-            )
-            .bind(DeliveryId::new().to_string())
-            .bind(hook.id.to_string())
-            .bind(change.seq)
-            .bind(unix_millis(at))
-            .bind(instant_text(at))
-            .execute(&mut *tx)
+    let limit = i64::from(limit.clamp(1, 10_000));
+    // (seq, webhook) of each delivery to queue; the newest change read.
+    let (read, last, wanted) = if hooks.is_empty() {
+        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .bind(position)
+            .bind(limit)
+            .fetch_all(&mut *snapshot)
             .await
             .map_err(db_error)?;
-            deliveries += usize::try_from(inserted.rows_affected()).unwrap_or(0);
-        }
-    }
-    sqlx::query("UPDATE followers SET position = ?2 WHERE name = ?1")
+        (seqs.len(), seqs.last().copied(), Vec::new())
+    } else {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+             FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(position)
+        .bind(limit)
+        .fetch_all(&mut *snapshot)
+        .await
+        .map_err(db_error)?;
+        let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        let wanted: Vec<(i64, String)> = entries
+            .iter()
+            .flat_map(|change| {
+                hooks.iter().filter(|hook| hook.wants(change)).map(|hook| (change.seq, hook.id.to_string()))
+            })
+            .collect();
+        (entries.len(), entries.last().map(|change| change.seq), wanted)
+    };
+    drop(snapshot);
+    let Some(last) = last else { return Ok(EnqueueOutcome { entries: 0, deliveries: 0, position }) };
+    let deliveries = wanted
+        .iter()
+        .map(|(seq, webhook)| serde_json::json!({"id": DeliveryId::new().to_string(), "webhook": webhook, "seq": seq}))
+        .collect::<Vec<_>>();
+    let deliveries = serde_json::Value::Array(deliveries).to_string();
+    let recorded = store
+        .writes
+        .write(move |tx| Box::pin(async move { record_pass(tx, position, last, deliveries).await }))
+        .await?;
+    Ok(match recorded {
+        Some(deliveries) => EnqueueOutcome { entries: read, deliveries, position: last },
+        // Another queue recorded these changes meanwhile: nothing done here, and the next pass starts
+        // from where that one left the cursor.
+        None => EnqueueOutcome { entries: 0, deliveries: 0, position },
+    })
+}
+
+/// A missing cursor starts at the end of the log: the queue never loses its place, and never
+/// delivers the history it was not there for.
+async fn start_following(store: &SqliteStore) -> Result<EnqueueOutcome, StoreError> {
+    let end = store
+        .writes
+        .write(|tx| {
+            Box::pin(async move {
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO followers (name, position) SELECT ?1, coalesce(max(seq), 0) FROM change_log
+                     WHERE true ON CONFLICT (name) DO UPDATE SET position = position
+                     RETURNING position",
+                )
+                .bind(FOLLOWER)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)
+            })
+        })
+        .await?;
+    Ok(EnqueueOutcome { entries: 0, deliveries: 0, position: end })
+}
+
+/// Queues a pass's deliveries (a JSON array of `{id, webhook, seq}`) and moves the cursor from
+/// `from` to `to`: the number queued, or `None`, writing nothing, when another queue has moved it.
+async fn record_pass(
+    tx: &mut SqliteConnection,
+    from: i64,
+    to: i64,
+    deliveries: String,
+) -> Result<Option<usize>, StoreError> {
+    let moved = sqlx::query("UPDATE followers SET position = ?3 WHERE name = ?1 AND position = ?2")
         .bind(FOLLOWER)
-        .bind(last)
+        .bind(from)
+        .bind(to)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(EnqueueOutcome { entries: entries.len(), deliveries, position: last })
+    if moved.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let at = now();
+    let inserted = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook, seq, state, attempts, round_attempts, next_attempt_ms, created_at)
+         SELECT d ->> 'id', d ->> 'webhook', d ->> 'seq', 'pending', 0, 0, ?2, ?3
+         FROM (SELECT value AS d FROM json_each(?1)) WHERE true
+         ON CONFLICT (webhook, seq) DO NOTHING",
+    )
+    .bind(deliveries)
+    .bind(unix_millis(at))
+    .bind(instant_text(at))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(Some(usize::try_from(inserted.rows_affected()).unwrap_or(0)))
 }
 
 pub(crate) async fn claim(
@@ -379,6 +436,18 @@ pub(crate) async fn claim(
     lease: std::time::Duration,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    // Most passes find nothing due: asking a reading connection first keeps them off the writer. A
+    // delivery queued a moment ago that it does not see yet is claimed by the next pass.
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 1",
+    )
+    .bind(unix_millis(at))
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(db_error)?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     let rows = sqlx::query(
         "SELECT d.id AS delivery, d.webhook, d.attempts, d.round_attempts, w.url, w.secret,
