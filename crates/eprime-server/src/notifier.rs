@@ -32,7 +32,12 @@ pub fn start<T: Send + Sync + 'static>(store: DynStore, alive: Weak<T>, clock: A
                 seen = last;
             }
             loop {
-                match store.generate_notifications(BATCH).await {
+                let started = std::time::Instant::now();
+                let pass = store.generate_notifications(BATCH).await;
+                if let Ok(done) = &pass {
+                    tracing::debug!(changes = done, micros = started.elapsed().as_micros(), "notifier pass");
+                }
+                match pass {
                     Ok(done) if done == BATCH as usize => clock.wrote(),
                     Ok(done) => {
                         if done > 0 {

@@ -74,7 +74,11 @@ impl GroupCommit {
 async fn run(writer: SqlitePool, mut writes: mpsc::UnboundedReceiver<Write>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while writes.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let (writes_in_group, started) = (group.len(), std::time::Instant::now());
         commit_together(&writer, std::mem::take(&mut group)).await;
+        // How long the writer was held, and for how many writes: what every queued write waited
+        // behind (`RUST_LOG=eprime_store_sqlite=debug`).
+        tracing::debug!(writes = writes_in_group, micros = started.elapsed().as_micros(), "group committed");
     }
 }
 
