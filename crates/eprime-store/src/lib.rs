@@ -240,8 +240,9 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     /// again). One statement per kind of record, driven by the watcher's own watches.
     async fn watched_records(&self, watcher: &Principal) -> Result<Vec<WatchedRecord>>;
     /// Turns the next `limit` change-log entries into notifications (see [`notify::plan`]) and
-    /// advances the notifier's position, in one transaction — several instances never notify twice.
-    /// Returns how many entries were processed.
+    /// advances the notifier's position in the transaction that writes them, only from where the pass
+    /// started — several instances never notify twice. Returns how many entries this pass recorded
+    /// (0 when another pass recorded them first).
     async fn generate_notifications(&self, limit: u32) -> Result<usize>;
     /// A user's inbox, newest first; the cursor is the last notification's `seq`. Only
     /// notifications about records the reader may still see are listed (and counted): a record

@@ -320,9 +320,11 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// Deletes a webhook and its deliveries; `NotFound` outside `actor`'s webhook scope.
     async fn delete_webhook(&self, actor: &Principal, id: WebhookId) -> Result<()>;
 
-    /// In one transaction: reads the webhooks' cursor (locked, so instances never queue twice),
-    /// up to `limit` change-log entries after it, queues a delivery for each entry and each
-    /// webhook that [`Webhook::wants`] it, and advances the cursor.
+    /// Reads the webhooks' cursor and up to `limit` change-log entries after it, queues a delivery
+    /// for each entry and each webhook that [`Webhook::wants`] it, and advances the cursor in the
+    /// transaction that queues them, only from where the pass started, so instances never queue
+    /// twice (PostgreSQL locks the cursor for the whole pass; SQLite reads outside the writer and
+    /// records nothing when another pass moved the cursor first).
     async fn enqueue_deliveries(&self, limit: u32) -> Result<EnqueueOutcome>;
     /// Claims up to `limit` pending deliveries of active webhooks due at `now`, oldest due first,
     /// leasing them until `now + lease` (no other claim gets them meanwhile; an instance that dies

@@ -159,23 +159,39 @@ async fn a_write_by_another_process_is_seen_within_a_second() {
 #[tokio::test]
 async fn the_change_follower_moves_the_clock_for_each_new_entry() {
     use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
-    let store: eprime_store::DynStore = Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
-    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
-    eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
+    let (_dir, store) = demo_store().await;
     let clock = Arc::new(eprime_server::fresh::Clock::default());
     // The follower alone (it starts at the log's end): nothing else moves this clock.
     let hub = eprime_server::changes::ChangeHub::start(store.clone(), clock.clone());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = clock.tick();
     rename_an_activity(&store).await;
+    wait_for_the_clock_to_move(&clock, before, "the follower read the entry and did not move the clock").await;
+    hub.close();
+}
+
+/// A store of its own on a file, with the demo loaded, and nothing following its log yet.
+async fn demo_store() -> (tempfile::TempDir, eprime_store::DynStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
+    let store: eprime_store::DynStore =
+        std::sync::Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
+    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+    eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
+    (dir, store)
+}
+
+/// Waits (up to five seconds, else fails with `failure`) for `clock` to move past `before`.
+async fn wait_for_the_clock_to_move(
+    clock: &eprime_server::fresh::Clock,
+    before: eprime_server::fresh::Tick,
+    failure: &str,
+) {
     let written = Instant::now();
     while clock.tick() == before {
-        assert!(written.elapsed() < Duration::from_secs(5), "the follower read the entry and did not move the clock");
+        assert!(written.elapsed() < Duration::from_secs(5), "{failure}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    hub.close();
 }
 
 async fn rename_an_activity(store: &eprime_store::DynStore) {
@@ -192,11 +208,7 @@ async fn rename_an_activity(store: &eprime_store::DynStore) {
 #[tokio::test]
 async fn the_notifier_moves_the_clock_after_a_pass_that_made_notifications() {
     use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
-    let store: eprime_store::DynStore = Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
-    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
-    eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
+    let (_dir, store) = demo_store().await;
     let clock = Arc::new(eprime_server::fresh::Clock::default());
     let alive = Arc::new(());
     // The notifier alone: no change follower, no requests, so nothing else moves this clock.
@@ -214,10 +226,6 @@ async fn the_notifier_moves_the_clock_after_a_pass_that_made_notifications() {
     };
     let before = settled().await;
     rename_an_activity(&store).await;
-    let written = Instant::now();
-    while clock.tick() == before {
-        assert!(written.elapsed() < Duration::from_secs(5), "the notifier's pass did not move the clock");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_the_clock_to_move(&clock, before, "the notifier's pass did not move the clock").await;
     drop(alive);
 }
