@@ -1,5 +1,7 @@
 //! Cooperation activities: reads through the visibility rule, writes in one transaction each.
 
+use std::sync::LazyLock;
+
 use eprime_domain::access::{may_edit_activity, may_transition_activity};
 use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
@@ -13,7 +15,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::{self, Entry, append};
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant, split_codes,
 };
@@ -455,21 +457,8 @@ async fn update_in(
     check_references(&mut *tx, &scope, Some(&current), &next).await?;
     next.version = current.version + 1;
     next.updated_at = now();
-    save(&mut *tx, &next, current.version).await?;
     write_children(&mut *tx, &next, Some(&current)).await?;
-    append(
-        &mut *tx,
-        Entry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id.to_string(),
-            partner: Some(next.partnership.as_str()),
-            operation: Operation::Update,
-            before: Some(&current),
-            after: Some(&next),
-        },
-    )
-    .await?;
+    save_and_record(&mut *tx, actor, &current, &next, Operation::Update).await?;
     Ok(next)
 }
 
@@ -509,20 +498,7 @@ async fn transition_in(
     next.status_reason = reason;
     next.version = current.version + 1;
     next.updated_at = now();
-    save(&mut *tx, &next, current.version).await?;
-    append(
-        &mut *tx,
-        Entry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id.to_string(),
-            partner: Some(next.partnership.as_str()),
-            operation: Operation::Transition,
-            before: Some(&current),
-            after: Some(&next),
-        },
-    )
-    .await?;
+    save_and_record(&mut *tx, actor, &current, &next, Operation::Transition).await?;
     Ok(next)
 }
 
@@ -540,35 +516,56 @@ async fn load_for_write(
     }
 }
 
-async fn save(tx: &mut SqliteConnection, next: &Activity, previous_version: i64) -> Result<(), StoreError> {
-    let result = sqlx::query(
-        "UPDATE activities SET title = ?3, description = ?4, kind = ?5, starts_on = ?6, ends_on = ?7, location = ?8,
-             lead = ?9, status = ?10, status_reason = ?11, outcome = ?12, marking = ?13, version = ?14, updated_at = ?15
-         WHERE id = ?1 AND version = ?2",
-    )
-    .bind(next.id.to_string())
-    .bind(previous_version)
-    .bind(next.title.as_str().to_owned())
-    .bind(next.description.as_str().to_owned())
-    .bind(next.kind.as_str())
-    .bind(date_text(next.starts_on))
-    .bind(date_text(next.ends_on))
-    .bind(next.location.clone())
-    .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
-    .bind(next.status.as_str())
-    .bind(next.status_reason.clone())
-    .bind(next.outcome.as_str().to_owned())
-    .bind(next.marking.classification.as_str())
-    .bind(next.version)
-    .bind(instant_text(next.updated_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    if result.rows_affected() != 1 {
+/// Writes `next` over `current` (its previous version) and records the change, in one round trip to
+/// the connection (`changelog::change_one_and_append`).
+async fn save_and_record(
+    tx: &mut SqliteConnection,
+    actor: &Principal,
+    current: &Activity,
+    next: &Activity,
+    operation: Operation,
+) -> Result<(), StoreError> {
+    static SAVE_AND_RECORD: LazyLock<String> = LazyLock::new(|| {
+        changelog::after_changing_one(
+            "UPDATE activities SET title = ?3, description = ?4, kind = ?5, starts_on = ?6, ends_on = ?7,
+                 location = ?8, lead = ?9, status = ?10, status_reason = ?11, outcome = ?12, marking = ?13,
+                 version = ?14, updated_at = ?15
+             WHERE id = ?1 AND version = ?2",
+            15,
+        )
+    });
+    let entry = Entry {
+        actor: Some(actor.username.as_str()),
+        entity: EntityType::Activity,
+        entity_id: &next.id.to_string(),
+        partner: Some(next.partnership.as_str()),
+        operation,
+        before: Some(current),
+        after: Some(next),
+    };
+    let bind_update = |query: changelog::SqliteScalar<'static>| {
+        query
+            .bind(next.id.to_string())
+            .bind(current.version)
+            .bind(next.title.as_str().to_owned())
+            .bind(next.description.as_str().to_owned())
+            .bind(next.kind.as_str())
+            .bind(date_text(next.starts_on))
+            .bind(date_text(next.ends_on))
+            .bind(next.location.clone())
+            .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
+            .bind(next.status.as_str())
+            .bind(next.status_reason.clone())
+            .bind(next.outcome.as_str().to_owned())
+            .bind(next.marking.classification.as_str())
+            .bind(next.version)
+            .bind(instant_text(next.updated_at))
+    };
+    match changelog::change_one_and_append(&mut *tx, &SAVE_AND_RECORD, bind_update, entry).await? {
+        Some(_seq) => Ok(()),
         // Writes are serialised, so this means the row changed between our read and write.
-        return Err(StoreError::Stale { expected: previous_version, current: previous_version + 1 });
+        None => Err(StoreError::Stale { expected: current.version, current: current.version + 1 }),
     }
-    Ok(())
 }
 
 /// Writes the child lists that changed (all of them for a new activity).

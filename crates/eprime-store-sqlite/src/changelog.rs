@@ -3,7 +3,9 @@
 use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use std::sync::LazyLock;
+
+use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 use crate::scope::{bind_scope, visible};
@@ -26,25 +28,64 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut SqliteConnection,
     entry: Entry<'_, B, A>,
 ) -> Result<i64, StoreError> {
+    static INSERT: LazyLock<String> = LazyLock::new(|| insert_sql(1, ""));
+    let query = sqlx::query_scalar(AssertSqlSafe(INSERT.as_str()));
+    bind_entry(query, entry)?.fetch_one(&mut *tx).await.map_err(db_error)
+}
+
+/// The text of a query that runs `change` (one statement whose parameters are `?1` to `?{params}`)
+/// and then appends an entry (`?{params + 1}` on) if and only if `change` changed exactly one row:
+/// for `change_one_and_append`, kept by its caller so it is built once.
+pub(crate) fn after_changing_one(change: &str, params: usize) -> String {
+    format!("{change}; {}", insert_sql(params + 1, "WHERE changes() = 1"))
+}
+
+/// Runs a query built by `after_changing_one`, with the change's values bound by `bind_change`: the
+/// entry's sequence number, or `None` when the change changed no row (or several; then nothing is
+/// logged, and the caller's write must fail).
+///
+/// Why one query: each statement of a write costs a hop to the connection's thread and back, and an
+/// update of one row followed by its entry is the commonest write there is.
+pub(crate) async fn change_one_and_append<'q, B: Serialize, A: Serialize>(
+    tx: &mut SqliteConnection,
+    sql: &'q str,
+    bind_change: impl FnOnce(SqliteScalar<'q>) -> SqliteScalar<'q>,
+    entry: Entry<'_, B, A>,
+) -> Result<Option<i64>, StoreError> {
+    let query = bind_change(sqlx::query_scalar(AssertSqlSafe(sql)));
+    bind_entry(query, entry)?.fetch_optional(&mut *tx).await.map_err(db_error)
+}
+
+pub(crate) type SqliteScalar<'q> = sqlx::query::QueryScalar<'q, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments>;
+
+/// The insert of one entry, its eight parameters numbered from `?{first}`, made only where `condition`
+/// holds (`""` for always).
+fn insert_sql(first: usize, condition: &str) -> String {
+    let params: Vec<String> = (first..first + 8).map(|n| format!("?{n}")).collect();
+    format!(
+        "INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
+         SELECT {} {condition} RETURNING seq",
+        params.join(", ")
+    )
+}
+
+/// Binds an entry's eight values, in `insert_sql`'s order, after whatever `query` has already bound.
+fn bind_entry<'q, B: Serialize, A: Serialize>(
+    query: SqliteScalar<'q>,
+    entry: Entry<'_, B, A>,
+) -> Result<SqliteScalar<'q>, StoreError> {
     let Entry { actor, entity, entity_id, partner, operation, before, after } = entry;
     let before = before.map(serde_json::to_string).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_string).transpose().map_err(backend)?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
-    )
-    .bind(instant_text(now()))
-    .bind(actor.map(str::to_owned))
-    .bind(entity.as_str())
-    .bind(entity_id.to_owned())
-    .bind(partner.map(str::to_owned))
-    .bind(operation.as_str())
-    .bind(before)
-    .bind(after)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    Ok(seq)
+    Ok(query
+        .bind(instant_text(now()))
+        .bind(actor.map(str::to_owned))
+        .bind(entity.as_str())
+        .bind(entity_id.to_owned())
+        .bind(partner.map(str::to_owned))
+        .bind(operation.as_str())
+        .bind(before)
+        .bind(after))
 }
 
 /// The latest entry about a partnership itself, its documents or its activities (0 if none). One
