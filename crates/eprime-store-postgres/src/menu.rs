@@ -15,7 +15,7 @@ use crate::{PostgresStore, calendar_feeds, nominations, offerings, overdue};
 #[async_trait]
 impl MenuStore for PostgresStore {
     async fn create_offering(&self, actor: &Principal, new: NewOffering) -> Result<Offering> {
-        offerings::create(&self.pool, actor, new).await
+        offerings::create(&self.writes, actor, new).await
     }
 
     async fn update_offering(
@@ -25,19 +25,19 @@ impl MenuStore for PostgresStore {
         expected_version: Option<i64>,
         new: NewOffering,
     ) -> Result<Offering> {
-        offerings::update(&self.pool, actor, id, expected_version, new).await
+        offerings::update(&self.writes, actor, id, expected_version, new).await
     }
 
     async fn offering(&self, scope: &ReadScope, id: OfferingId) -> Result<Option<Offering>> {
-        offerings::fetch(&self.pool, scope, id).await
+        offerings::fetch(&self.reads, scope, id).await
     }
 
     async fn offering_versions(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<(OfferingId, i64)>> {
-        offerings::versions(&self.pool, scope, ids).await
+        offerings::versions(&self.reads, scope, ids).await
     }
 
     async fn offerings_by_ids(&self, scope: &ReadScope, ids: &[OfferingId]) -> Result<Vec<Offering>> {
-        offerings::by_ids(&self.pool, scope, ids).await
+        offerings::by_ids(&self.reads, scope, ids).await
     }
 
     async fn list_offerings(
@@ -46,7 +46,7 @@ impl MenuStore for PostgresStore {
         filter: &OfferingFilter,
         page: &PageRequest,
     ) -> Result<Page<Offering>> {
-        offerings::list(&self.pool, scope, filter, page).await
+        offerings::list(&self.reads, scope, filter, page).await
     }
 
     async fn transition_offering(
@@ -57,7 +57,7 @@ impl MenuStore for PostgresStore {
         to: OfferingStatus,
         reason: Option<String>,
     ) -> Result<Offering> {
-        offerings::transition(&self.pool, actor, id, expected_version, to, reason).await
+        offerings::transition(&self.writes, actor, id, expected_version, to, reason).await
     }
 
     async fn file_report(
@@ -68,19 +68,19 @@ impl MenuStore for PostgresStore {
         summary: Text,
         lessons: Text,
     ) -> Result<Offering> {
-        offerings::file_report(&self.pool, actor, id, expected_version, summary, lessons).await
+        offerings::file_report(&self.writes, actor, id, expected_version, summary, lessons).await
     }
 
     async fn nominate(&self, actor: &Principal, new: NewNomination, today: Date) -> Result<Nomination> {
-        nominations::nominate(&self.pool, actor, new, today).await
+        nominations::nominate(&self.writes, actor, new, today).await
     }
 
     async fn list_nominations(&self, scope: &ReadScope, offering: OfferingId) -> Result<Option<Vec<Nomination>>> {
-        nominations::list(&self.pool, scope, offering).await
+        nominations::list(&self.reads, scope, offering).await
     }
 
     async fn nomination(&self, scope: &ReadScope, id: NominationId) -> Result<Option<Nomination>> {
-        nominations::get(&self.pool, scope, id).await
+        nominations::get(&self.reads, scope, id).await
     }
 
     async fn find_nominations(
@@ -89,11 +89,11 @@ impl MenuStore for PostgresStore {
         filter: &NominationFilter,
         limit: u32,
     ) -> Result<Vec<Nomination>> {
-        nominations::find(&self.pool, scope, filter, limit).await
+        nominations::find(&self.reads, scope, filter, limit).await
     }
 
     async fn nominations_of(&self, email: &str) -> Result<Vec<Nomination>> {
-        nominations::of_email(&self.pool, email).await
+        nominations::of_email(&self.reads, email).await
     }
 
     async fn decide_nomination(
@@ -103,11 +103,11 @@ impl MenuStore for PostgresStore {
         expected_version: Option<i64>,
         decision: Decision,
     ) -> Result<Nomination> {
-        nominations::decide(&self.pool, actor, id, expected_version, decision).await
+        nominations::decide(&self.writes, actor, id, expected_version, decision).await
     }
 
     async fn record_overdue(&self, rules: &OverdueRules, today: Date, limit: u32) -> Result<usize> {
-        overdue::record(&self.pool, rules, today, limit).await
+        overdue::record(&self.writes, rules, today, limit).await
     }
 
     async fn record_attendance(
@@ -116,7 +116,7 @@ impl MenuStore for PostgresStore {
         id: NominationId,
         attendance: Attendance,
     ) -> Result<Nomination> {
-        nominations::record_attendance(&self.pool, actor, id, attendance).await
+        nominations::record_attendance(&self.writes, actor, id, attendance).await
     }
 
     async fn give_feedback(
@@ -126,30 +126,30 @@ impl MenuStore for PostgresStore {
         ratings: Ratings,
         comments: Text,
     ) -> Result<Nomination> {
-        nominations::give_feedback(&self.pool, actor, id, ratings, comments).await
+        nominations::give_feedback(&self.writes, actor, id, ratings, comments).await
     }
 
     async fn activity_participation(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Participation>> {
-        nominations::activity_participation(&self.pool, scope, id).await
+        nominations::activity_participation(&self.reads, scope, id).await
     }
 
     async fn element_participation(&self, scope: &ReadScope, id: ElementId) -> Result<Option<Participation>> {
-        nominations::element_participation(&self.pool, scope, id).await
+        nominations::element_participation(&self.reads, scope, id).await
     }
 
     async fn create_calendar_feed(&self, user_id: UserId, name: &str, token_hash: &str) -> Result<CalendarFeed> {
-        calendar_feeds::create(&self.pool, user_id, name, token_hash).await
+        calendar_feeds::create(&self.writes, user_id, name, token_hash).await
     }
 
     async fn list_calendar_feeds(&self, user_id: UserId) -> Result<Vec<CalendarFeed>> {
-        calendar_feeds::list(&self.pool, user_id).await
+        calendar_feeds::list(&self.reads, user_id).await
     }
 
     async fn revoke_calendar_feed(&self, user_id: UserId, id: TokenId) -> Result<bool> {
-        calendar_feeds::revoke(&self.pool, user_id, id).await
+        calendar_feeds::revoke(&self.writes, user_id, id).await
     }
 
     async fn calendar_feed_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
-        calendar_feeds::principal(&self.pool, token_hash).await
+        calendar_feeds::principal(&self.reads, token_hash).await
     }
 }

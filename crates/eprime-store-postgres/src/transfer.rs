@@ -21,7 +21,8 @@ impl PostgresStore {
     /// instances keep writing). Refuses a database whose tables or columns are not exactly those
     /// [`dump::TABLES`] knows, rather than leave something behind.
     pub async fn export(&self) -> Result<Dump> {
-        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_error)?;
+        let mut tx =
+            self.reads.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_error)?;
         let present = columns(&mut tx).await?;
         let differences = dump::schema_differences(&present);
         if !differences.is_empty() {
@@ -49,7 +50,7 @@ impl PostgresStore {
     /// (changing nothing) unless every table is empty. Change-log sequence numbers are kept, and
     /// the identity sequence is moved past the highest, so new entries continue after it.
     pub async fn import(&self, dump: &Dump) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.writes.begin().await.map_err(db_error)?;
         let present = schema(&mut tx).await?;
         let all: Vec<&str> = dump::TABLES.iter().map(|t| t.name).filter(|t| present.contains_key(*t)).collect();
         sqlx::query(AssertSqlSafe(format!("LOCK TABLE {} IN EXCLUSIVE MODE", all.join(", "))))
@@ -91,7 +92,7 @@ impl PostgresStore {
         // scan of all of them (25 ms instead of 3). Statistics are gathered before the copy counts
         // as done.
         sqlx::query(AssertSqlSafe(format!("ANALYZE {}", all.join(", "))))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -99,7 +100,7 @@ impl PostgresStore {
 
     /// The number of rows of every table, in [`dump::TABLES`] order.
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, u64)>> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let mut conn = self.reads.acquire().await.map_err(db_error)?;
         counts(&mut conn).await
     }
 
@@ -107,7 +108,7 @@ impl PostgresStore {
     /// constraints were ever bypassed), constraints not validated, the change log's append-only
     /// triggers, and its identity sequence. Empty when all is well.
     pub async fn check_integrity(&self) -> Result<Vec<String>> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let mut conn = self.reads.acquire().await.map_err(db_error)?;
         let mut problems = Vec::new();
         for check in dump::reference_checks() {
             let broken: i64 =

@@ -514,15 +514,15 @@ pub(crate) async fn redeliver(
 #[async_trait::async_trait]
 impl eprime_store::WebhookStore for PostgresStore {
     async fn create_webhook(&self, actor: &Principal, new: NewWebhook) -> Result<Webhook, StoreError> {
-        create(&self.pool, actor, new).await
+        create(&self.writes, actor, new).await
     }
 
     async fn list_webhooks(&self, scope: &AccountScope) -> Result<Vec<Webhook>, StoreError> {
-        list(&self.pool, scope).await
+        list(&self.reads, scope).await
     }
 
     async fn webhook(&self, scope: &AccountScope, id: WebhookId) -> Result<Option<Webhook>, StoreError> {
-        get(&self.pool, scope, id).await
+        get(&self.reads, scope, id).await
     }
 
     async fn update_webhook(
@@ -532,15 +532,15 @@ impl eprime_store::WebhookStore for PostgresStore {
         expected_version: Option<i64>,
         changes: WebhookChanges,
     ) -> Result<Webhook, StoreError> {
-        update(&self.pool, actor, id, expected_version, changes).await
+        update(&self.writes, actor, id, expected_version, changes).await
     }
 
     async fn delete_webhook(&self, actor: &Principal, id: WebhookId) -> Result<(), StoreError> {
-        delete(&self.pool, actor, id).await
+        delete(&self.writes, actor, id).await
     }
 
     async fn enqueue_deliveries(&self, limit: u32) -> Result<EnqueueOutcome, StoreError> {
-        enqueue(&self.pool, limit).await
+        enqueue(&self.writes, limit).await
     }
 
     async fn claim_due_deliveries(
@@ -549,11 +549,11 @@ impl eprime_store::WebhookStore for PostgresStore {
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        claim(&self.pool, now, lease, limit).await
+        claim(&self.writes, now, lease, limit).await
     }
 
     async fn record_attempt(&self, attempt: AttemptRecord) -> Result<bool, StoreError> {
-        record_attempt(&self.pool, attempt).await
+        record_attempt(&self.writes, attempt).await
     }
 
     async fn list_deliveries(
@@ -562,7 +562,7 @@ impl eprime_store::WebhookStore for PostgresStore {
         webhook: WebhookId,
         page: &PageRequest,
     ) -> Result<Option<Page<Delivery>>, StoreError> {
-        list_deliveries(&self.pool, scope, webhook, page).await
+        list_deliveries(&self.reads, scope, webhook, page).await
     }
 
     async fn redeliver(
@@ -572,6 +572,6 @@ impl eprime_store::WebhookStore for PostgresStore {
         delivery: DeliveryId,
         now: OffsetDateTime,
     ) -> Result<Delivery, StoreError> {
-        redeliver(&self.pool, actor, webhook, delivery, now).await
+        redeliver(&self.writes, actor, webhook, delivery, now).await
     }
 }

@@ -336,6 +336,53 @@ async fn a_follower_of_the_log_never_skips_an_entry_that_commits_late() {
     assert_eq!(seen, all, "the follower read every entry, in order, none skipped");
 }
 
+/// Writes wait for the change log's append lock holding a connection each; reads have connections of
+/// their own, so a pile of waiting writes never keeps a read waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_answered_while_more_writes_wait_than_there_are_connections() {
+    let Some(server) = server_url("reads_are_answered_while_more_writes_wait_than_there_are_connections") else {
+        return;
+    };
+    let databases = Databases::new(server).await;
+    let url = databases.create().await;
+    let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    partnership(store.as_ref()).await;
+    let created = store.create_activity(&staff(), activity("Talks", None)).await.unwrap();
+    // Another session takes the append lock (the key is the store's own) and keeps it.
+    let mut holder = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    let append_lock: i64 = 0x6550_5249_4d45_6c67;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(append_lock).execute(&mut holder).await.unwrap();
+    // More writers than either pool has connections (16 in one pool was the limit before).
+    let writers: Vec<_> = (0..24)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store.update_activity(&staff(), created.id, None, retitle(&format!("Talks {i}"))).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(writers.iter().all(|w| !w.is_finished()), "the writes wait for the lock");
+    let read = tokio::time::timeout(Duration::from_secs(3), store.activity(&ReadScope::system(), created.id)).await;
+    let read = read.expect("a read is answered while the writes wait").unwrap().unwrap();
+    assert_eq!(read.version, 1, "and it sees none of them");
+    let listed = tokio::time::timeout(
+        Duration::from_secs(3),
+        store.list_activities(&ReadScope::system(), &ActivityFilter::default(), &PageRequest::default()),
+    )
+    .await
+    .expect("so is a list")
+    .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    for writer in writers {
+        writer.await.unwrap().expect("each write is made once the lock is free");
+    }
+    let now = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
+    assert_eq!(now.version, 25);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cursors_and_text_search_match_the_sqlite_store() {
     let Some(server) = server_url("cursors_and_text_search_match_the_sqlite_store") else {
