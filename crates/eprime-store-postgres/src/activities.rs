@@ -1,6 +1,8 @@
 //! Cooperation activities: reads through the visibility rule, writes in one transaction each,
 //! holding a row lock on the activity being changed.
 
+use std::sync::LazyLock;
+
 use eprime_domain::access::{may_edit_activity, may_transition_activity};
 use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityKind, ActivityStatus, AreaCode, Caller, ElementId, FieldError,
@@ -15,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
-use crate::changelog::append;
+use crate::changelog::{self, append};
 use crate::codec::{backend, db_error, marking, now, parse_codes};
 use crate::scope::{PgQuery, bind_scope, visible};
 
@@ -442,6 +444,9 @@ pub(crate) async fn update(
     changes: ActivityChanges,
 ) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
+    if let Some(updated) = update_in_one_statement(pool, actor, &scope, id, expected_version, changes.clone()).await? {
+        return Ok(updated);
+    }
     let mut tx = pool.begin().await.map_err(db_error)?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     may_edit_activity(actor, &current.partnership)?;
@@ -464,6 +469,50 @@ pub(crate) async fn update(
     .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(next)
+}
+
+/// The commonest update, one that changes only the activity's own columns and adds no reference, as
+/// one statement outside a transaction (`changelog::change_one_and_append`), so the change log's
+/// append lock is not held across a round trip to the server. `None` when the update is not of that
+/// kind, or the activity changed between the read and the write: the transaction in `update` then
+/// makes it (or refuses it) under the row's lock.
+async fn update_in_one_statement(
+    pool: &PgPool,
+    actor: &Principal,
+    scope: &ReadScope,
+    id: ActivityId,
+    expected_version: Option<i64>,
+    changes: ActivityChanges,
+) -> Result<Option<Activity>, StoreError> {
+    let Some(current) = fetch(pool, scope, id).await? else { return Ok(None) };
+    if let Some(expected) = expected_version.filter(|expected| *expected != current.version) {
+        return Err(StoreError::Stale { expected, current: current.version });
+    }
+    may_edit_activity(actor, &current.partnership)?;
+    let mut next = changes.apply_to(&current)?;
+    if !children_unchanged(&current, &next) || !NewReferences::of(Some(&current), &next).is_empty() {
+        return Ok(None);
+    }
+    next.version = current.version + 1;
+    next.updated_at = now();
+    static SAVE_AND_RECORD: LazyLock<String> = LazyLock::new(|| changelog::after_changing_one(SAVE, 15));
+    let entry = changelog::Entry {
+        actor: Some(actor.username.as_str()),
+        entity: EntityType::Activity,
+        entity_id: &id.to_string(),
+        partner: Some(next.partnership.as_str()),
+        operation: Operation::Update,
+        before: Some(&current),
+        after: Some(&next),
+    };
+    let recorded = changelog::change_one_and_append(
+        pool,
+        &SAVE_AND_RECORD,
+        |query| bind_save(query, &next, current.version),
+        entry,
+    )
+    .await?;
+    Ok(recorded.map(|_seq| next))
 }
 
 pub(crate) async fn transition(
@@ -538,31 +587,36 @@ async fn load_for_write(
     }
 }
 
+/// Writes an activity's own columns over `previous_version`: `$1` the id, `$2` the previous version,
+/// then the columns (`bind_save`).
+const SAVE: &str = "UPDATE activities SET title = $3, description = $4, kind = $5, starts_on = $6, ends_on = $7,
+         location = $8, lead = $9, status = $10, status_reason = $11, outcome = $12, marking = $13, version = $14,
+         updated_at = $15
+     WHERE id = $1 AND version = $2";
+
+fn bind_save<'q>(query: changelog::PgScalar<'q>, next: &Activity, previous_version: i64) -> changelog::PgScalar<'q> {
+    query
+        .bind(next.id.0)
+        .bind(previous_version)
+        .bind(next.title.as_str().to_owned())
+        .bind(next.description.as_str().to_owned())
+        .bind(next.kind.as_str())
+        .bind(next.starts_on)
+        .bind(next.ends_on)
+        .bind(next.location.clone())
+        .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
+        .bind(next.status.as_str())
+        .bind(next.status_reason.clone())
+        .bind(next.outcome.as_str().to_owned())
+        .bind(next.marking.classification.as_str())
+        .bind(next.version)
+        .bind(next.updated_at)
+}
+
 async fn save(tx: &mut PgConnection, next: &Activity, previous_version: i64) -> Result<(), StoreError> {
-    let result = sqlx::query(
-        "UPDATE activities SET title = $3, description = $4, kind = $5, starts_on = $6, ends_on = $7, location = $8,
-             lead = $9, status = $10, status_reason = $11, outcome = $12, marking = $13, version = $14, updated_at = $15
-         WHERE id = $1 AND version = $2",
-    )
-    .bind(next.id.0)
-    .bind(previous_version)
-    .bind(next.title.as_str().to_owned())
-    .bind(next.description.as_str().to_owned())
-    .bind(next.kind.as_str())
-    .bind(next.starts_on)
-    .bind(next.ends_on)
-    .bind(next.location.clone())
-    .bind(next.lead.as_ref().map(|l| l.as_str().to_owned()))
-    .bind(next.status.as_str())
-    .bind(next.status_reason.clone())
-    .bind(next.outcome.as_str().to_owned())
-    .bind(next.marking.classification.as_str())
-    .bind(next.version)
-    .bind(next.updated_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    if result.rows_affected() != 1 {
+    static SAVE_RETURNING: LazyLock<String> = LazyLock::new(|| format!("{SAVE} RETURNING version"));
+    let query = bind_save(sqlx::query_scalar(AssertSqlSafe(SAVE_RETURNING.as_str())), next, previous_version);
+    if query.fetch_optional(&mut *tx).await.map_err(db_error)?.is_none() {
         // The row is locked since `load_for_write`, so this cannot happen; if it ever does, the
         // write must not go through.
         return Err(StoreError::Stale { expected: previous_version, current: previous_version + 1 });
@@ -613,6 +667,14 @@ async fn write_children(tx: &mut PgConnection, next: &Activity, previous: Option
         crate::releasability::replace(tx, "activity", &next.id.to_string(), next.marking.releasable_list()).await?;
     }
     Ok(())
+}
+
+/// Whether `write_children` would write nothing for this update.
+fn children_unchanged(previous: &Activity, next: &Activity) -> bool {
+    previous.participants == next.participants
+        && previous.supports == next.supports
+        && previous.areas == next.areas
+        && previous.marking == next.marking
 }
 
 /// Empties one child list of an activity and inserts its new rows (an `unnest` insert, which

@@ -1,15 +1,30 @@
 //! Appending to and reading the change log.
 
+use std::sync::LazyLock;
+
 use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::codec::{backend, db_error, now};
 use crate::scope::{bind_scope, visible};
+
+/// One change to record (see `append`).
+pub(crate) struct Entry<'a, B, A> {
+    /// Username of whoever made it; `None` for the system.
+    pub actor: Option<&'a str>,
+    pub entity: EntityType,
+    pub entity_id: &'a str,
+    /// The partner nation it concerns.
+    pub partner: Option<&'a str>,
+    pub operation: Operation,
+    pub before: Option<&'a B>,
+    pub after: Option<&'a A>,
+}
 
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 ///
@@ -31,30 +46,81 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<i64, StoreError> {
+    static APPEND: LazyLock<String> = LazyLock::new(|| append_sql(None, 0));
+    let entry = Entry { actor, entity, entity_id, partner, operation, before, after };
+    let query = bind_entry(sqlx::query_scalar(AssertSqlSafe(APPEND.as_str())), entry)?;
+    query.fetch_one(&mut *tx).await.map_err(db_error)
+}
+
+/// The text of one statement that runs `change` (an `UPDATE` of one row by its key, whose parameters
+/// are `$1` to `${params}`) and appends an entry for it (parameters from `${params + 1}` on), for
+/// `change_one_and_append`; kept by its caller so it is built once.
+pub(crate) fn after_changing_one(change: &str, params: usize) -> String {
+    append_sql(Some(change), params)
+}
+
+/// Runs a statement built by `after_changing_one` on its own, outside any transaction: the change's
+/// values bound by `bind_change`, then the entry's. The entry's sequence number, or `None` when the
+/// change changed no row (then nothing is logged and nothing was locked).
+///
+/// Why: in a transaction the append lock is held from the append statement until the server's
+/// `COMMIT` arrives, a round trip through a busy server, and every other write queues behind it.
+/// Run alone, the statement commits where it ends, inside PostgreSQL, and the lock is held only for
+/// the rest of the statement and the commit. A write whose change is one row can do this.
+pub(crate) async fn change_one_and_append<'q, B: Serialize, A: Serialize>(
+    pool: &PgPool,
+    sql: &'q str,
+    bind_change: impl FnOnce(PgScalar<'q>) -> PgScalar<'q>,
+    entry: Entry<'_, B, A>,
+) -> Result<Option<i64>, StoreError> {
+    let query = bind_entry(bind_change(sqlx::query_scalar(AssertSqlSafe(sql))), entry)?;
+    query.fetch_optional(pool).await.map_err(db_error)
+}
+
+pub(crate) type PgScalar<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>;
+
+/// The append as one statement, its ten parameters numbered after the first `skip`: one entry, or,
+/// after `change` (an `UPDATE … WHERE` that changes at most one row), one entry if it changed a row.
+fn append_sql(change: Option<&str>, skip: usize) -> String {
+    let p = |n: usize| format!("${}", skip + n);
+    let turn = match change {
+        None => format!("turn AS (SELECT pg_advisory_xact_lock({}))", p(10)),
+        Some(change) => {
+            format!("changed AS ({change} RETURNING 1), turn AS (SELECT pg_advisory_xact_lock({}) FROM changed)", p(10))
+        }
+    };
+    let values: Vec<String> = (1..=8).map(p).collect();
+    format!(
+        "WITH {turn},
+              entry AS (INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
+                        SELECT {} FROM turn RETURNING seq)
+         SELECT seq FROM entry, LATERAL pg_notify({}, seq::text)",
+        values.join(", "),
+        p(9)
+    )
+}
+
+/// Binds an entry's ten values, in `append_sql`'s order, after whatever `query` has bound.
+fn bind_entry<'q, B: Serialize, A: Serialize>(
+    query: PgScalar<'q>,
+    entry: Entry<'_, B, A>,
+) -> Result<PgScalar<'q>, StoreError> {
+    let Entry { actor, entity, entity_id, partner, operation, before, after } = entry;
     // Serialised up front: a record that cannot be written as JSON fails before the lock.
     let before = before.map(serde_json::to_value).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_value).transpose().map_err(backend)?;
     // `pg_notify` is delivered when (and only if) the transaction commits, to every instance listening.
-    let seq: i64 = sqlx::query_scalar(
-        "WITH turn AS (SELECT pg_advisory_xact_lock($10)),
-              entry AS (INSERT INTO change_log (at, actor, entity, entity_id, partner, operation, before, after)
-                        SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM turn RETURNING seq)
-         SELECT seq FROM entry, LATERAL pg_notify($9, seq::text)",
-    )
-    .bind(now())
-    .bind(actor.map(str::to_owned))
-    .bind(entity.as_str())
-    .bind(entity_id.to_owned())
-    .bind(partner.map(str::to_owned))
-    .bind(operation.as_str())
-    .bind(before.map(Json))
-    .bind(after.map(Json))
-    .bind(CHANNEL)
-    .bind(APPEND_LOCK)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    Ok(seq)
+    Ok(query
+        .bind(now())
+        .bind(actor.map(str::to_owned))
+        .bind(entity.as_str())
+        .bind(entity_id.to_owned())
+        .bind(partner.map(str::to_owned))
+        .bind(operation.as_str())
+        .bind(before.map(Json))
+        .bind(after.map(Json))
+        .bind(CHANNEL)
+        .bind(APPEND_LOCK))
 }
 
 /// The advisory lock every append holds to its commit (an arbitrary key, e-PRIME's own: "ePRIMElg").

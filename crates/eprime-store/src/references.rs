@@ -17,6 +17,11 @@ pub struct NewReferences<'a> {
 }
 
 impl<'a> NewReferences<'a> {
+    /// Whether the write adds no reference at all (so there is nothing to check).
+    pub fn is_empty(&self) -> bool {
+        self.orgs.is_empty() && self.areas.is_empty() && self.elements.is_empty() && self.document.is_none()
+    }
+
     /// All of `next`'s references when it is new (`previous` is `None`).
     pub fn of(previous: Option<&Activity>, next: &'a Activity) -> Self {
         let lead = next.lead.iter().filter(|lead| previous.is_none_or(|p| p.lead.as_ref() != Some(*lead)));
