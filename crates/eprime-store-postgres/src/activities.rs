@@ -444,13 +444,16 @@ pub(crate) async fn update(
     changes: ActivityChanges,
 ) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    if let Some(updated) = update_in_one_statement(pool, actor, &scope, id, expected_version, changes.clone()).await? {
+    let edit = |current: &Activity| {
+        may_edit_activity(actor, &current.partnership)?;
+        Ok(changes.clone().apply_to(current)?)
+    };
+    if let Some(updated) = in_one_statement(pool, actor, &scope, id, expected_version, Operation::Update, edit).await? {
         return Ok(updated);
     }
     let mut tx = pool.begin().await.map_err(db_error)?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
-    may_edit_activity(actor, &current.partnership)?;
-    let mut next = changes.apply_to(&current)?;
+    let mut next = edit(&current)?;
     check_references(&mut tx, &scope, Some(&current), &next).await?;
     next.version = current.version + 1;
     next.updated_at = now();
@@ -471,25 +474,26 @@ pub(crate) async fn update(
     Ok(next)
 }
 
-/// The commonest update, one that changes only the activity's own columns and adds no reference, as
-/// one statement outside a transaction (`changelog::change_one_and_append`), so the change log's
-/// append lock is not held across a round trip to the server. `None` when the update is not of that
-/// kind, or the activity changed between the read and the write: the transaction in `update` then
-/// makes it (or refuses it) under the row's lock.
-async fn update_in_one_statement(
+/// The commonest writes, an update or a transition that changes only the activity's own columns and
+/// adds no reference, as one statement outside a transaction (`changelog::change_one_and_append`), so
+/// the change log's append lock is not held across a round trip to the server. `change` checks the
+/// actor's right and makes the new record from the current one. `None` when the write is not of that
+/// kind, or the activity changed between the read and the write: the caller's transaction then makes
+/// it (or refuses it) under the row's lock.
+async fn in_one_statement(
     pool: &PgPool,
     actor: &Principal,
     scope: &ReadScope,
     id: ActivityId,
     expected_version: Option<i64>,
-    changes: ActivityChanges,
+    operation: Operation,
+    change: impl FnOnce(&Activity) -> Result<Activity, StoreError>,
 ) -> Result<Option<Activity>, StoreError> {
     let Some(current) = fetch(pool, scope, id).await? else { return Ok(None) };
     if let Some(expected) = expected_version.filter(|expected| *expected != current.version) {
         return Err(StoreError::Stale { expected, current: current.version });
     }
-    may_edit_activity(actor, &current.partnership)?;
-    let mut next = changes.apply_to(&current)?;
+    let mut next = change(&current)?;
     if !children_unchanged(&current, &next) || !NewReferences::of(Some(&current), &next).is_empty() {
         return Ok(None);
     }
@@ -501,7 +505,7 @@ async fn update_in_one_statement(
         entity: EntityType::Activity,
         entity_id: &id.to_string(),
         partner: Some(next.partnership.as_str()),
-        operation: Operation::Update,
+        operation,
         before: Some(&current),
         after: Some(&next),
     };
@@ -524,17 +528,25 @@ pub(crate) async fn transition(
     reason: Option<String>,
 ) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
+    let move_on = |current: &Activity| {
+        may_transition_activity(actor, &current.partnership, to)?;
+        let status = current.status.transition(to, reason.as_deref())?;
+        let reason = match reason.as_deref().filter(|_| status.needs_reason()) {
+            Some(r) => Some(Text::parse(r).map_err(|e| e.at("reason"))?.to_string()),
+            None => None,
+        };
+        let mut next = current.clone();
+        next.status = status;
+        next.status_reason = reason;
+        Ok::<_, StoreError>(next)
+    };
+    let operation = Operation::Transition;
+    if let Some(moved) = in_one_statement(pool, actor, &scope, id, expected_version, operation, move_on).await? {
+        return Ok(moved);
+    }
     let mut tx = pool.begin().await.map_err(db_error)?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
-    may_transition_activity(actor, &current.partnership, to)?;
-    let status = current.status.transition(to, reason.as_deref())?;
-    let reason = match reason.filter(|_| status.needs_reason()) {
-        Some(r) => Some(Text::parse(&r).map_err(|e| e.at("reason"))?.to_string()),
-        None => None,
-    };
-    let mut next = current.clone();
-    next.status = status;
-    next.status_reason = reason;
+    let mut next = move_on(&current)?;
     next.version = current.version + 1;
     next.updated_at = now();
     save(&mut tx, &next, current.version).await?;

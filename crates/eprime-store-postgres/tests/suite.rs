@@ -275,11 +275,32 @@ async fn of_concurrent_updates_from_one_version_exactly_one_wins() {
     assert_eq!(winners.len(), 1, "exactly one writer wins");
     let now = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
     assert_eq!(now, winners[0], "the stored activity is the winner's");
+    // Transitions from one version race the same way (a single statement each, or their transaction).
+    let movers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store.transition_activity(&staff(), created.id, Some(2), ActivityStatus::Approved, None).await
+            })
+        })
+        .collect();
+    let mut moved = 0;
+    for mover in movers {
+        match mover.await.unwrap() {
+            Ok(activity) => {
+                assert_eq!((activity.version, activity.status), (3, ActivityStatus::Approved));
+                moved += 1;
+            }
+            Err(StoreError::Stale { expected, current }) => assert_eq!((expected, current), (2, 3)),
+            Err(other) => panic!("a losing transition gets Stale, not {other:?}"),
+        }
+    }
+    assert_eq!(moved, 1, "exactly one transition is made");
     let history =
         store.history(&ReadScope::system(), EntityType::Activity, &created.id.to_string()).await.unwrap().unwrap();
     let updates = history.iter().filter(|e| e.operation == Operation::Update).count();
     assert_eq!(updates, 1, "one update in the change log");
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3, "and one transition");
 }
 
 /// Appends queue on one lock held to their commit, so a follower reading the log while many
