@@ -1,5 +1,6 @@
 //! Cooperation activities: reads through the visibility rule, writes in one transaction each,
-//! holding a row lock on the activity being changed.
+//! holding a row lock on the activity being changed; an update or a transition of the activity's own
+//! columns is first tried as one statement, versioned, outside a transaction (`in_one_statement`).
 
 use std::sync::LazyLock;
 

@@ -1,10 +1,10 @@
 //! Appending to and reading the change log.
 
+use std::sync::LazyLock;
+
 use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
 use serde::Serialize;
-use std::sync::LazyLock;
-
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
