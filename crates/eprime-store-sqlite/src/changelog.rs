@@ -235,3 +235,48 @@ pub(crate) async fn changes_after(
     .map_err(db_error)?;
     rows.iter().map(entry).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the log holds, newest last.
+    async fn logged(connection: &mut SqliteConnection) -> Vec<(i64, String)> {
+        sqlx::query_as("SELECT seq, entity_id FROM change_log ORDER BY seq").fetch_all(connection).await.unwrap()
+    }
+
+    fn entry(entity_id: &str) -> Entry<'_, (), ()> {
+        Entry {
+            actor: None,
+            entity: EntityType::Organisation,
+            entity_id,
+            partner: None,
+            operation: Operation::Update,
+            before: None,
+            after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_entry_follows_a_change_of_exactly_one_row_and_only_then() {
+        let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let mut connection = store.writer.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+            .execute(&mut *connection)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (1, 0), (2, 0), (3, 0)").execute(&mut *connection).await.unwrap();
+        let before = logged(&mut connection).await;
+        let sql = after_changing_one("UPDATE t SET n = n + 1 WHERE id >= ?1 AND id <= ?2", 2);
+        let mut change = async |from: i64, to: i64, id: &str| {
+            change_one_and_append(&mut connection, &sql, |query| query.bind(from).bind(to), entry(id)).await.unwrap()
+        };
+        let one = change(2, 2, "one row").await;
+        assert!(one.is_some(), "one row changed: logged");
+        assert_eq!(change(7, 9, "no row").await, None, "no row changed: nothing logged");
+        assert_eq!(change(1, 3, "three rows").await, None, "several rows changed: nothing logged");
+        let after = logged(&mut connection).await;
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(after.last().unwrap(), &(one.unwrap(), "one row".to_owned()));
+    }
+}
