@@ -11,7 +11,8 @@ use eprime_domain::{
 };
 use eprime_store::references::NewReferences;
 use eprime_store::{
-    ActivityFilter, ActivityOrder, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index,
+    ActivityFilter, ActivityOrder, ActivityTally, EntityType, NewChangeEntry, Operation, Page, PageRequest, StoreError,
+    status_index,
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -501,7 +502,7 @@ async fn in_one_statement(
     next.version = current.version + 1;
     next.updated_at = now();
     static SAVE_AND_RECORD: LazyLock<String> = LazyLock::new(|| changelog::after_changing_one(SAVE, 15));
-    let entry = changelog::Entry {
+    let entry = NewChangeEntry {
         actor: Some(actor.username.as_str()),
         entity: EntityType::Activity,
         entity_id: &id.to_string(),

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use eprime_domain::ReadScope;
-use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
+use eprime_store::{ChangeEntry, EntityType, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -12,19 +12,6 @@ use uuid::Uuid;
 
 use crate::codec::{backend, db_error, now};
 use crate::scope::{bind_scope, visible};
-
-/// One change to record (see `append`).
-pub(crate) struct Entry<'a, B, A> {
-    /// Username of whoever made it; `None` for the system.
-    pub actor: Option<&'a str>,
-    pub entity: EntityType,
-    pub entity_id: &'a str,
-    /// The partner nation it concerns.
-    pub partner: Option<&'a str>,
-    pub operation: Operation,
-    pub before: Option<&'a B>,
-    pub after: Option<&'a A>,
-}
 
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 ///
@@ -47,7 +34,7 @@ pub(crate) async fn append<B: Serialize, A: Serialize>(
     after: Option<&A>,
 ) -> Result<i64, StoreError> {
     static APPEND: LazyLock<String> = LazyLock::new(|| append_sql(None, 0));
-    let entry = Entry { actor, entity, entity_id, partner, operation, before, after };
+    let entry = NewChangeEntry { actor, entity, entity_id, partner, operation, before, after };
     let query = bind_entry(sqlx::query_scalar(AssertSqlSafe(APPEND.as_str())), entry)?;
     query.fetch_one(&mut *tx).await.map_err(db_error)
 }
@@ -71,7 +58,7 @@ pub(crate) async fn change_one_and_append<'q, B: Serialize, A: Serialize>(
     pool: &PgPool,
     sql: &'q str,
     bind_change: impl FnOnce(PgScalar<'q>) -> PgScalar<'q>,
-    entry: Entry<'_, B, A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<Option<i64>, StoreError> {
     let query = bind_entry(bind_change(sqlx::query_scalar(AssertSqlSafe(sql))), entry)?;
     query.fetch_optional(pool).await.map_err(db_error)
@@ -103,9 +90,9 @@ fn append_sql(change: Option<&str>, skip: usize) -> String {
 /// Binds an entry's ten values, in `append_sql`'s order, after whatever `query` has bound.
 fn bind_entry<'q, B: Serialize, A: Serialize>(
     query: PgScalar<'q>,
-    entry: Entry<'_, B, A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<PgScalar<'q>, StoreError> {
-    let Entry { actor, entity, entity_id, partner, operation, before, after } = entry;
+    let NewChangeEntry { actor, entity, entity_id, partner, operation, before, after } = entry;
     // Serialised up front: a record that cannot be written as JSON fails before the lock.
     let before = before.map(serde_json::to_value).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_value).transpose().map_err(backend)?;

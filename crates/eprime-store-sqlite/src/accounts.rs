@@ -3,14 +3,14 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    AccountLog, EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
-    TokenKind, UserFilter,
+    AccountLog, EntityType, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser,
+    TokenInfo, TokenKind, UserFilter,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 
 macro_rules! user_select {
@@ -57,7 +57,7 @@ pub(crate) async fn create(
     let view = AccountLog::from(&user);
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: actor.map(|a| a.username.as_str()),
             entity: EntityType::User,
             entity_id: &user.username,
@@ -144,7 +144,7 @@ async fn change(
     let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: actor.map(|a| a.username.as_str()),
             entity: EntityType::User,
             entity_id: username,
@@ -274,7 +274,7 @@ pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEv
     let mut conn = store.writer.acquire().await.map_err(db_error)?;
     append(
         &mut conn,
-        Entry {
+        NewChangeEntry {
             actor: event.actor.as_deref(),
             entity: EntityType::Account,
             entity_id: &event.username,

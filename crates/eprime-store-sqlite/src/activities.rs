@@ -9,13 +9,14 @@ use eprime_domain::{
 };
 use eprime_store::references::NewReferences;
 use eprime_store::{
-    ActivityFilter, ActivityOrder, ActivityTally, EntityType, Operation, Page, PageRequest, StoreError, status_index,
+    ActivityFilter, ActivityOrder, ActivityTally, EntityType, NewChangeEntry, Operation, Page, PageRequest, StoreError,
+    status_index,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::{self, Entry, append};
+use crate::changelog::{self, append};
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant, split_codes,
 };
@@ -415,7 +416,7 @@ async fn create_in(tx: &mut SqliteConnection, actor: &Principal, new: NewActivit
     let id = activity.id.to_string();
     append(
         &mut *tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Activity,
             entity_id: &id,
@@ -534,7 +535,7 @@ async fn save_and_record(
             15,
         )
     });
-    let entry = Entry {
+    let entry = NewChangeEntry {
         actor: Some(actor.username.as_str()),
         entity: EntityType::Activity,
         entity_id: &next.id.to_string(),

@@ -3,30 +3,17 @@
 use std::sync::LazyLock;
 
 use eprime_domain::ReadScope;
-use eprime_store::{ChangeEntry, EntityType, Operation, StoreError};
+use eprime_store::{ChangeEntry, EntityType, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
-/// One change to record.
-pub(crate) struct Entry<'a, B, A> {
-    /// Username of whoever made it; `None` for the system.
-    pub actor: Option<&'a str>,
-    pub entity: EntityType,
-    pub entity_id: &'a str,
-    /// The partner nation it concerns.
-    pub partner: Option<&'a str>,
-    pub operation: Operation,
-    pub before: Option<&'a B>,
-    pub after: Option<&'a A>,
-}
-
 /// Appends one entry inside the caller's transaction, so the change and its record commit together.
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut SqliteConnection,
-    entry: Entry<'_, B, A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<i64, StoreError> {
     static INSERT: LazyLock<String> = LazyLock::new(|| insert_sql(1, ""));
     let query = sqlx::query_scalar(AssertSqlSafe(INSERT.as_str()));
@@ -50,7 +37,7 @@ pub(crate) async fn change_one_and_append<'q, B: Serialize, A: Serialize>(
     tx: &mut SqliteConnection,
     sql: &'q str,
     bind_change: impl FnOnce(SqliteScalar<'q>) -> SqliteScalar<'q>,
-    entry: Entry<'_, B, A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<Option<i64>, StoreError> {
     let query = bind_change(sqlx::query_scalar(AssertSqlSafe(sql)));
     bind_entry(query, entry)?.fetch_optional(&mut *tx).await.map_err(db_error)
@@ -72,9 +59,9 @@ fn insert_sql(first: usize, condition: &str) -> String {
 /// Binds an entry's eight values, in `insert_sql`'s order, after whatever `query` has already bound.
 fn bind_entry<'q, B: Serialize, A: Serialize>(
     query: SqliteScalar<'q>,
-    entry: Entry<'_, B, A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<SqliteScalar<'q>, StoreError> {
-    let Entry { actor, entity, entity_id, partner, operation, before, after } = entry;
+    let NewChangeEntry { actor, entity, entity_id, partner, operation, before, after } = entry;
     let before = before.map(serde_json::to_string).transpose().map_err(backend)?;
     let after = after.map(serde_json::to_string).transpose().map_err(backend)?;
     Ok(query
@@ -245,8 +232,8 @@ mod tests {
         sqlx::query_as("SELECT seq, entity_id FROM change_log ORDER BY seq").fetch_all(connection).await.unwrap()
     }
 
-    fn entry(entity_id: &str) -> Entry<'_, (), ()> {
-        Entry {
+    fn entry(entity_id: &str) -> NewChangeEntry<'_, (), ()> {
+        NewChangeEntry {
             actor: None,
             entity: EntityType::Organisation,
             entity_id,

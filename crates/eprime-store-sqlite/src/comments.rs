@@ -4,12 +4,12 @@ use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
 use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{CommentLog, EntityType, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, EntityType, NewChangeEntry, NewComment, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{backend, db_error, from_json, instant_text, json, marking, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
@@ -183,7 +183,7 @@ async fn log(
 ) -> Result<(), StoreError> {
     let before = before.map(|comment| CommentLog { comment, subject_marking });
     let after = CommentLog { comment, subject_marking };
-    let entry = Entry {
+    let entry = NewChangeEntry {
         actor: Some(actor.username.as_str()),
         entity: EntityType::Comment,
         entity_id: &comment.id.to_string(),

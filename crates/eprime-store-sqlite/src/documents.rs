@@ -6,12 +6,12 @@ use eprime_domain::{
     Approval, Approver, Caller, Document, DocumentId, DocumentKind, DocumentStatus, Edition, Element, ElementId,
     ElementKind, NewDocument, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{DocumentDetail, DocumentFilter, EntityType, Operation, StoreError};
+use eprime_store::{DocumentDetail, DocumentFilter, EntityType, NewChangeEntry, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant,
 };
@@ -142,7 +142,7 @@ pub(crate) async fn create(
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Document,
             entity_id: &id,
@@ -185,7 +185,7 @@ async fn supersede(
         .map_err(db_error)?;
     append(
         tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Document,
             entity_id: &old.to_string(),
@@ -333,7 +333,7 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Document,
             entity_id: &id.to_string(),

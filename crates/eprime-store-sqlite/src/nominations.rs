@@ -11,13 +11,13 @@ use eprime_domain::{
     ActivityId, Caller, ElementId, Framework, NominationId, OfferingId, OrgCode, PartnerCode, Principal, ReadScope,
     Role, Text,
 };
-use eprime_store::{EntityType, NominationFilter, Operation, PageRequest, Participation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, NominationFilter, Operation, PageRequest, Participation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 use time::Date;
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_instant};
 use crate::offerings;
 use crate::scope::{bind_scope, visible};
@@ -420,7 +420,7 @@ async fn log(
 ) -> Result<(), StoreError> {
     append(
         tx,
-        Entry {
+        NewChangeEntry {
             actor: actor.map(|a| a.username.as_str()),
             entity: EntityType::Nomination,
             entity_id: &after.id.to_string(),

@@ -7,12 +7,12 @@ use eprime_domain::menu::{NewOffering, Offering, OfferingStatus, Report, offerin
 use eprime_domain::{
     Caller, FieldError, Framework, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{EntityType, OfferingFilter, Operation, Page, PageRequest, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
@@ -373,7 +373,7 @@ pub(crate) async fn log(
 ) -> Result<(), StoreError> {
     append(
         tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Offering,
             entity_id: &after.id.to_string(),

@@ -4,12 +4,12 @@
 
 use eprime_domain::menu::OverdueRules;
 use eprime_domain::{NominationId, OfferingId, ReadScope};
-use eprime_store::{EntityType, Operation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, Operation, StoreError};
 use sqlx::SqliteConnection;
 use time::{Date, Duration};
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{date_text, db_error, instant_text, now};
 use crate::{nominations, offerings};
 
@@ -118,7 +118,7 @@ async fn announce(
     if inserted.rows_affected() == 0 {
         return Ok(false);
     }
-    let entry = Entry {
+    let entry = NewChangeEntry {
         actor: None,
         entity,
         entity_id: id,

@@ -6,12 +6,12 @@ use eprime_domain::{
     Text, Title,
 };
 use eprime_domain::{FieldError, ValidationErrors};
-use eprime_store::{EntityType, NewPartnership, Operation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, NewPartnership, Operation, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append};
+use crate::changelog::append;
 use crate::codec::{backend, db_error, instant_text, marking, now, parse_instant};
 use crate::scope::{bind_scope, visible};
 
@@ -74,7 +74,7 @@ pub(crate) async fn create(
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Partnership,
             entity_id: &code,
@@ -148,7 +148,7 @@ pub(crate) async fn upsert_organisation(
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Organisation,
             entity_id: org.code.as_str(),
@@ -219,7 +219,7 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(actor.username.as_str()),
             entity: EntityType::Area,
             entity_id: area.code.as_str(),

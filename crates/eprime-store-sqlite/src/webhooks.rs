@@ -8,14 +8,15 @@ use eprime_domain::{AccountScope, FieldError, OrgCode, OrgKind, Principal};
 use eprime_store::webhooks::FOLLOWER;
 use eprime_store::{
     Attempt, AttemptOutcome, AttemptRecord, ChangeFilter, ClaimedDelivery, Delivery, DeliveryState, EnqueueOutcome,
-    EntityType, NewWebhook, Operation, Page, PageRequest, StoreError, Webhook, WebhookChanges, unix_millis,
+    EntityType, NewChangeEntry, NewWebhook, Operation, Page, PageRequest, StoreError, Webhook, WebhookChanges,
+    unix_millis,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::changelog::{Entry, append, entry};
+use crate::changelog::{append, entry};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
 
 macro_rules! webhook_select {
@@ -178,7 +179,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebho
     let id = webhook.id.to_string();
     let seq = append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(&actor.username),
             entity: EntityType::Webhook,
             entity_id: &id,
@@ -260,7 +261,7 @@ pub(crate) async fn update(
     let entity_id = id.to_string();
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(&actor.username),
             entity: EntityType::Webhook,
             entity_id: &entity_id,
@@ -284,7 +285,7 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId
     let entity_id = id.to_string();
     append(
         &mut tx,
-        Entry {
+        NewChangeEntry {
             actor: Some(&actor.username),
             entity: EntityType::Webhook,
             entity_id: &entity_id,

@@ -137,6 +137,21 @@ impl Operation {
     }
 }
 
+/// One change for a store to append to its log, in the transaction that makes it: the record before
+/// and after, serialised by the store. (Both stores take it, so a write records the same fields on each.)
+#[derive(Debug)]
+pub struct NewChangeEntry<'a, B, A> {
+    /// Username of whoever made it; `None` for the system.
+    pub actor: Option<&'a str>,
+    pub entity: EntityType,
+    pub entity_id: &'a str,
+    /// The partner nation it concerns.
+    pub partner: Option<&'a str>,
+    pub operation: Operation,
+    pub before: Option<&'a B>,
+    pub after: Option<&'a A>,
+}
+
 /// One committed change.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChangeEntry {
