@@ -3,8 +3,8 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    AccountLog, EntityType, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
-    TokenKind, UserFilter,
+    AccountLog, EntityType, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser,
+    TokenInfo, TokenKind, UserFilter,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -55,13 +55,15 @@ pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUse
     let view = AccountLog::from(&user);
     append(
         &mut tx,
-        actor.map(|a| a.username.as_str()),
-        EntityType::User,
-        &user.username,
-        user.binding.partner.as_ref().map(PartnerCode::as_str),
-        Operation::Create,
-        None::<&()>,
-        Some(&view),
+        NewChangeEntry {
+            actor: actor.map(|a| a.username.as_str()),
+            entity: EntityType::User,
+            entity_id: &user.username,
+            partner: user.binding.partner.as_ref().map(PartnerCode::as_str),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&view),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -141,13 +143,15 @@ async fn change(
     let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
-        actor.map(|a| a.username.as_str()),
-        EntityType::User,
-        username,
-        after.binding.partner.as_ref().map(PartnerCode::as_str),
-        operation,
-        Some(&b),
-        Some(&a),
+        NewChangeEntry {
+            actor: actor.map(|a| a.username.as_str()),
+            entity: EntityType::User,
+            entity_id: username,
+            partner: after.binding.partner.as_ref().map(PartnerCode::as_str),
+            operation,
+            before: Some(&b),
+            after: Some(&a),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -267,13 +271,15 @@ pub(crate) async fn record_security_event(pool: &PgPool, event: SecurityEvent) -
     let mut tx = pool.begin().await.map_err(db_error)?;
     append(
         &mut tx,
-        event.actor.as_deref(),
-        EntityType::Account,
-        &event.username,
-        event.partner.as_ref().map(PartnerCode::as_str),
-        event.operation,
-        None::<&()>,
-        Some(&event.details),
+        NewChangeEntry {
+            actor: event.actor.as_deref(),
+            entity: EntityType::Account,
+            entity_id: &event.username,
+            partner: event.partner.as_ref().map(PartnerCode::as_str),
+            operation: event.operation,
+            before: None::<&()>,
+            after: Some(&event.details),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)

@@ -425,13 +425,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
     let id = activity.id.to_string();
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id,
-        Some(activity.partnership.as_str()),
-        Operation::Create,
-        None::<&Activity>,
-        Some(&activity),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id,
+            partner: Some(activity.partnership.as_str()),
+            operation: Operation::Create,
+            before: None::<&Activity>,
+            after: Some(&activity),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -463,13 +465,15 @@ pub(crate) async fn update(
     write_children(&mut tx, &next, Some(&current)).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id.to_string(),
-        Some(next.partnership.as_str()),
-        Operation::Update,
-        Some(&current),
-        Some(&next),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id.to_string(),
+            partner: Some(next.partnership.as_str()),
+            operation: Operation::Update,
+            before: Some(&current),
+            after: Some(&next),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -554,13 +558,15 @@ pub(crate) async fn transition(
     save(&mut tx, &next, current.version).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Activity,
-        &id.to_string(),
-        Some(next.partnership.as_str()),
-        Operation::Transition,
-        Some(&current),
-        Some(&next),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Activity,
+            entity_id: &id.to_string(),
+            partner: Some(next.partnership.as_str()),
+            operation: Operation::Transition,
+            before: Some(&current),
+            after: Some(&next),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

@@ -22,19 +22,11 @@ use crate::scope::{bind_scope, visible};
 /// wait. Taking the lock, inserting and announcing the entry is one statement: the lock is held
 /// for one round trip and the commit, not four. Within it, the insert's row (and so `nextval`
 /// for its `seq`) is made from the lock's row, so the lock is always taken first.
-#[allow(clippy::too_many_arguments)] // one per column of the entry; a struct would only rename them
 pub(crate) async fn append<B: Serialize, A: Serialize>(
     tx: &mut PgConnection,
-    actor: Option<&str>,
-    entity: EntityType,
-    entity_id: &str,
-    partner: Option<&str>,
-    operation: Operation,
-    before: Option<&B>,
-    after: Option<&A>,
+    entry: NewChangeEntry<'_, B, A>,
 ) -> Result<i64, StoreError> {
     static APPEND: LazyLock<String> = LazyLock::new(|| append_sql(None, 0));
-    let entry = NewChangeEntry { actor, entity, entity_id, partner, operation, before, after };
     let query = bind_entry(sqlx::query_scalar(AssertSqlSafe(APPEND.as_str())), entry)?;
     query.fetch_one(&mut *tx).await.map_err(db_error)
 }

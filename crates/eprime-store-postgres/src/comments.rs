@@ -4,7 +4,7 @@ use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
 use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{CommentLog, EntityType, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, EntityType, NewChangeEntry, NewComment, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -189,13 +189,15 @@ async fn log(
     let after = CommentLog { comment, subject_marking };
     append(
         tx,
-        Some(actor.username.as_str()),
-        EntityType::Comment,
-        &id,
-        partner,
-        operation,
-        before.as_ref(),
-        Some(&after),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Comment,
+            entity_id: &id,
+            partner,
+            operation,
+            before: before.as_ref(),
+            after: Some(&after),
+        },
     )
     .await
     .map(|_| ())

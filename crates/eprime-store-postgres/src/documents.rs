@@ -6,7 +6,7 @@ use eprime_domain::{
     Approval, Approver, Caller, Document, DocumentId, DocumentKind, DocumentStatus, Edition, Element, ElementId,
     ElementKind, NewDocument, PartnerCode, Principal, ReadScope, Signatory, Text, Title,
 };
-use eprime_store::{DocumentDetail, DocumentFilter, EntityType, Operation, StoreError};
+use eprime_store::{DocumentDetail, DocumentFilter, EntityType, NewChangeEntry, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -139,13 +139,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     if let Some((before, after)) = &superseded {
         append(
             &mut tx,
-            Some(actor.username.as_str()),
-            EntityType::Document,
-            &before.id.to_string(),
-            Some(before.partnership.as_str()),
-            Operation::Update,
-            Some(before),
-            Some(after),
+            NewChangeEntry {
+                actor: Some(actor.username.as_str()),
+                entity: EntityType::Document,
+                entity_id: &before.id.to_string(),
+                partner: Some(before.partnership.as_str()),
+                operation: Operation::Update,
+                before: Some(before),
+                after: Some(after),
+            },
         )
         .await?;
     }
@@ -153,13 +155,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Document,
-        &id,
-        Some(detail.document.partnership.as_str()),
-        Operation::Create,
-        None::<&()>,
-        Some(&logged),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Document,
+            entity_id: &id,
+            partner: Some(detail.document.partnership.as_str()),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&logged),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -339,13 +343,15 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Document,
-        &id.to_string(),
-        Some(after.partnership.as_str()),
-        Operation::Approve,
-        Some(&before),
-        Some(&after),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Document,
+            entity_id: &id.to_string(),
+            partner: Some(after.partnership.as_str()),
+            operation: Operation::Approve,
+            before: Some(&before),
+            after: Some(&after),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

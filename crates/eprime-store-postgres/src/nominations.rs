@@ -15,7 +15,7 @@ use eprime_domain::{
     ActivityId, Caller, ElementId, Framework, NominationId, OfferingId, OrgCode, PartnerCode, Principal, ReadScope,
     Role, Text,
 };
-use eprime_store::{EntityType, NominationFilter, Operation, PageRequest, Participation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, NominationFilter, Operation, PageRequest, Participation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -459,13 +459,15 @@ async fn log(
 ) -> Result<(), StoreError> {
     append(
         tx,
-        actor.map(|a| a.username.as_str()),
-        EntityType::Nomination,
-        &after.id.to_string(),
-        Some(after.nation.as_str()),
-        operation,
-        before,
-        Some(after),
+        NewChangeEntry {
+            actor: actor.map(|a| a.username.as_str()),
+            entity: EntityType::Nomination,
+            entity_id: &after.id.to_string(),
+            partner: Some(after.nation.as_str()),
+            operation,
+            before,
+            after: Some(after),
+        },
     )
     .await
     .map(drop)

@@ -8,7 +8,7 @@ use eprime_domain::menu::{EventType, NewOffering, Offering, OfferingCode, Offeri
 use eprime_domain::{
     Caller, FieldError, Framework, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{EntityType, OfferingFilter, Operation, Page, PageRequest, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -394,13 +394,15 @@ async fn log(
 ) -> Result<(), StoreError> {
     append(
         tx,
-        Some(actor.username.as_str()),
-        EntityType::Offering,
-        &after.id.to_string(),
-        None,
-        operation,
-        before,
-        Some(after),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Offering,
+            entity_id: &after.id.to_string(),
+            partner: None,
+            operation,
+            before,
+            after: Some(after),
+        },
     )
     .await
     .map(drop)

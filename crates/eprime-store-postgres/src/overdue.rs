@@ -5,7 +5,7 @@
 
 use eprime_domain::menu::OverdueRules;
 use eprime_domain::{NominationId, OfferingId, ReadScope};
-use eprime_store::{EntityType, Operation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, Operation, StoreError};
 use sqlx::{PgConnection, PgPool};
 use time::{Date, Duration};
 use uuid::Uuid;
@@ -123,8 +123,19 @@ async fn announce(
         }
     };
     let id = id.to_string();
-    append(tx, None, entity, &id, partner.as_deref(), Operation::Overdue, None::<&serde_json::Value>, Some(&record))
-        .await?;
+    append(
+        tx,
+        NewChangeEntry {
+            actor: None,
+            entity,
+            entity_id: &id,
+            partner: partner.as_deref(),
+            operation: Operation::Overdue,
+            before: None::<&serde_json::Value>,
+            after: Some(&record),
+        },
+    )
+    .await?;
     Ok(true)
 }
 

@@ -5,7 +5,7 @@ use eprime_domain::{
     Area, AreaCode, FieldError, Framework, Marking, OrgCode, OrgKind, Organisation, PartnerCode, Partnership,
     Principal, ReadScope, Text, Title, ValidationErrors,
 };
-use eprime_store::{EntityType, NewPartnership, Operation, StoreError};
+use eprime_store::{EntityType, NewChangeEntry, NewPartnership, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -71,13 +71,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewPartnership
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Partnership,
-        &code,
-        Some(code.as_str()),
-        Operation::Create,
-        None::<&()>,
-        Some(&partnership),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Partnership,
+            entity_id: &code,
+            partner: Some(code.as_str()),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&partnership),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -161,13 +163,15 @@ pub(crate) async fn upsert_organisation(
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Organisation,
-        org.code.as_str(),
-        None,
-        operation,
-        before.as_ref(),
-        Some(org),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Organisation,
+            entity_id: org.code.as_str(),
+            partner: None,
+            operation,
+            before: before.as_ref(),
+            after: Some(org),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)
@@ -244,13 +248,15 @@ pub(crate) async fn upsert_area(pool: &PgPool, actor: &Principal, area: &Area) -
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        Some(actor.username.as_str()),
-        EntityType::Area,
-        area.code.as_str(),
-        None,
-        operation,
-        before.as_ref(),
-        Some(area),
+        NewChangeEntry {
+            actor: Some(actor.username.as_str()),
+            entity: EntityType::Area,
+            entity_id: area.code.as_str(),
+            partner: None,
+            operation,
+            before: before.as_ref(),
+            after: Some(area),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)

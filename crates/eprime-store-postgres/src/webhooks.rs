@@ -10,7 +10,8 @@ use eprime_domain::{AccountScope, FieldError, OrgCode, OrgKind, Principal};
 use eprime_store::webhooks::FOLLOWER;
 use eprime_store::{
     Attempt, AttemptOutcome, AttemptRecord, ChangeFilter, ClaimedDelivery, Delivery, DeliveryState, EnqueueOutcome,
-    EntityType, NewWebhook, Operation, Page, PageRequest, StoreError, Webhook, WebhookChanges, unix_millis,
+    EntityType, NewChangeEntry, NewWebhook, Operation, Page, PageRequest, StoreError, Webhook, WebhookChanges,
+    unix_millis,
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -175,13 +176,15 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewWebhook) ->
     let id = webhook.id.to_string();
     let seq = append(
         &mut tx,
-        Some(&actor.username),
-        EntityType::Webhook,
-        &id,
-        partner_of(&webhook),
-        Operation::Create,
-        None::<&()>,
-        Some(&webhook.log_view()),
+        NewChangeEntry {
+            actor: Some(&actor.username),
+            entity: EntityType::Webhook,
+            entity_id: &id,
+            partner: partner_of(&webhook),
+            operation: Operation::Create,
+            before: None::<&()>,
+            after: Some(&webhook.log_view()),
+        },
     )
     .await?;
     // Changes from its own creation on: nothing committed before it exists is delivered to it.
@@ -250,13 +253,15 @@ pub(crate) async fn update(
     .map_err(db_error)?;
     append(
         &mut tx,
-        Some(&actor.username),
-        EntityType::Webhook,
-        &id.to_string(),
-        partner_of(&after),
-        if rotates { Operation::RotateSecret } else { Operation::Update },
-        Some(&before.log_view()),
-        Some(&after.log_view()),
+        NewChangeEntry {
+            actor: Some(&actor.username),
+            entity: EntityType::Webhook,
+            entity_id: &id.to_string(),
+            partner: partner_of(&after),
+            operation: if rotates { Operation::RotateSecret } else { Operation::Update },
+            before: Some(&before.log_view()),
+            after: Some(&after.log_view()),
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -271,13 +276,15 @@ pub(crate) async fn delete(pool: &PgPool, actor: &Principal, id: WebhookId) -> R
     sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_error)?;
     append(
         &mut tx,
-        Some(&actor.username),
-        EntityType::Webhook,
-        &id.to_string(),
-        partner_of(&before),
-        Operation::Delete,
-        Some(&before.log_view()),
-        None::<&()>,
+        NewChangeEntry {
+            actor: Some(&actor.username),
+            entity: EntityType::Webhook,
+            entity_id: &id.to_string(),
+            partner: partner_of(&before),
+            operation: Operation::Delete,
+            before: Some(&before.log_view()),
+            after: None::<&()>,
+        },
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
