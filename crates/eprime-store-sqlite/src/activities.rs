@@ -22,6 +22,17 @@ use crate::codec::{
 };
 use crate::scope::{SqliteQuery, bind_scope, visible};
 
+/// The list order of an activity (newest start first, undated last): `YYYY-MM-DD|<id>`, or
+/// `0000-00-00|<id>` for an undated one, so a cursor is one comparison. The indexes that list
+/// activities are on this expression (migration 0012), and queries must name it exactly so, not as a
+/// column: SQLite matches an indexed expression by its form, and a generated column would stop it
+/// reading a page from the index alone.
+macro_rules! sort_key {
+    () => {
+        "(coalesce(a.starts_on, '0000-00-00') || '|' || a.id)"
+    };
+}
+
 /// The columns every activity read selects, lists included: child lists come as comma-joined
 /// subqueries so a page of activities is one statement, however long the page.
 macro_rules! activity_select {
@@ -29,7 +40,9 @@ macro_rules! activity_select {
         concat!(
             "SELECT a.id, a.partnership, a.title, a.description, a.kind, a.starts_on, a.ends_on, a.location,",
             " a.lead, a.status, a.status_reason, a.outcome, a.source, a.marking, a.version, a.created_at,",
-            " a.updated_at, a.sort_key, a.offering,",
+            " a.updated_at, ",
+            sort_key!(),
+            " AS sort_key, a.offering,",
             " (SELECT group_concat(org) FROM activity_participants WHERE activity = a.id) AS participants,",
             " (SELECT group_concat(element) FROM activity_elements WHERE activity = a.id) AS supports,",
             " (SELECT group_concat(area) FROM activity_areas WHERE activity = a.id) AS areas,",
@@ -92,7 +105,7 @@ impl Conditions {
         }
         // The sort key starts with the start date, so this is a range of the index that lists.
         if let Some(from) = date_text(filter.starts_from) {
-            add(&mut c, "a.sort_key >= ?N", from);
+            add(&mut c, concat!(sort_key!(), " >= ?N"), from);
         }
         if let Some(before) = date_text(filter.ends_before) {
             add(&mut c, "a.ends_on < ?N", before);
@@ -152,23 +165,7 @@ async fn page_rows(
     columns: &str,
 ) -> Result<(Vec<SqliteRow>, Option<String>), StoreError> {
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
-    let conditions = Conditions::of(filter, 5);
-    let mut next = conditions.next_param(5);
-    let mut sql =
-        format!("{columns} WHERE {}{}", visible!("activity", "a", "id", released_to = "partnership"), conditions.sql);
-    let (after_sort_key, order) = match filter.order {
-        ActivityOrder::NewestFirst => ("a.sort_key <", "a.sort_key DESC"),
-        ActivityOrder::SoonestFirst => ("a.sort_key >", "a.sort_key ASC"),
-        ActivityOrder::RecentlyChanged if after.is_some() => {
-            return Err(FieldError::new("after", "a list of recent changes has one page").into());
-        }
-        ActivityOrder::RecentlyChanged => ("", "a.updated_at DESC, a.id DESC"),
-    };
-    if after.is_some() {
-        sql.push_str(&format!(" AND {after_sort_key} ?{next}"));
-        next += 1;
-    }
-    sql.push_str(&format!(" ORDER BY {order} LIMIT ?{next}"));
+    let (sql, conditions) = page_statement(columns, filter, after.is_some())?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let mut query = conditions.bind(bind_scope(sqlx::query(AssertSqlSafe(sql)), scope));
     if let Some(after) = after {
@@ -198,6 +195,34 @@ pub(crate) async fn list(
     Ok(Page { items, next_cursor })
 }
 
+/// The statement of one page: `columns`, the visibility rule and `filter`'s conditions (`?1`..), then
+/// the cursor when there is one, the order and the limit. The conditions are returned for binding.
+fn page_statement(columns: &str, filter: &ActivityFilter, after: bool) -> Result<(String, Conditions), StoreError> {
+    let conditions = Conditions::of(filter, 5);
+    let mut next = conditions.next_param(5);
+    let mut sql =
+        format!("{columns} WHERE {}{}", visible!("activity", "a", "id", released_to = "partnership"), conditions.sql);
+    let (after_sort_key, order) = match filter.order {
+        ActivityOrder::NewestFirst => (concat!(sort_key!(), " <"), concat!(sort_key!(), " DESC")),
+        ActivityOrder::SoonestFirst => (concat!(sort_key!(), " >"), concat!(sort_key!(), " ASC")),
+        ActivityOrder::RecentlyChanged if after => {
+            return Err(FieldError::new("after", "a list of recent changes has one page").into());
+        }
+        ActivityOrder::RecentlyChanged => ("", "a.updated_at DESC, a.id DESC"),
+    };
+    if after {
+        sql.push_str(&format!(" AND {after_sort_key} ?{next}"));
+        next += 1;
+    }
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ?{next}"));
+    Ok((sql, conditions))
+}
+
+/// What `list_versions` selects. These columns, and those of every filter but the phrase, the goal and
+/// the document, are in the partnership index, so a page of a partnership is read from that index
+/// alone (a test below checks the plan).
+const VERSION_COLUMNS: &str = concat!("SELECT a.id, a.version, ", sort_key!(), " AS sort_key FROM activities a");
+
 /// The page `list` gives, as (id, version) pairs: an index walk and no child lists.
 pub(crate) async fn list_versions(
     store: &SqliteStore,
@@ -205,8 +230,7 @@ pub(crate) async fn list_versions(
     filter: &ActivityFilter,
     page: &PageRequest,
 ) -> Result<Page<(ActivityId, i64)>, StoreError> {
-    let columns = "SELECT a.id, a.version, a.sort_key FROM activities a";
-    let (rows, next_cursor) = page_rows(store, scope, filter, page, columns).await?;
+    let (rows, next_cursor) = page_rows(store, scope, filter, page, VERSION_COLUMNS).await?;
     let items = rows.iter().map(id_and_version).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, next_cursor })
 }
@@ -717,4 +741,70 @@ fn from_row(row: &SqliteRow) -> Result<Activity, StoreError> {
         created_at: parse_instant(&text("created_at")?)?,
         updated_at: parse_instant(&text("updated_at")?)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use eprime_domain::{ActivityKind, ActivityStatus, PartnerCode, ReadScope};
+    use eprime_store::{ActivityFilter, ActivityOrder};
+    use time::macros::date;
+
+    use super::{VERSION_COLUMNS, page_statement};
+    use crate::SqliteStore;
+    use crate::scope::bind_scope;
+
+    /// SQLite's plan for a page of versions under `filter`, as `EXPLAIN QUERY PLAN` words it.
+    async fn plan(store: &SqliteStore, filter: &ActivityFilter, after: bool) -> String {
+        let (sql, conditions) = page_statement(VERSION_COLUMNS, filter, after).unwrap();
+        let scope = ReadScope::public_only();
+        let mut query =
+            conditions.bind(bind_scope(sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))), &scope));
+        if after {
+            query = query.bind("2024-01-01|00000000-0000-0000-0000-000000000000");
+        }
+        let rows = query.bind(51_i64).fetch_all(&store.reader).await.unwrap();
+        rows.iter().map(|row| sqlx::Row::get::<String, _>(row, "detail")).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Under a stream of writes every read starts with an empty page cache, so a page of a
+    /// partnership's activities must not visit a table row per activity: every column its walk reads
+    /// is in `activities_by_partnership` (migration 0012). This fails if a query names a generated
+    /// column, or selects or filters on a column the index lacks.
+    #[tokio::test]
+    async fn a_page_of_a_partnership_is_read_from_its_index_alone() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let partnership = Some(PartnerCode::parse("JPN").unwrap());
+        let filters = [
+            ActivityFilter { partnership: partnership.clone(), ..Default::default() },
+            ActivityFilter {
+                partnership: partnership.clone(),
+                status: Some(ActivityStatus::Completed),
+                ..Default::default()
+            },
+            ActivityFilter {
+                partnership: partnership.clone(),
+                kind: Some(ActivityKind::Exercise),
+                from: Some(date!(2020 - 01 - 01)),
+                to: Some(date!(2026 - 12 - 31)),
+                ..Default::default()
+            },
+            ActivityFilter {
+                partnership: partnership.clone(),
+                starts_from: Some(date!(2021 - 01 - 01)),
+                ends_before: Some(date!(2027 - 01 - 01)),
+                order: ActivityOrder::SoonestFirst,
+                ..Default::default()
+            },
+        ];
+        for filter in &filters {
+            for after in [false, true] {
+                let plan = plan(&store, filter, after).await;
+                assert!(
+                    plan.contains("USING COVERING INDEX activities_by_partnership"),
+                    "{filter:?} (cursor: {after}) is planned as: {plan}"
+                );
+                assert!(!plan.contains("TEMP B-TREE"), "{filter:?} sorts instead of walking in order: {plan}");
+            }
+        }
+    }
 }
