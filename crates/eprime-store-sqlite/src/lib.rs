@@ -90,7 +90,12 @@ impl SqliteStore {
             // 8 MiB of pages per connection instead of SQLite's 2 MiB: the indexes a page of
             // activities walks stay in memory at scale M. (Not `mmap_size`: every mapped page read
             // counts as resident memory, which put an idle server at M over its memory budget.)
-            .pragma("cache_size", "-8192");
+            .pragma("cache_size", "-8192")
+            // The writer runs each write of a group in a savepoint, and SQLite keeps the pages a
+            // savepoint could roll back in a sub-journal: in memory up to 64 KiB, then in a temporary
+            // file, written with a system call a page for the rest of the transaction. In memory it is
+            // a copy; a group's sub-journal is at most a few hundred KiB.
+            .pragma("temp_store", "memory");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // An in-memory database exists once per connection: share one connection for everything.
         let readers = if in_memory { 1 } else { 4 };
