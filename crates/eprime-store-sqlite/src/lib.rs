@@ -90,19 +90,20 @@ impl SqliteStore {
             // 8 MiB of pages per connection instead of SQLite's 2 MiB: the indexes a page of
             // activities walks stay in memory at scale M. (Not `mmap_size`: every mapped page read
             // counts as resident memory, which put an idle server at M over its memory budget.)
-            .pragma("cache_size", "-8192")
-            // The writer runs each write of a group in a savepoint, and SQLite keeps the pages a
-            // savepoint could roll back in a sub-journal: in memory up to 64 KiB, then in a temporary
-            // file, written with a system call a page for the rest of the transaction. In memory it is
-            // a copy; a group's sub-journal is at most a few hundred KiB.
-            .pragma("temp_store", "memory");
+            .pragma("cache_size", "-8192");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // An in-memory database exists once per connection: share one connection for everything.
         let readers = if in_memory { 1 } else { 4 };
+        // The writer runs each write of a group in a savepoint, and SQLite keeps the pages a savepoint
+        // could roll back in a sub-journal: in memory up to 64 KiB, then in a temporary file, written
+        // a page per system call for the rest of the transaction. With temporary storage in memory it
+        // is a copy, never a file; it holds the pages of one write at a time (each write's savepoint
+        // is released before the next). The readers keep the default: a large sort may spill to disk.
+        let writer_options = options.clone().pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?;
         if create_and_migrate {
