@@ -2,11 +2,11 @@
 -- activity.
 --
 -- Why: every commit empties each reading connection's page cache, so under a stream of writes every
--- list walks its pages cold, and a walk that visits the table row of each activity it considers
+-- list walks its pages cold, and a walk that visited the table row of each activity it considered
 -- (for the version the server's kept views are checked against, and for the filters) read 50–300
--- table pages through `pread`: 1–7 ms a page of 50 at scale M, most of a core at the benchmark's
--- read rate. The partnership index now carries what a list selects and filters on, so the walk stays
--- in its leaves (an update pays for one more index page: `version` is in it).
+-- table pages through `pread` for a page of 50 at scale M (see BENCHMARKS.md, "A fifth machine").
+-- The partnership index now carries what a list selects and filters on, so the walk stays in its
+-- leaves (an update pays for one more index page: `version` is in it).
 --
 -- SQLite will not read a query from an index alone when the query names a generated column (any
 -- such column counts as using every column), so the list order is no longer the stored, generated
