@@ -1,7 +1,14 @@
 //! [`TantivyMenuIndex`]: the menu index in memory, one writer behind a mutex, one reader shared by all.
+//!
+//! Writes commit in groups. A tantivy commit has a fixed cost whatever it holds (a new segment
+//! writer, whose term table alone is 4 MiB to clear, then a reader reload and the column cache for
+//! the new segment), and a menu sees bursts of one-offering writes: every nomination moves its
+//! offering's open seats. So a write queues its change and waits for the writer; whoever gets the
+//! writer commits everything queued by then, and each caller returns once the commit holding its
+//! change is visible. A burst of writes costs about one commit per commit's duration, not one each.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tantivy::query::EnableScoring;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -22,9 +29,43 @@ const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 pub struct TantivyMenuIndex {
     fields: Fields,
     reader: IndexReader,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    pub(crate) writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// Changes waiting for the next commit; taken, all at once, only by the holder of `writer`.
+    pub(crate) queue: Mutex<Vec<Queued>>,
+    /// Commits made, for tests and diagnostics.
+    commits: std::sync::atomic::AtomicU64,
     cache: Arc<ColumnCache>,
     analyzers: Analyzers,
+}
+
+/// One caller's change to the entries.
+pub(crate) enum Change {
+    Upsert(Vec<MenuEntry>),
+    Remove(Vec<String>),
+}
+
+/// A change waiting for a commit, and where its caller finds the commit's outcome.
+pub(crate) struct Queued {
+    change: Change,
+    outcome: Arc<OnceLock<Result<(), SearchError>>>,
+}
+
+/// The changes one commit holds. Should the commit panic, each caller still hears that its change
+/// was not made (instead of finding its outcome unset and taking the next batch for its own).
+struct Batch(Vec<Queued>);
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        for queued in &self.0 {
+            let _ = queued.outcome.set(Err(SearchError::Index("the commit holding this change failed".to_owned())));
+        }
+    }
+}
+
+/// Locks `mutex` even if a thread panicked holding it: what it guards stays consistent (the
+/// writer rolls back a failed batch; the queue is a list).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl std::fmt::Debug for TantivyMenuIndex {
@@ -43,24 +84,91 @@ impl TantivyMenuIndex {
         // Manual: the index reloads right after each commit, so a caller's write is visible on return.
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let analyzers = Analyzers { stemmed: analysis::words(true), unstemmed: analysis::words(false) };
-        Ok(TantivyMenuIndex { fields, reader, writer: Mutex::new(writer), cache: Arc::default(), analyzers })
+        Ok(TantivyMenuIndex {
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            queue: Mutex::default(),
+            commits: Default::default(),
+            cache: Arc::default(),
+            analyzers,
+        })
     }
 
-    /// Runs `change` on the writer, commits, and makes the result visible to the next search.
-    fn write(
+    /// Queues `change`, and returns once a commit holding it is visible to the next search.
+    fn write(&self, change: Change) -> Result<(), SearchError> {
+        let outcome = Arc::new(OnceLock::new());
+        lock(&self.queue).push(Queued { change, outcome: outcome.clone() });
+        let mut writer = lock(&self.writer);
+        // The holder before us took the queue after we joined it: our change is committed.
+        if let Some(done) = outcome.get() {
+            return done.clone();
+        }
+        let batch = Batch(std::mem::take(&mut *lock(&self.queue)));
+        let result = self.commit(&mut writer, batch.0.iter().map(|queued| &queued.change));
+        for queued in &batch.0 {
+            let _ = queued.outcome.set(result.clone());
+        }
+        result
+    }
+
+    /// Applies `changes` in order, commits, and reloads the reader; all or nothing.
+    pub(crate) fn commit<'a>(
         &self,
-        change: impl FnOnce(&IndexWriter<TantivyDocument>, &Fields) -> Result<(), SearchError>,
+        writer: &mut IndexWriter<TantivyDocument>,
+        changes: impl Iterator<Item = &'a Change>,
     ) -> Result<(), SearchError> {
-        // A panic elsewhere while holding the lock leaves nothing half-done that a rollback cannot undo.
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let result = change(&writer, &self.fields).and_then(|()| writer.commit().map(drop).map_err(SearchError::from));
+        let result = self.apply(writer, changes).and_then(|()| writer.commit().map(drop).map_err(SearchError::from));
         if let Err(e) = result {
             // Drop whatever this batch added so the next one does not commit it by accident.
             let _ = writer.rollback();
             return Err(e);
         }
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reader.reload()?;
         self.cache.warm(&self.reader.searcher())
+    }
+
+    fn apply<'a>(
+        &self,
+        writer: &IndexWriter<TantivyDocument>,
+        changes: impl Iterator<Item = &'a Change>,
+    ) -> Result<(), SearchError> {
+        let fields = &self.fields;
+        // Under the writer lock the reader shows every committed write, so it tells which ids exist.
+        // Deleting only those (and ids added earlier in this batch) keeps a rebuild from queueing
+        // 100,000 deletes that match nothing.
+        let searcher = self.reader.searcher();
+        let empty = searcher.num_docs() == 0;
+        let mut added: HashSet<&str> = HashSet::new();
+        for change in changes {
+            match change {
+                Change::Upsert(entries) => {
+                    for e in entries {
+                        let id = Term::from_field_text(fields.id, &e.id);
+                        // Counts deleted documents too; an unneeded delete is harmless.
+                        if added.contains(e.id.as_str()) || (!empty && searcher.doc_freq(&id)? > 0) {
+                            // A delete applies to documents added before it, so the new version
+                            // survives its own delete and the last of several versions wins.
+                            writer.delete_term(id);
+                        }
+                        writer.add_document(schema::document(fields, e))?;
+                        added.insert(e.id.as_str());
+                    }
+                }
+                Change::Remove(ids) => {
+                    for id in ids {
+                        writer.delete_term(Term::from_field_text(fields.id, id));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits made since the index was created.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The terms a caller sees documents through: the `public` flag or one of its audiences; `None` when
@@ -80,42 +188,14 @@ impl MenuIndex for TantivyMenuIndex {
         if entries.is_empty() {
             return Ok(());
         }
-        // The last of several entries with one id wins, as if they had been upserted one after the other.
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            last.insert(e.id.as_str(), i);
-        }
-        self.write(|writer, fields| {
-            // Under the writer lock the reader shows every committed write, so it tells which ids exist.
-            // Deleting only those keeps a rebuild from queueing 100,000 deletes that match nothing.
-            let searcher = self.reader.searcher();
-            let empty = searcher.num_docs() == 0;
-            for (i, e) in entries.iter().enumerate() {
-                if last.get(e.id.as_str()) != Some(&i) {
-                    continue;
-                }
-                let id = Term::from_field_text(fields.id, &e.id);
-                // Counts deleted documents too; an unneeded delete is harmless.
-                if !empty && searcher.doc_freq(&id)? > 0 {
-                    // Deletes apply to documents added before them, so the new version survives its own delete.
-                    writer.delete_term(id);
-                }
-                writer.add_document(schema::document(fields, e))?;
-            }
-            Ok(())
-        })
+        self.write(Change::Upsert(entries))
     }
 
     fn remove(&self, ids: &[String]) -> Result<(), SearchError> {
         if ids.is_empty() {
             return Ok(());
         }
-        self.write(|writer, fields| {
-            for id in ids {
-                writer.delete_term(Term::from_field_text(fields.id, id));
-            }
-            Ok(())
-        })
+        self.write(Change::Remove(ids.to_vec()))
     }
 
     fn search(&self, visibility: &Visibility, query: &MenuQuery) -> Result<MenuHits, SearchError> {
@@ -152,7 +232,7 @@ impl MenuIndex for TantivyMenuIndex {
     }
 
     fn compact(&self) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writer = lock(&self.writer);
         let segments = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect::<Vec<_>>();
         if segments.len() > 1 {
             writer.merge(&segments).wait()?;

@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 use time::macros::date;
 
+use crate::index::Change;
 use crate::{FacetCount, MenuEntry, MenuIndex, MenuQuery, SearchError, TantivyMenuIndex, Visibility};
 
 fn entry(id: &str, code: &str, title: &str) -> MenuEntry {
@@ -395,6 +396,61 @@ fn search_from_many_threads_while_updating() {
         }
     });
     assert_eq!(idx.search(&everyone(), &text("cyber")).unwrap().total, 60);
+}
+
+#[test]
+fn writes_queued_behind_a_commit_share_the_next_one_and_each_sees_its_own() {
+    let idx = index(vec![entry("0", "C", "Course")]);
+    let before = idx.commits();
+    std::thread::scope(|s| {
+        // Hold the writer, as a long commit would, while eight writers queue behind it.
+        let writer = idx.writer.lock().unwrap();
+        const WORDS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+        let writers: Vec<_> = WORDS
+            .iter()
+            .enumerate()
+            .map(|(i, word)| {
+                let idx = &idx;
+                s.spawn(move || {
+                    // Two of them change the same entry; the other six add their own.
+                    let id = if i < 2 { "0".to_owned() } else { i.to_string() };
+                    idx.upsert(vec![entry(&id, "C", &format!("Course {word}"))]).unwrap();
+                    if i >= 2 {
+                        assert_eq!(ids(idx, &everyone(), &text(word)), [id], "visible on return");
+                    }
+                })
+            })
+            .collect();
+        while idx.queue.lock().unwrap().len() < 8 {
+            std::thread::yield_now();
+        }
+        drop(writer);
+        for w in writers {
+            w.join().unwrap();
+        }
+    });
+    assert_eq!(idx.commits() - before, 1, "the eight queued writes are one commit");
+    assert_eq!(idx.len(), 7);
+    // Whichever of the two same-id writes went last, exactly one version of the entry is left.
+    let versions: Vec<_> = ["alpha", "bravo"].iter().flat_map(|w| ids(&idx, &everyone(), &text(w))).collect();
+    assert_eq!(versions, ["0"]);
+}
+
+#[test]
+fn a_batch_applies_its_changes_in_order() {
+    let idx = index(vec![entry("a", "A", "Cyber course")]);
+    let changes = [
+        Change::Remove(vec!["a".into()]),
+        Change::Upsert(vec![entry("a", "A", "Maritime course"), entry("b", "B", "Logistics")]),
+        Change::Upsert(vec![entry("b", "B", "Medical")]),
+        Change::Remove(vec!["b".into()]),
+        Change::Upsert(vec![entry("c", "C", "Logistics")]),
+    ];
+    idx.commit(&mut idx.writer.lock().unwrap(), changes.iter()).unwrap();
+    assert_eq!(ids(&idx, &everyone(), &all()), ["a", "c"]);
+    assert_eq!(ids(&idx, &everyone(), &text("maritime")), ["a"]);
+    assert!(ids(&idx, &everyone(), &text("cyber")).is_empty());
+    assert!(ids(&idx, &everyone(), &text("medical")).is_empty());
 }
 
 proptest! {
