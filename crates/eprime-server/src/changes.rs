@@ -166,9 +166,15 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>, clock: Arc<Clock>) {
                     break;
                 }
             };
+            // With nobody subscribed, an event would be built for no one: skip building it. A stream
+            // that subscribes next misses nothing it would have had: it hears only what is
+            // published after it subscribes, and it replays from the log what came before that.
+            let listened = hub.subscribers() > 0;
             for entry in &entries {
                 last = entry.seq;
-                hub.publish(StreamEvent::from_entry(entry));
+                if listened {
+                    hub.publish(StreamEvent::from_entry(entry));
+                }
             }
             clock.saw(last);
             if entries.len() < BATCH as usize {
