@@ -3,8 +3,8 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    AccountLog, EntityType, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser,
-    TokenInfo, TokenKind, UserFilter,
+    AccountLog, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
+    TokenKind, UserFilter,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -53,19 +53,8 @@ pub(crate) async fn create(pool: &PgPool, actor: Option<&Principal>, new: NewUse
         }
     })?;
     let view = AccountLog::from(&user);
-    append(
-        &mut tx,
-        NewChangeEntry {
-            actor: actor.map(|a| a.username.as_str()),
-            entity: EntityType::User,
-            entity_id: &user.username,
-            partner: user.binding.partner.as_ref().map(PartnerCode::as_str),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&view),
-        },
-    )
-    .await?;
+    append(&mut tx, NewChangeEntry::about(&user, actor.map(|a| a.username.as_str()), Operation::Create).after(&view))
+        .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(user)
 }
@@ -143,15 +132,7 @@ async fn change(
     let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: actor.map(|a| a.username.as_str()),
-            entity: EntityType::User,
-            entity_id: username,
-            partner: after.binding.partner.as_ref().map(PartnerCode::as_str),
-            operation,
-            before: Some(&b),
-            after: Some(&a),
-        },
+        NewChangeEntry::about(&after, actor.map(|a| a.username.as_str()), operation).before(Some(&b)).after(&a),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -269,18 +250,7 @@ pub(crate) async fn revoke_token(pool: &PgPool, user_id: UserId, id: TokenId) ->
 /// held to commit; see `changelog::append`).
 pub(crate) async fn record_security_event(pool: &PgPool, event: SecurityEvent) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
-    append(
-        &mut tx,
-        NewChangeEntry {
-            actor: event.actor.as_deref(),
-            entity: EntityType::Account,
-            entity_id: &event.username,
-            partner: event.partner.as_ref().map(PartnerCode::as_str),
-            operation: event.operation,
-            before: None::<&()>,
-            after: Some(&event.details),
-        },
-    )
-    .await?;
+    append(&mut tx, NewChangeEntry::about(&event, event.actor.as_deref(), event.operation).after(&event.details))
+        .await?;
     tx.commit().await.map_err(db_error)
 }

@@ -11,7 +11,7 @@ use eprime_domain::{
 };
 use eprime_store::references::NewReferences;
 use eprime_store::{
-    ActivityFilter, ActivityOrder, ActivityTally, EntityType, NewChangeEntry, Operation, Page, PageRequest, StoreError,
+    ActivityFilter, ActivityOrder, ActivityTally, NewChangeEntry, Operation, Page, PageRequest, StoreError,
     status_index,
 };
 use sqlx::postgres::PgRow;
@@ -422,18 +422,9 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewActivity) -
     .await
     .map_err(db_error)?;
     write_children(&mut tx, &activity, None).await?;
-    let id = activity.id.to_string();
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id,
-            partner: Some(activity.partnership.as_str()),
-            operation: Operation::Create,
-            before: None::<&Activity>,
-            after: Some(&activity),
-        },
+        NewChangeEntry::about(&activity, Some(actor.username.as_str()), Operation::Create).after(&activity),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -465,15 +456,9 @@ pub(crate) async fn update(
     write_children(&mut tx, &next, Some(&current)).await?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id.to_string(),
-            partner: Some(next.partnership.as_str()),
-            operation: Operation::Update,
-            before: Some(&current),
-            after: Some(&next),
-        },
+        NewChangeEntry::about(&next, Some(actor.username.as_str()), Operation::Update)
+            .before(Some(&current))
+            .after(&next),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -506,15 +491,8 @@ async fn in_one_statement(
     next.version = current.version + 1;
     next.updated_at = now();
     static SAVE_AND_RECORD: LazyLock<String> = LazyLock::new(|| changelog::after_changing_one(SAVE, 15));
-    let entry = NewChangeEntry {
-        actor: Some(actor.username.as_str()),
-        entity: EntityType::Activity,
-        entity_id: &id.to_string(),
-        partner: Some(next.partnership.as_str()),
-        operation,
-        before: Some(&current),
-        after: Some(&next),
-    };
+    let entry =
+        NewChangeEntry::about(&next, Some(actor.username.as_str()), operation).before(Some(&current)).after(&next);
     let recorded = changelog::change_one_and_append(
         pool,
         &SAVE_AND_RECORD,
@@ -558,15 +536,9 @@ pub(crate) async fn transition(
     save(&mut tx, &next, current.version).await?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id.to_string(),
-            partner: Some(next.partnership.as_str()),
-            operation: Operation::Transition,
-            before: Some(&current),
-            after: Some(&next),
-        },
+        NewChangeEntry::about(&next, Some(actor.username.as_str()), Operation::Transition)
+            .before(Some(&current))
+            .after(&next),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

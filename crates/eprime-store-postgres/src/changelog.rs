@@ -93,7 +93,7 @@ fn bind_entry<'q, B: Serialize, A: Serialize>(
         .bind(now())
         .bind(actor.map(str::to_owned))
         .bind(entity.as_str())
-        .bind(entity_id.to_owned())
+        .bind(entity_id.into_owned())
         .bind(partner.map(str::to_owned))
         .bind(operation.as_str())
         .bind(before.map(Json))

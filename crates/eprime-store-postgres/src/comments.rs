@@ -4,7 +4,7 @@ use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
 use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{CommentLog, EntityType, NewChangeEntry, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, NewChangeEntry, NewComment, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -183,21 +183,11 @@ async fn log(
     before: Option<&Comment>,
     subject_marking: &Marking,
 ) -> Result<(), StoreError> {
-    let id = comment.id.to_string();
-    let partner = comment.partnership.as_ref().map(PartnerCode::as_str);
     let before = before.map(|comment| CommentLog { comment, subject_marking });
     let after = CommentLog { comment, subject_marking };
     append(
         tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Comment,
-            entity_id: &id,
-            partner,
-            operation,
-            before: before.as_ref(),
-            after: Some(&after),
-        },
+        NewChangeEntry::about(comment, Some(actor.username.as_str()), operation).before(before.as_ref()).after(&after),
     )
     .await
     .map(|_| ())

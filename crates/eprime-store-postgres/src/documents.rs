@@ -6,7 +6,7 @@ use eprime_domain::{
     Approval, Approver, Caller, Document, DocumentId, DocumentKind, DocumentStatus, Edition, Element, ElementId,
     ElementKind, NewDocument, PartnerCode, Principal, ReadScope, Signatory, Text, Title,
 };
-use eprime_store::{DocumentDetail, DocumentFilter, EntityType, NewChangeEntry, Operation, StoreError};
+use eprime_store::{DocumentDetail, DocumentFilter, NewChangeEntry, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -139,15 +139,9 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     if let Some((before, after)) = &superseded {
         append(
             &mut tx,
-            NewChangeEntry {
-                actor: Some(actor.username.as_str()),
-                entity: EntityType::Document,
-                entity_id: &before.id.to_string(),
-                partner: Some(before.partnership.as_str()),
-                operation: Operation::Update,
-                before: Some(before),
-                after: Some(after),
-            },
+            NewChangeEntry::about(before, Some(actor.username.as_str()), Operation::Update)
+                .before(Some(before))
+                .after(after),
         )
         .await?;
     }
@@ -155,15 +149,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewDocument) -
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Document,
-            entity_id: &id,
-            partner: Some(detail.document.partnership.as_str()),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&logged),
-        },
+        NewChangeEntry::about(&detail.document, Some(actor.username.as_str()), Operation::Create).after(&logged),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -343,15 +329,9 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Document,
-            entity_id: &id.to_string(),
-            partner: Some(after.partnership.as_str()),
-            operation: Operation::Approve,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        NewChangeEntry::about(&after, Some(actor.username.as_str()), Operation::Approve)
+            .before(Some(&before))
+            .after(&after),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

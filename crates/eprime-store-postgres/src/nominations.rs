@@ -457,20 +457,9 @@ async fn log(
     before: Option<&Nomination>,
     after: &Nomination,
 ) -> Result<(), StoreError> {
-    append(
-        tx,
-        NewChangeEntry {
-            actor: actor.map(|a| a.username.as_str()),
-            entity: EntityType::Nomination,
-            entity_id: &after.id.to_string(),
-            partner: Some(after.nation.as_str()),
-            operation,
-            before,
-            after: Some(after),
-        },
-    )
-    .await
-    .map(drop)
+    append(tx, NewChangeEntry::about(after, actor.map(|a| a.username.as_str()), operation).before(before).after(after))
+        .await
+        .map(drop)
 }
 
 fn from_row(row: &PgRow) -> Result<Nomination, StoreError> {

@@ -8,7 +8,7 @@ use eprime_domain::menu::{EventType, NewOffering, Offering, OfferingCode, Offeri
 use eprime_domain::{
     Caller, FieldError, Framework, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{EntityType, NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
+use eprime_store::{NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -392,20 +392,9 @@ async fn log(
     before: Option<&Offering>,
     after: &Offering,
 ) -> Result<(), StoreError> {
-    append(
-        tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Offering,
-            entity_id: &after.id.to_string(),
-            partner: None,
-            operation,
-            before,
-            after: Some(after),
-        },
-    )
-    .await
-    .map(drop)
+    append(tx, NewChangeEntry::about(after, Some(actor.username.as_str()), operation).before(before).after(after))
+        .await
+        .map(drop)
 }
 
 /// A count as the `integer` column holds it (the domain keeps counts as `u32`).

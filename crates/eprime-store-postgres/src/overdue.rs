@@ -128,7 +128,7 @@ async fn announce(
         NewChangeEntry {
             actor: None,
             entity,
-            entity_id: &id,
+            entity_id: id.as_str().into(),
             partner: partner.as_deref(),
             operation: Operation::Overdue,
             before: None::<&serde_json::Value>,

@@ -5,7 +5,7 @@ use eprime_domain::{
     Area, AreaCode, FieldError, Framework, Marking, OrgCode, OrgKind, Organisation, PartnerCode, Partnership,
     Principal, ReadScope, Text, Title, ValidationErrors,
 };
-use eprime_store::{EntityType, NewChangeEntry, NewPartnership, Operation, StoreError};
+use eprime_store::{NewChangeEntry, NewPartnership, Operation, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -71,15 +71,7 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewPartnership
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Partnership,
-            entity_id: &code,
-            partner: Some(code.as_str()),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&partnership),
-        },
+        NewChangeEntry::about(&partnership, Some(actor.username.as_str()), Operation::Create).after(&partnership),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -163,15 +155,7 @@ pub(crate) async fn upsert_organisation(
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Organisation,
-            entity_id: org.code.as_str(),
-            partner: None,
-            operation,
-            before: before.as_ref(),
-            after: Some(org),
-        },
+        NewChangeEntry::about(org, Some(actor.username.as_str()), operation).before(before.as_ref()).after(org),
     )
     .await?;
     tx.commit().await.map_err(db_error)
@@ -248,15 +232,7 @@ pub(crate) async fn upsert_area(pool: &PgPool, actor: &Principal, area: &Area) -
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Area,
-            entity_id: area.code.as_str(),
-            partner: None,
-            operation,
-            before: before.as_ref(),
-            after: Some(area),
-        },
+        NewChangeEntry::about(area, Some(actor.username.as_str()), operation).before(before.as_ref()).after(area),
     )
     .await?;
     tx.commit().await.map_err(db_error)

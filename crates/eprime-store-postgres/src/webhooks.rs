@@ -117,10 +117,6 @@ async fn load(conn: &mut PgConnection, scope: &AccountScope, id: WebhookId, lock
     row.as_ref().map(webhook_from_row).transpose()?.ok_or_else(|| not_found(id))
 }
 
-fn partner_of(webhook: &Webhook) -> Option<&str> {
-    (webhook.organisation_kind == OrgKind::Partner).then_some(webhook.organisation.as_str())
-}
-
 pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewWebhook) -> Result<Webhook, StoreError> {
     let scope = webhook_scope(actor)?;
     if !scope.covers_organisation(&new.organisation) {
@@ -173,18 +169,9 @@ pub(crate) async fn create(pool: &PgPool, actor: &Principal, new: NewWebhook) ->
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let id = webhook.id.to_string();
     let seq = append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &id,
-            partner: partner_of(&webhook),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&webhook.log_view()),
-        },
+        NewChangeEntry::about(&webhook, Some(&actor.username), Operation::Create).after(&webhook.log_view()),
     )
     .await?;
     // Changes from its own creation on: nothing committed before it exists is delivered to it.
@@ -253,15 +240,13 @@ pub(crate) async fn update(
     .map_err(db_error)?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &id.to_string(),
-            partner: partner_of(&after),
-            operation: if rotates { Operation::RotateSecret } else { Operation::Update },
-            before: Some(&before.log_view()),
-            after: Some(&after.log_view()),
-        },
+        NewChangeEntry::about(
+            &after,
+            Some(&actor.username),
+            if rotates { Operation::RotateSecret } else { Operation::Update },
+        )
+        .before(Some(&before.log_view()))
+        .after(&after.log_view()),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -276,15 +261,7 @@ pub(crate) async fn delete(pool: &PgPool, actor: &Principal, id: WebhookId) -> R
     sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_error)?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &id.to_string(),
-            partner: partner_of(&before),
-            operation: Operation::Delete,
-            before: Some(&before.log_view()),
-            after: None::<&()>,
-        },
+        NewChangeEntry::about(&before, Some(&actor.username), Operation::Delete).before(Some(&before.log_view())),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

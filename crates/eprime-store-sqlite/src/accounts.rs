@@ -3,8 +3,8 @@
 
 use eprime_domain::{OrgCode, PartnerCode, Principal, Role, RoleBinding, TokenId, UserId};
 use eprime_store::{
-    AccountLog, EntityType, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser,
-    TokenInfo, TokenKind, UserFilter,
+    AccountLog, NewChangeEntry, NewUser, Operation, SecurityEvent, SessionRecord, StoreError, StoredUser, TokenInfo,
+    TokenKind, UserFilter,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -55,19 +55,8 @@ pub(crate) async fn create(
         other => other,
     })?;
     let view = AccountLog::from(&user);
-    append(
-        &mut tx,
-        NewChangeEntry {
-            actor: actor.map(|a| a.username.as_str()),
-            entity: EntityType::User,
-            entity_id: &user.username,
-            partner: user.binding.partner.as_ref().map(PartnerCode::as_str),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&view),
-        },
-    )
-    .await?;
+    append(&mut tx, NewChangeEntry::about(&user, actor.map(|a| a.username.as_str()), Operation::Create).after(&view))
+        .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(user)
 }
@@ -144,15 +133,7 @@ async fn change(
     let (b, a) = (AccountLog::from(&before), AccountLog::from(&after));
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: actor.map(|a| a.username.as_str()),
-            entity: EntityType::User,
-            entity_id: username,
-            partner: after.binding.partner.as_ref().map(PartnerCode::as_str),
-            operation,
-            before: Some(&b),
-            after: Some(&a),
-        },
+        NewChangeEntry::about(&after, actor.map(|a| a.username.as_str()), operation).before(Some(&b)).after(&a),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -272,18 +253,7 @@ pub(crate) async fn revoke_token(store: &SqliteStore, user_id: UserId, id: Token
 
 pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEvent) -> Result<(), StoreError> {
     let mut conn = store.writer.acquire().await.map_err(db_error)?;
-    append(
-        &mut conn,
-        NewChangeEntry {
-            actor: event.actor.as_deref(),
-            entity: EntityType::Account,
-            entity_id: &event.username,
-            partner: event.partner.as_ref().map(PartnerCode::as_str),
-            operation: event.operation,
-            before: None::<&()>,
-            after: Some(&event.details),
-        },
-    )
-    .await?;
+    append(&mut conn, NewChangeEntry::about(&event, event.actor.as_deref(), event.operation).after(&event.details))
+        .await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use eprime_domain::{
 };
 use eprime_store::references::NewReferences;
 use eprime_store::{
-    ActivityFilter, ActivityOrder, ActivityTally, EntityType, NewChangeEntry, Operation, Page, PageRequest, StoreError,
+    ActivityFilter, ActivityOrder, ActivityTally, NewChangeEntry, Operation, Page, PageRequest, StoreError,
     status_index,
 };
 use sqlx::sqlite::SqliteRow;
@@ -437,18 +437,9 @@ async fn create_in(tx: &mut SqliteConnection, actor: &Principal, new: NewActivit
     .await
     .map_err(db_error)?;
     write_children(&mut *tx, &activity, None).await?;
-    let id = activity.id.to_string();
     append(
         &mut *tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Activity,
-            entity_id: &id,
-            partner: Some(activity.partnership.as_str()),
-            operation: Operation::Create,
-            before: None::<&Activity>,
-            after: Some(&activity),
-        },
+        NewChangeEntry::about(&activity, Some(actor.username.as_str()), Operation::Create).after(&activity),
     )
     .await?;
     Ok(activity)
@@ -559,15 +550,7 @@ async fn save_and_record(
             15,
         )
     });
-    let entry = NewChangeEntry {
-        actor: Some(actor.username.as_str()),
-        entity: EntityType::Activity,
-        entity_id: &next.id.to_string(),
-        partner: Some(next.partnership.as_str()),
-        operation,
-        before: Some(current),
-        after: Some(next),
-    };
+    let entry = NewChangeEntry::about(next, Some(actor.username.as_str()), operation).before(Some(current)).after(next);
     let bind_update = |query: changelog::SqliteScalar<'static>| {
         query
             .bind(next.id.to_string())

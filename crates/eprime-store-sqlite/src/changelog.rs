@@ -68,7 +68,7 @@ fn bind_entry<'q, B: Serialize, A: Serialize>(
         .bind(instant_text(now()))
         .bind(actor.map(str::to_owned))
         .bind(entity.as_str())
-        .bind(entity_id.to_owned())
+        .bind(entity_id.into_owned())
         .bind(partner.map(str::to_owned))
         .bind(operation.as_str())
         .bind(before)
@@ -236,7 +236,7 @@ mod tests {
         NewChangeEntry {
             actor: None,
             entity: EntityType::Organisation,
-            entity_id,
+            entity_id: entity_id.into(),
             partner: None,
             operation: Operation::Update,
             before: None,

@@ -4,7 +4,7 @@ use eprime_domain::access::{comment_marking, may_comment};
 use eprime_domain::comment::{check_body, mentions};
 use eprime_domain::{Caller, Comment, CommentId, Marking, OrgCode, PartnerCode, Principal, ReadScope, SubjectKind};
 use eprime_store::plan::{deleted_comment, edited_comment};
-use eprime_store::{CommentLog, EntityType, NewChangeEntry, NewComment, Operation, StoreError};
+use eprime_store::{CommentLog, NewChangeEntry, NewComment, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -183,15 +183,8 @@ async fn log(
 ) -> Result<(), StoreError> {
     let before = before.map(|comment| CommentLog { comment, subject_marking });
     let after = CommentLog { comment, subject_marking };
-    let entry = NewChangeEntry {
-        actor: Some(actor.username.as_str()),
-        entity: EntityType::Comment,
-        entity_id: &comment.id.to_string(),
-        partner: comment.partnership.as_ref().map(PartnerCode::as_str),
-        operation,
-        before: before.as_ref(),
-        after: Some(&after),
-    };
+    let entry =
+        NewChangeEntry::about(comment, Some(actor.username.as_str()), operation).before(before.as_ref()).after(&after);
     append(tx, entry).await.map(|_| ())
 }
 

@@ -6,7 +6,7 @@ use eprime_domain::{
     Approval, Approver, Caller, Document, DocumentId, DocumentKind, DocumentStatus, Edition, Element, ElementId,
     ElementKind, NewDocument, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{DocumentDetail, DocumentFilter, EntityType, NewChangeEntry, Operation, StoreError};
+use eprime_store::{DocumentDetail, DocumentFilter, NewChangeEntry, Operation, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
@@ -142,15 +142,7 @@ pub(crate) async fn create(
     let logged = serde_json::json!({ "document": &detail.document, "elements": &detail.elements });
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Document,
-            entity_id: &id,
-            partner: Some(detail.document.partnership.as_str()),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&logged),
-        },
+        NewChangeEntry::about(&detail.document, Some(actor.username.as_str()), Operation::Create).after(&logged),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -185,15 +177,9 @@ async fn supersede(
         .map_err(db_error)?;
     append(
         tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Document,
-            entity_id: &old.to_string(),
-            partner: Some(partnership.as_str()),
-            operation: Operation::Update,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        NewChangeEntry::about(&before, Some(actor.username.as_str()), Operation::Update)
+            .before(Some(&before))
+            .after(&after),
     )
     .await?;
     Ok(())
@@ -333,15 +319,9 @@ pub(crate) async fn approve(
     .map_err(db_error)?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Document,
-            entity_id: &id.to_string(),
-            partner: Some(after.partnership.as_str()),
-            operation: Operation::Approve,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        NewChangeEntry::about(&after, Some(actor.username.as_str()), Operation::Approve)
+            .before(Some(&before))
+            .after(&after),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

@@ -7,7 +7,7 @@ use eprime_domain::menu::{NewOffering, Offering, OfferingStatus, Report, offerin
 use eprime_domain::{
     Caller, FieldError, Framework, OfferingId, OrgCode, PartnerCode, Principal, ReadScope, Text, Title,
 };
-use eprime_store::{EntityType, NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
+use eprime_store::{NewChangeEntry, OfferingFilter, Operation, Page, PageRequest, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
@@ -371,20 +371,9 @@ pub(crate) async fn log(
     before: Option<&Offering>,
     after: &Offering,
 ) -> Result<(), StoreError> {
-    append(
-        tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Offering,
-            entity_id: &after.id.to_string(),
-            partner: None,
-            operation,
-            before,
-            after: Some(after),
-        },
-    )
-    .await
-    .map(drop)
+    append(tx, NewChangeEntry::about(after, Some(actor.username.as_str()), operation).before(before).after(after))
+        .await
+        .map(drop)
 }
 
 async fn insert(tx: &mut SqliteConnection, offering: &Offering) -> Result<(), StoreError> {

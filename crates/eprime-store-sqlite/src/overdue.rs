@@ -121,7 +121,7 @@ async fn announce(
     let entry = NewChangeEntry {
         actor: None,
         entity,
-        entity_id: id,
+        entity_id: id.into(),
         partner: partner.as_deref(),
         operation: Operation::Overdue,
         before: None::<&serde_json::Value>,

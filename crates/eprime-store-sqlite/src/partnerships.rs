@@ -6,7 +6,7 @@ use eprime_domain::{
     Text, Title,
 };
 use eprime_domain::{FieldError, ValidationErrors};
-use eprime_store::{EntityType, NewChangeEntry, NewPartnership, Operation, StoreError};
+use eprime_store::{NewChangeEntry, NewPartnership, Operation, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -74,15 +74,7 @@ pub(crate) async fn create(
     crate::releasability::replace(&mut tx, "partnership", &code, partnership.marking.releasable_list()).await?;
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Partnership,
-            entity_id: &code,
-            partner: Some(code.as_str()),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&partnership),
-        },
+        NewChangeEntry::about(&partnership, Some(actor.username.as_str()), Operation::Create).after(&partnership),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -148,15 +140,7 @@ pub(crate) async fn upsert_organisation(
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Organisation,
-            entity_id: org.code.as_str(),
-            partner: None,
-            operation,
-            before: before.as_ref(),
-            after: Some(org),
-        },
+        NewChangeEntry::about(org, Some(actor.username.as_str()), operation).before(before.as_ref()).after(org),
     )
     .await?;
     tx.commit().await.map_err(db_error)
@@ -219,15 +203,7 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
     let operation = if before.is_some() { Operation::Update } else { Operation::Create };
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(actor.username.as_str()),
-            entity: EntityType::Area,
-            entity_id: area.code.as_str(),
-            partner: None,
-            operation,
-            before: before.as_ref(),
-            after: Some(area),
-        },
+        NewChangeEntry::about(area, Some(actor.username.as_str()), operation).before(before.as_ref()).after(area),
     )
     .await?;
     tx.commit().await.map_err(db_error)

@@ -120,10 +120,6 @@ async fn load(conn: &mut SqliteConnection, scope: &AccountScope, id: WebhookId) 
     row.as_ref().map(webhook_from_row).transpose()?.ok_or_else(|| not_found(id))
 }
 
-fn partner_of(webhook: &Webhook) -> Option<&str> {
-    (webhook.organisation_kind == OrgKind::Partner).then_some(webhook.organisation.as_str())
-}
-
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebhook) -> Result<Webhook, StoreError> {
     let scope = webhook_scope(actor)?;
     if !scope.covers_organisation(&new.organisation) {
@@ -179,15 +175,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebho
     let id = webhook.id.to_string();
     let seq = append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &id,
-            partner: partner_of(&webhook),
-            operation: Operation::Create,
-            before: None::<&()>,
-            after: Some(&webhook.log_view()),
-        },
+        NewChangeEntry::about(&webhook, Some(&actor.username), Operation::Create).after(&webhook.log_view()),
     )
     .await?;
     // Changes from its own creation on: nothing committed before it exists is delivered to it.
@@ -258,18 +246,15 @@ pub(crate) async fn update(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let entity_id = id.to_string();
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &entity_id,
-            partner: partner_of(&after),
-            operation: if rotates { Operation::RotateSecret } else { Operation::Update },
-            before: Some(&before.log_view()),
-            after: Some(&after.log_view()),
-        },
+        NewChangeEntry::about(
+            &after,
+            Some(&actor.username),
+            if rotates { Operation::RotateSecret } else { Operation::Update },
+        )
+        .before(Some(&before.log_view()))
+        .after(&after.log_view()),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;
@@ -282,18 +267,9 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId
     let before = load(&mut tx, &scope, id).await?;
     // Its deliveries and their attempts go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM webhooks WHERE id = ?1").bind(id.to_string()).execute(&mut *tx).await.map_err(db_error)?;
-    let entity_id = id.to_string();
     append(
         &mut tx,
-        NewChangeEntry {
-            actor: Some(&actor.username),
-            entity: EntityType::Webhook,
-            entity_id: &entity_id,
-            partner: partner_of(&before),
-            operation: Operation::Delete,
-            before: Some(&before.log_view()),
-            after: None::<&()>,
-        },
+        NewChangeEntry::about(&before, Some(&actor.username), Operation::Delete).before(Some(&before.log_view())),
     )
     .await?;
     tx.commit().await.map_err(db_error)?;

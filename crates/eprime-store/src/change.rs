@@ -144,7 +144,7 @@ pub struct NewChangeEntry<'a, B, A> {
     /// Username of whoever made it; `None` for the system.
     pub actor: Option<&'a str>,
     pub entity: EntityType,
-    pub entity_id: &'a str,
+    pub entity_id: std::borrow::Cow<'a, str>,
     /// The partner nation it concerns.
     pub partner: Option<&'a str>,
     pub operation: Operation,

@@ -17,6 +17,7 @@ mod change;
 mod discussion;
 pub mod dump;
 mod error;
+mod logged;
 mod menu;
 pub mod notify;
 pub mod plan;
@@ -41,6 +42,7 @@ pub use discussion::{
     CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord,
 };
 pub use error::StoreError;
+pub use logged::Logged;
 pub use menu::{CalendarFeed, MenuStore, NominationFilter, OfferingFilter, Participation};
 pub use query::{
     ActivityFilter, ActivityOrder, ActivityTally, DocumentFilter, Page, PageRequest, StatusCounts, status_index,
