@@ -199,7 +199,7 @@ mod tests {
             partner: Some("JPN".into()),
             operation: Operation::Update,
             before: None,
-            after: Some(after),
+            after: Some(after.into()),
         }
     }
 

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use eprime_domain::ReadScope;
-use eprime_store::{ChangeEntry, EntityType, NewChangeEntry, Operation, StoreError};
+use eprime_store::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -311,7 +311,7 @@ pub(crate) fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
         entity_id: row.try_get("entity_id").map_err(backend)?,
         partner: row.try_get("partner").map_err(backend)?,
         operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
-        before: row.try_get("before").map_err(backend)?,
-        after: row.try_get("after").map_err(backend)?,
+        before: row.try_get::<Option<serde_json::Value>, _>("before").map_err(backend)?.map(LoggedRecord::from),
+        after: row.try_get::<Option<serde_json::Value>, _>("after").map_err(backend)?.map(LoggedRecord::from),
     })
 }

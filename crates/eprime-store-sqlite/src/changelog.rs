@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use eprime_domain::ReadScope;
-use eprime_store::{ChangeEntry, EntityType, NewChangeEntry, Operation, StoreError};
+use eprime_store::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
@@ -187,9 +187,10 @@ pub(crate) async fn history(
 }
 
 pub(crate) fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<ChangeEntry, StoreError> {
-    let get_json = |name: &str| -> Result<Option<serde_json::Value>, StoreError> {
+    // Parsed only if a reader looks at them (`LoggedRecord`).
+    let get_json = |name: &str| -> Result<Option<LoggedRecord>, StoreError> {
         let raw: Option<String> = row.try_get(name).map_err(backend)?;
-        raw.map(|r| serde_json::from_str(&r).map_err(backend)).transpose()
+        Ok(raw.map(LoggedRecord::from_text))
     };
     let entity: String = row.try_get("entity").map_err(backend)?;
     let operation: String = row.try_get("operation").map_err(backend)?;

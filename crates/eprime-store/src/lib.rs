@@ -37,7 +37,7 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
-pub use change::{ChangeEntry, EntityType, NewChangeEntry, Operation, Visibility};
+pub use change::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, Visibility};
 pub use discussion::{
     CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord,
 };

@@ -127,8 +127,8 @@ fn new_mentions(entry: &ChangeEntry) -> Vec<String> {
             .map(|m| m.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
-    let before = list(entry.before.as_ref());
-    list(entry.after.as_ref()).into_iter().filter(|name| !before.contains(name)).collect()
+    let before = list(entry.before.as_deref());
+    list(entry.after.as_deref()).into_iter().filter(|name| !before.contains(name)).collect()
 }
 
 /// Whether a change asks NATO staff to act: a newly proposed activity, or a menu offering just
@@ -284,7 +284,7 @@ mod tests {
             partner: None,
             operation,
             before: None,
-            after: Some(after),
+            after: Some(after.into()),
         }
     }
 

@@ -148,8 +148,8 @@ mod tests {
             entity_id: "a".into(),
             partner: Some("JPN".into()),
             operation: if before.is_some() { Operation::Update } else { Operation::Create },
-            before,
-            after,
+            before: before.map(Into::into),
+            after: after.map(Into::into),
         }
     }
 

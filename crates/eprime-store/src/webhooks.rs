@@ -371,7 +371,7 @@ mod tests {
             partner: Some(partner.into()),
             operation: Operation::Create,
             before: None,
-            after: Some(after),
+            after: Some(after.into()),
         }
     }
 

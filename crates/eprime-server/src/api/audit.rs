@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use eprime_domain::access::audit_scope;
 use eprime_domain::{FieldError, ValidationErrors};
-use eprime_store::{AuditFilter, ChangeEntry, EntityType, PageRequest};
+use eprime_store::{AuditFilter, ChangeEntry, EntityType, LoggedRecord, PageRequest};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -71,8 +71,8 @@ impl From<ChangeEntry> for AuditEntry {
             entity_id: e.entity_id,
             partner: e.partner,
             operation: e.operation.as_str().to_owned(),
-            before: e.before,
-            after: e.after,
+            before: e.before.map(LoggedRecord::into_value),
+            after: e.after.map(LoggedRecord::into_value),
         }
     }
 }

@@ -175,7 +175,7 @@ mod tests {
             partner: Some("JPN".into()),
             operation: Operation::Create,
             before: None,
-            after: Some(serde_json::json!({"marking": "PUBLIC"})),
+            after: Some(serde_json::json!({"marking": "PUBLIC"}).into()),
         }))
     }
 

@@ -4,7 +4,7 @@ use eprime_domain::{
     Activity, Document, DocumentId, DocumentKind, DocumentStatus, Element, ElementId, ElementKind, PartnerCode,
     Partnership, Role,
 };
-use eprime_store::{ChangeEntry, DocumentDetail};
+use eprime_store::{ChangeEntry, DocumentDetail, LoggedRecord};
 use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
@@ -164,7 +164,7 @@ pub struct FieldChange {
 
 impl From<ChangeEntry> for HistoryEntry {
     fn from(entry: ChangeEntry) -> Self {
-        let changes = match (&entry.before, &entry.after) {
+        let changes = match (entry.before.as_deref(), entry.after.as_deref()) {
             (Some(serde_json::Value::Object(before)), Some(serde_json::Value::Object(after))) => {
                 let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
                 fields.sort();
@@ -187,7 +187,7 @@ impl From<ChangeEntry> for HistoryEntry {
             actor: entry.actor,
             operation: entry.operation.as_str().to_owned(),
             changes,
-            after: entry.after,
+            after: entry.after.map(LoggedRecord::into_value),
         }
     }
 }

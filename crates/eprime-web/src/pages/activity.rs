@@ -212,7 +212,7 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
 const QUIET: [&str; 4] = ["version", "updated_at", "created_at", "id"];
 
 fn history_item(entry: ChangeEntry) -> HistoryItem {
-    let changes = match (&entry.before, &entry.after) {
+    let changes = match (entry.before.as_deref(), entry.after.as_deref()) {
         (Some(Value::Object(before)), Some(Value::Object(after))) => {
             let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
             fields.sort();
