@@ -181,6 +181,7 @@ impl LoggedRecord {
         })
     }
 
+    /// The record, parsed if it was not yet, as an owned value.
     pub fn into_value(self) -> serde_json::Value {
         self.value();
         self.value.into_inner().unwrap_or_default()
