@@ -39,6 +39,7 @@ pub struct TantivyMenuIndex {
 }
 
 /// One caller's change to the entries.
+#[derive(Debug)]
 pub(crate) enum Change {
     Upsert(Vec<MenuEntry>),
     Remove(Vec<String>),

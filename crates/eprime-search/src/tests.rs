@@ -453,6 +453,65 @@ fn a_batch_applies_its_changes_in_order() {
     assert!(ids(&idx, &everyone(), &text("medical")).is_empty());
 }
 
+/// One change to a tiny menu: ids `a`–`d`, titles of one word each.
+fn tiny_change() -> impl Strategy<Value = Change> {
+    let id = prop::sample::select(vec!["a", "b", "c", "d"]);
+    let word = prop::sample::select(vec!["alpha", "bravo", "charlie", "delta"]);
+    prop_oneof![
+        prop::collection::vec((id.clone(), word), 1..3).prop_map(|entries| Change::Upsert(
+            entries.into_iter().map(|(id, word)| entry(id, "C", &format!("Course {word}"))).collect()
+        )),
+        prop::collection::vec(id, 1..3).prop_map(|ids| Change::Remove(ids.into_iter().map(str::to_owned).collect())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// However the queued changes are grouped into commits, the index ends as if each had been
+    /// committed alone, in order: the last version of an entry wins, a removal removes what came
+    /// before it in the same commit and nothing after it.
+    #[test]
+    fn changes_grouped_into_commits_end_as_if_made_one_by_one(
+        changes in prop::collection::vec(tiny_change(), 1..12),
+        cuts in prop::collection::vec(any::<bool>(), 12),
+    ) {
+        let idx = index(vec![entry("a", "C", "Course alpha"), entry("b", "C", "Course bravo")]);
+        let mut model: std::collections::BTreeMap<String, String> =
+            [("a", "alpha"), ("b", "bravo")].into_iter().map(|(i, w)| (i.to_owned(), w.to_owned())).collect();
+        for change in &changes {
+            match change {
+                Change::Upsert(entries) => {
+                    for e in entries {
+                        model.insert(e.id.clone(), e.title.trim_start_matches("Course ").to_owned());
+                    }
+                }
+                Change::Remove(ids) => {
+                    for id in ids {
+                        model.remove(id);
+                    }
+                }
+            }
+        }
+        let mut batch = Vec::new();
+        for (i, change) in changes.iter().enumerate() {
+            batch.push(change);
+            if cuts[i] || i + 1 == changes.len() {
+                idx.commit(&mut idx.writer.lock().unwrap(), batch.drain(..)).unwrap();
+            }
+        }
+        let mut listed = ids(&idx, &everyone(), &all());
+        listed.sort();
+        prop_assert_eq!(listed, model.keys().cloned().collect::<Vec<_>>());
+        for word in ["alpha", "bravo", "charlie", "delta"] {
+            let mut found = ids(&idx, &everyone(), &text(word));
+            found.sort();
+            let expected: Vec<String> = model.iter().filter(|(_, w)| *w == word).map(|(id, _)| id.clone()).collect();
+            prop_assert_eq!(found, expected, "entries titled {}", word);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
