@@ -32,7 +32,8 @@ pub struct TantivyMenuIndex {
     pub(crate) writer: Mutex<IndexWriter<TantivyDocument>>,
     /// Changes waiting for the next commit; taken, all at once, only by the holder of `writer`.
     pub(crate) queue: Mutex<Vec<Queued>>,
-    /// Commits made, for tests and diagnostics.
+    /// Commits made (the tests count them).
+    #[cfg(test)]
     commits: std::sync::atomic::AtomicU64,
     cache: Arc<ColumnCache>,
     analyzers: Analyzers,
@@ -90,6 +91,7 @@ impl TantivyMenuIndex {
             reader,
             writer: Mutex::new(writer),
             queue: Mutex::default(),
+            #[cfg(test)]
             commits: Default::default(),
             cache: Arc::default(),
             analyzers,
@@ -125,6 +127,7 @@ impl TantivyMenuIndex {
             let _ = writer.rollback();
             return Err(e);
         }
+        #[cfg(test)]
         self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reader.reload()?;
         self.cache.warm(&self.reader.searcher())
@@ -168,7 +171,8 @@ impl TantivyMenuIndex {
     }
 
     /// Commits made since the index was created.
-    pub fn commits(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
         self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 

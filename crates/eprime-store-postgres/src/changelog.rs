@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use eprime_domain::ReadScope;
 use eprime_store::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
@@ -311,7 +312,13 @@ pub(crate) fn entry(row: &PgRow) -> Result<ChangeEntry, StoreError> {
         entity_id: row.try_get("entity_id").map_err(backend)?,
         partner: row.try_get("partner").map_err(backend)?,
         operation: Operation::parse(&operation).ok_or_else(|| backend(format!("unknown operation {operation}")))?,
-        before: row.try_get::<Option<serde_json::Value>, _>("before").map_err(backend)?.map(LoggedRecord::from),
-        after: row.try_get::<Option<serde_json::Value>, _>("after").map_err(backend)?.map(LoggedRecord::from),
+        before: logged_record(row, "before")?,
+        after: logged_record(row, "after")?,
     })
+}
+
+/// A record column as its JSON text, parsed only if a reader looks at it (`LoggedRecord`).
+fn logged_record(row: &PgRow, column: &str) -> Result<Option<LoggedRecord>, StoreError> {
+    let raw: Option<Json<Box<RawValue>>> = row.try_get(column).map_err(backend)?;
+    Ok(raw.map(|Json(raw)| LoggedRecord::from_text(String::from(Box::<str>::from(raw)))))
 }
