@@ -489,3 +489,35 @@ impl Store for SqliteStore {
         digests::mark_sent(self, user_id, at).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The opcodes of `sql`'s program as SQLite runs it with `bound` bound to `?1`.
+    async fn program(pool: &SqlitePool, sql: &str, bound: i64) -> Vec<(String, i64)> {
+        let explain = format!("EXPLAIN {sql}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(explain)).bind(bound).fetch_all(pool).await.unwrap();
+        rows.iter().map(|row| (row.get::<String, _>("opcode"), row.get::<i64, _>("p1"))).collect()
+    }
+
+    /// SQLite re-prepares a statement whose plan depends on a value bound to it every time a value is
+    /// bound again, which for a prepared statement is every run: a `LIMIT ?` (since 3.4x), a `LIKE ?`.
+    /// With the query planner stability guarantee (QPSG, compiled in: `.cargo/config.toml`) the
+    /// plan never looks at bound values, so each statement is prepared once per connection. Without
+    /// it the limit is compiled into the program as the constant it was bound to.
+    #[tokio::test]
+    async fn statements_are_planned_without_their_bound_values_so_each_is_prepared_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        for (pool, name) in [(&store.writer, "writer's"), (&store.reader, "readers'")] {
+            let program = program(pool, "SELECT seq FROM change_log ORDER BY seq LIMIT ?1", 7).await;
+            assert!(
+                !program.contains(&("Integer".to_owned(), 7)),
+                "the {name} program holds the bound limit as a constant, so it is re-prepared at every run: {program:?}"
+            );
+            assert!(program.iter().any(|(opcode, _)| opcode == "Variable"), "{name}: {program:?}");
+        }
+    }
+}
