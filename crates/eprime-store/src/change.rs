@@ -181,10 +181,80 @@ impl LoggedRecord {
         })
     }
 
+    /// Only the top-level fields `names` of the record: an object holding those it has, for a reader
+    /// that needs a few of them. From the text the other fields are skipped, not built (building a
+    /// record's whole `Value` costs several times more); from a record already parsed they are copied.
+    /// A record that is not a JSON object reads as `null`, as it does whole.
+    pub fn fields(&self, names: &[&str]) -> serde_json::Value {
+        use serde::de::DeserializeSeed;
+        if let (Some(text), None) = (self.text.as_deref(), self.value.get()) {
+            let mut json = serde_json::Deserializer::from_str(text);
+            let fields = FieldsOf(names).deserialize(&mut json).and_then(|fields| json.end().map(|()| fields));
+            return fields.map(serde_json::Value::Object).unwrap_or(serde_json::Value::Null);
+        }
+        match self.value() {
+            serde_json::Value::Object(all) => serde_json::Value::Object(
+                names.iter().filter_map(|name| Some(((*name).to_owned(), all.get(*name)?.clone()))).collect(),
+            ),
+            _ => serde_json::Value::Null,
+        }
+    }
+
     /// The record, parsed if it was not yet, as an owned value.
     pub fn into_value(self) -> serde_json::Value {
         self.value();
         self.value.into_inner().unwrap_or_default()
+    }
+}
+
+/// Reads a JSON object keeping only the fields it names (`LoggedRecord::fields`).
+struct FieldsOf<'n>(&'n [&'n str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldsOf<'_> {
+    type Value = serde_json::Map<String, serde_json::Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldsOf<'_> {
+    type Value = serde_json::Map<String, serde_json::Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(wanted) = map.next_key_seed(Named(self.0))? {
+            match wanted {
+                Some(name) => {
+                    fields.insert(name.to_owned(), map.next_value()?);
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A key: the name it matches among those wanted, if any (compared without being copied).
+struct Named<'n>(&'n [&'n str]);
+
+impl<'de, 'n> serde::de::DeserializeSeed<'de> for Named<'n> {
+    type Value = Option<&'n str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, 'n> serde::de::Visitor<'de> for Named<'n> {
+    type Value = Option<&'n str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().copied().find(|name| *name == key))
     }
 }
 
@@ -253,7 +323,10 @@ impl ChangeEntry {
             EntityType::User | EntityType::Account | EntityType::Webhook => None,
             // The lists of organisations and areas are public reference data.
             EntityType::Organisation | EntityType::Area => Some(Marking::public()),
-            _ => self.record().and_then(record_marking),
+            _ => {
+                let record = self.after.as_ref().or(self.before.as_ref())?;
+                record_marking(&record.fields(MARKING_FIELDS))
+            }
         }
     }
 
@@ -290,6 +363,9 @@ impl Visibility {
         scope.can_read(&self.record) && self.subject.as_ref().is_none_or(|subject| scope.can_read(subject))
     }
 }
+
+/// The fields of a record that `record_marking` reads.
+pub(crate) const MARKING_FIELDS: &[&str] = &["marking", "releasable_to", "document"];
 
 /// The marking a record's JSON carries (`marking`, `releasable_to`); a document created with its
 /// elements carries it under `document`.
@@ -344,6 +420,60 @@ mod tests {
         public.after = Some(lazy.clone());
         assert_eq!(public.marking(), Some(Marking::public()));
         assert_eq!(lazy.into_value(), parsed.into_value());
+    }
+
+    #[test]
+    fn a_records_fields_read_from_its_text_are_those_of_the_whole_record() {
+        let text = r#"{"title":"T","marking":"NATO UNCLASSIFIED","releasable_to":["JPN"],"supports":[],
+                       "st\u0061tus":"proposed","document":{"marking":"PUBLIC"}}"#;
+        let names = ["status", "marking", "releasable_to", "missing"];
+        let lazy = LoggedRecord::from_text(text.to_owned());
+        let fields = lazy.fields(&names);
+        assert_eq!(
+            fields,
+            serde_json::json!({"status": "proposed", "marking": "NATO UNCLASSIFIED", "releasable_to": ["JPN"]}),
+            "a key written with an escape is matched; a field the record lacks is left out"
+        );
+        assert!(lazy.value.get().is_none(), "the record itself is not parsed");
+        assert_eq!(LoggedRecord::from(lazy.value().clone()).fields(&names), fields, "nor read otherwise once parsed");
+        for broken in [r#"{"marking": "PUBLIC""#, r#"{"marking": "PUBLIC"} trailing"#, r#"["marking"]"#, "7"] {
+            assert_eq!(LoggedRecord::from_text(broken.to_owned()).fields(&names), serde_json::Value::Null, "{broken}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the record, the fields read from its text are the same fields of the record parsed
+        /// whole (and nothing for text that is not a JSON object).
+        #[test]
+        fn fields_from_text_agree_with_the_whole_record(
+            record in json_value(),
+            names in proptest::collection::vec(proptest::sample::select(KEYS), 0..4),
+        ) {
+            let text = serde_json::to_string(&record).unwrap();
+            let from_text = LoggedRecord::from_text(text).fields(&names);
+            let from_value = LoggedRecord::from(record).fields(&names);
+            proptest::prop_assert_eq!(from_text, from_value);
+        }
+    }
+
+    const KEYS: &[&str] = &["marking", "status", "st\"atus", "é", ""];
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            r#"[a-z"\\é ]{0,6}"#.prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..5).prop_map(|fields| {
+                    serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
     }
 
     #[test]

@@ -134,10 +134,14 @@ fn new_mentions(entry: &ChangeEntry) -> Vec<String> {
 /// Whether a change asks NATO staff to act: a newly proposed activity, or a menu offering just
 /// submitted, waits for approval.
 fn needs_approval(entry: &ChangeEntry) -> bool {
-    let status = entry.after.as_ref().and_then(|a| a.get("status")).and_then(|s| s.as_str());
+    // Only the status of the record after the change, and only for the two changes that may ask.
+    let status = || {
+        let after = entry.after.as_ref().map(|a| a.fields(&["status"]));
+        after.and_then(|a| a.get("status").and_then(|s| s.as_str()).map(str::to_owned))
+    };
     match entry.entity {
-        EntityType::Activity => entry.operation == Operation::Create && status == Some("proposed"),
-        EntityType::Offering => entry.operation == Operation::Transition && status == Some("submitted"),
+        EntityType::Activity => entry.operation == Operation::Create && status().as_deref() == Some("proposed"),
+        EntityType::Offering => entry.operation == Operation::Transition && status().as_deref() == Some("submitted"),
         _ => false,
     }
 }

@@ -35,6 +35,9 @@ struct Contribution {
 }
 
 impl Contribution {
+    /// The fields of a record that `of` reads: a tally parses only these of each logged record.
+    const FIELDS: &[&str] = &["status", "starts_on", "supports", "marking", "releasable_to", "document"];
+
     /// The record's contribution for `scope`: none if the scope may not read it.
     fn of(
         record: &serde_json::Value,
@@ -88,12 +91,12 @@ impl ActivityTally {
             return Err(Unfollowable::NotAnActivity);
         }
         if let Some(before) = &change.before
-            && let Some(old) = Contribution::of(before, scope, branch_of)?
+            && let Some(old) = Contribution::of(&before.fields(Contribution::FIELDS), scope, branch_of)?
         {
             self.count(&old, false)?;
         }
         if let Some(after) = &change.after
-            && let Some(new) = Contribution::of(after, scope, branch_of)?
+            && let Some(new) = Contribution::of(&after.fields(Contribution::FIELDS), scope, branch_of)?
         {
             self.count(&new, true)?;
         }
