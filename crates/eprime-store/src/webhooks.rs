@@ -97,8 +97,11 @@ impl Webhook {
         self.active
             && entry.seq > self.since_seq
             && deliverable(entry.entity)
-            && entry.visibility().is_some_and(|visibility| visibility.admits(&self.scope()))
             && self.filter.matches(entry)
+            // Each webhook asks this of the same entry: the record is parsed whole once (and kept), so
+            // each asking reads the kept record rather than scanning the text again for its marking.
+            && entry.record().is_some()
+            && entry.visibility().is_some_and(|visibility| visibility.admits(&self.scope()))
     }
 
     /// What the change log records of a webhook: never its secret.
