@@ -310,7 +310,27 @@ pub struct ChangeEntry {
     pub after: Option<LoggedRecord>,
 }
 
+/// One field a change altered: its name, and its value before and after (`None` where the record
+/// did not have it).
+pub type FieldChange<'e> = (&'e str, Option<&'e serde_json::Value>, Option<&'e serde_json::Value>);
+
 impl ChangeEntry {
+    /// The top-level fields whose values differ between the record before and after the change, by
+    /// name, leaving out `ignored`. Empty unless both are JSON objects (a create has no before).
+    pub fn changed_fields(&self, ignored: &[&str]) -> Vec<FieldChange<'_>> {
+        let (Some(serde_json::Value::Object(before)), Some(serde_json::Value::Object(after))) =
+            (self.before.as_deref(), self.after.as_deref())
+        else {
+            return Vec::new();
+        };
+        let names: std::collections::BTreeSet<&str> = before.keys().chain(after.keys()).map(String::as_str).collect();
+        names
+            .into_iter()
+            .filter(|name| !ignored.contains(name) && before.get(*name) != after.get(*name))
+            .map(|name| (name, before.get(name), after.get(name)))
+            .collect()
+    }
+
     /// The record as this change left it (or as it was, for a removal).
     pub fn record(&self) -> Option<&serde_json::Value> {
         self.after.as_deref().or(self.before.as_deref())
@@ -420,6 +440,25 @@ mod tests {
         public.after = Some(lazy.clone());
         assert_eq!(public.marking(), Some(Marking::public()));
         assert_eq!(lazy.into_value(), parsed.into_value());
+    }
+
+    #[test]
+    fn the_changed_fields_are_those_whose_values_differ_by_name_without_the_ignored() {
+        let after = serde_json::json!({"title": "B", "version": 2, "location": "Tokyo", "kind": "course"});
+        let before = serde_json::json!({"title": "A", "version": 1, "lead": "NSO", "kind": "course"});
+        let mut change = entry(EntityType::Activity, after.clone());
+        change.before = Some(before.clone().into());
+        assert_eq!(
+            change.changed_fields(&["version"]),
+            vec![
+                ("lead", before.get("lead"), None),
+                ("location", None, after.get("location")),
+                ("title", before.get("title"), after.get("title")),
+            ],
+            "a field only one side has is changed; an equal one and an ignored one are not"
+        );
+        let created = entry(EntityType::Activity, after);
+        assert!(created.changed_fields(&[]).is_empty(), "a create has nothing to compare");
     }
 
     #[test]

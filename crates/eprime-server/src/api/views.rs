@@ -164,23 +164,15 @@ pub struct FieldChange {
 
 impl From<ChangeEntry> for HistoryEntry {
     fn from(entry: ChangeEntry) -> Self {
-        let changes = match (entry.before.as_deref(), entry.after.as_deref()) {
-            (Some(serde_json::Value::Object(before)), Some(serde_json::Value::Object(after))) => {
-                let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
-                fields.sort();
-                fields.dedup();
-                fields
-                    .into_iter()
-                    .filter(|f| !matches!(f.as_str(), "version" | "updated_at") && before.get(*f) != after.get(*f))
-                    .map(|f| FieldChange {
-                        field: f.clone(),
-                        before: before.get(f).cloned(),
-                        after: after.get(f).cloned(),
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
+        let changes = entry
+            .changed_fields(&["version", "updated_at"])
+            .into_iter()
+            .map(|(field, before, after)| FieldChange {
+                field: field.to_owned(),
+                before: before.cloned(),
+                after: after.cloned(),
+            })
+            .collect();
         Self {
             seq: entry.seq,
             at: entry.at,

@@ -212,23 +212,15 @@ async fn page(state: &AppState, viewer: &Viewer, id: ActivityId, status: StatusC
 const QUIET: [&str; 4] = ["version", "updated_at", "created_at", "id"];
 
 fn history_item(entry: ChangeEntry) -> HistoryItem {
-    let changes = match (entry.before.as_deref(), entry.after.as_deref()) {
-        (Some(Value::Object(before)), Some(Value::Object(after))) => {
-            let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
-            fields.sort();
-            fields.dedup();
-            fields
-                .into_iter()
-                .filter(|f| !QUIET.contains(&f.as_str()) && before.get(*f) != after.get(*f))
-                .map(|f| Change {
-                    field: f.replace('_', " "),
-                    before: shown(before.get(f)),
-                    after: shown(after.get(f)),
-                })
-                .collect()
-        }
-        _ => Vec::new(),
-    };
+    let changes = entry
+        .changed_fields(&QUIET)
+        .into_iter()
+        .map(|(field, before, after)| Change {
+            field: field.replace('_', " "),
+            before: shown(before),
+            after: shown(after),
+        })
+        .collect();
     let operation = match entry.operation.as_str() {
         "create" => "created it".to_owned(),
         "update" => "edited it".to_owned(),
