@@ -7,6 +7,7 @@
 pub mod driver;
 pub mod embedded;
 pub mod generate;
+pub mod instructions;
 pub mod machine;
 pub mod options;
 pub mod report;
@@ -65,6 +66,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<bool> {
         options.scale = Scale::S;
         options.rate = options.rate.min(200);
         options.connections = options.connections.min(8);
+    }
+    if let Some(count) = options.instructions {
+        return instructions::run(&options, count, options.instruction_connections).await;
     }
     let plan = Plan::of(&options);
     let nofile = rlimit::increase_nofile_limit(1 << 20).unwrap_or(1024);

@@ -57,6 +57,16 @@ pub struct Options {
     /// database cached apart from the plain scale's.
     #[arg(long)]
     pub menu_offerings: Option<usize>,
+    /// Instead of timing, count the server's instructions per request under callgrind (valgrind):
+    /// this many requests of each scenario, one at a time. Repeatable on a noisy machine, so two
+    /// builds can be compared; sign-in only when named with `--only`.
+    #[arg(long, value_name = "REQUESTS")]
+    pub instructions: Option<u64>,
+    /// With `--instructions`: connections sending at once. One shows each request's own work; a
+    /// few let writes share commits as they do under load (each scenario uses at most as many as
+    /// its saturation phase).
+    #[arg(long, default_value_t = 8, requires = "instructions")]
+    pub instruction_connections: usize,
 }
 
 impl Options {

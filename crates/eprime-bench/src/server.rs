@@ -17,6 +17,8 @@ pub struct Launcher {
     pub embedded: bool,
     /// Run under `taskset -c 1`.
     pub pin: bool,
+    /// A command the server runs under (`valgrind …`), before the program.
+    pub under: Vec<std::ffi::OsString>,
 }
 
 impl Launcher {
@@ -31,7 +33,7 @@ impl Launcher {
                     path.display()
                 );
             }
-            return Ok(Self { program: path.to_owned(), embedded: false, pin });
+            return Ok(Self { program: path.to_owned(), embedded: false, pin, under: Vec::new() });
         }
         let me = std::env::current_exe().context("locating this binary")?;
         let beside = me.with_file_name(format!("eprime{}", std::env::consts::EXE_SUFFIX));
@@ -39,27 +41,37 @@ impl Launcher {
         let above =
             me.parent().and_then(Path::parent).map(|p| p.join(format!("eprime{}", std::env::consts::EXE_SUFFIX)));
         if let Some(found) = [Some(beside), above].into_iter().flatten().find(|p| p.exists()) {
-            return Ok(Self { program: found, embedded: false, pin });
+            return Ok(Self { program: found, embedded: false, pin, under: Vec::new() });
         }
         eprintln!(
             "warning: no `eprime` binary next to {}; running the server code embedded in this binary. Build the \
              real one with `cargo build --release -p eprime` (same target directory) for numbers worth reporting.",
             me.display()
         );
-        Ok(Self { program: me, embedded: true, pin })
+        Ok(Self { program: me, embedded: true, pin, under: Vec::new() })
+    }
+
+    /// Runs the server under callgrind with instrumentation off until `callgrind_control` turns it
+    /// on (see `instructions`), its dumps written to `out_file` (`%p` is the pid).
+    pub fn under_callgrind(&mut self, out_file: &Path) {
+        let mut out = std::ffi::OsString::from("--callgrind-out-file=");
+        out.push(out_file);
+        self.under = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--quiet"].map(Into::into).to_vec();
+        self.under.push(out);
     }
 
     /// Starts the server on `database` and waits until `/healthz` answers.
     pub async fn start(&self, database: &str, log: &Path) -> anyhow::Result<(Server, Duration)> {
         let addr = free_port()?;
         let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut command = if self.pin {
-            let mut c = Command::new("taskset");
-            c.args(["-c", "1"]).arg(&self.program);
-            c
-        } else {
-            Command::new(&self.program)
-        };
+        let mut line: Vec<&std::ffi::OsStr> = Vec::new();
+        if self.pin {
+            line.extend(["taskset", "-c", "1"].map(std::ffi::OsStr::new));
+        }
+        line.extend(self.under.iter().map(std::ffi::OsString::as_os_str));
+        line.push(self.program.as_os_str());
+        let mut command = Command::new(line[0]);
+        command.args(&line[1..]);
         if self.embedded {
             command.arg(crate::EMBEDDED_SERVE);
         }
@@ -181,6 +193,6 @@ pub fn can_pin() -> bool {
     crate::machine::total_cores() >= 2 && which("taskset")
 }
 
-fn which(program: &str) -> bool {
+pub fn which(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).exists()))
 }
