@@ -22,7 +22,7 @@ pub struct Provenance {
 
 /// SHA-256 of a document's text (hex): the same text imported twice is recognised.
 pub fn content_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Builds the document to store: the importer's structure, the provenance the caller knows.

@@ -53,23 +53,19 @@ pub fn decoy_hash() -> &'static str {
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 /// SHA-256 of a token, hex-encoded: what the store keeps and looks up.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The CSRF token of a session: derived from the session token, so nothing more is stored, and
 /// unguessable without it. A cross-site page can make the browser send the session cookie, but
 /// cannot read this value to put it in a header.
 pub fn csrf_token(session_token: &str) -> String {
-    hex(&Sha256::digest(format!("eprime-csrf:{session_token}").as_bytes()))[..32].to_owned()
+    hex::encode(Sha256::digest(format!("eprime-csrf:{session_token}").as_bytes()))[..32].to_owned()
 }
 
 /// How a request proved who it is.

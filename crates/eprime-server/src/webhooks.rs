@@ -70,8 +70,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("sha256={}", hex::encode(digest))
 }
 
 /// Why an endpoint URL is refused, or `None` when deliveries may go there: `https://` anywhere,
@@ -267,7 +266,7 @@ mod tests {
         // HMAC-SHA256("Jefe", "what do ya want for nothing?").
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let expected = hex::encode(mac.finalize().into_bytes());
         assert_eq!(expected, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
         let signed = signature("Jefe", 1_700_000_000, "{\"seq\":1}");
         assert!(signed.starts_with("sha256=") && signed.len() == 7 + 64);

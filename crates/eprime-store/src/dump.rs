@@ -720,10 +720,7 @@ impl TableRows {
             line.push('\n');
             hash.update(line.as_bytes());
         }
-        hash.finalize().iter().fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+        hex::encode(hash.finalize())
     }
 
     /// The rows in an order that inserts every row after the row of the same table it refers
