@@ -202,10 +202,12 @@ pub(crate) async fn generate(pool: &PgPool, limit: u32) -> Result<usize, StoreEr
     .await
     .map_err(db_error)?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
-    let notified: Vec<_> = entries.iter().filter(|change| change.visibility().is_some()).collect();
-    let wants: Vec<_> = notified.iter().map(|change| wanted(change)).collect();
+    // Changes that are never passed on are left out here, and each kept change's visibility is
+    // worked out once (reading its record's marking) for everyone it may concern.
+    let notified: Vec<_> = entries.iter().filter_map(|change| Some((change, change.visibility()?))).collect();
+    let wants: Vec<_> = notified.iter().map(|(change, _)| wanted(change)).collect();
     let watchers = watchers_of(&mut tx, wants.iter().map(|w| &w.watched)).await?;
-    for (change, wanted) in notified.into_iter().zip(&wants) {
+    for ((change, visibility), wanted) in notified.iter().zip(&wants) {
         let (entity, id) = &wanted.watched;
         let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
         if let Some(users) = watchers.get(&(*entity, id.clone())) {
@@ -225,7 +227,7 @@ pub(crate) async fn generate(pool: &PgPool, limit: u32) -> Result<usize, StoreEr
         }
         let candidates: Vec<Candidate<'_>> =
             found.iter().map(|(user, reason)| Candidate { user, reason: *reason }).collect();
-        for planned in plan(change, &candidates) {
+        for planned in plan(change, visibility, &candidates) {
             sqlx::query(
                 "INSERT INTO notifications (id, user_id, seq, reason, entity, entity_id, partnership, summary, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (user_id, seq) DO NOTHING",

@@ -204,12 +204,14 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
     .map_err(db_error)?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
     let Some(newest) = entries.last().map(|change| change.seq) else { return Ok(0) };
-    let notified: Vec<_> = entries.iter().filter(|change| change.visibility().is_some()).collect();
-    let wants: Vec<_> = notified.iter().map(|change| wanted(change)).collect();
+    // Changes that are never passed on are left out here, and each kept change's visibility is
+    // worked out once (reading its record's marking) for everyone it may concern.
+    let notified: Vec<_> = entries.iter().filter_map(|change| Some((change, change.visibility()?))).collect();
+    let wants: Vec<_> = notified.iter().map(|(change, _)| wanted(change)).collect();
     let watchers = watchers_of(store, wants.iter().map(|w| &w.watched)).await?;
     let mut accounts = Accounts::default();
     let mut notifications = Vec::new();
-    for (change, wanted) in notified.into_iter().zip(&wants) {
+    for ((change, visibility), wanted) in notified.iter().zip(&wants) {
         let (entity, id) = &wanted.watched;
         let mut found: Vec<(StoredUser, NotificationReason)> = Vec::new();
         if let Some(users) = watchers.get(&(*entity, id.clone())) {
@@ -229,7 +231,7 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
         }
         let candidates: Vec<Candidate<'_>> =
             found.iter().map(|(user, reason)| Candidate { user, reason: *reason }).collect();
-        for planned in plan(change, &candidates) {
+        for planned in plan(change, visibility, &candidates) {
             notifications.push(serde_json::json!({
                 "id": NotificationId::new().to_string(),
                 "user_id": planned.user_id.to_string(),

@@ -3,7 +3,7 @@
 
 use eprime_domain::{Caller, Role, UserId};
 
-use crate::{ChangeEntry, EntityType, NotificationReason, Operation, StoredUser};
+use crate::{ChangeEntry, EntityType, NotificationReason, Operation, StoredUser, Visibility};
 
 /// A user who may be concerned by a change, and why.
 pub struct Candidate<'a> {
@@ -23,8 +23,9 @@ pub struct Planned {
 /// wins), never to whoever made the change, never to a disabled account, and never about a
 /// record the user may not see — the same visibility rule as every read (for a comment, its
 /// subject too). The one exception is a participant's own nomination (see [`own_nomination`]).
-pub fn plan(entry: &ChangeEntry, candidates: &[Candidate<'_>]) -> Vec<Planned> {
-    let Some(visibility) = entry.visibility() else { return Vec::new() };
+/// `visibility` is the entry's ([`ChangeEntry::visibility`]): the caller has it already, having
+/// left out the changes that are never passed on.
+pub fn plan(entry: &ChangeEntry, visibility: &Visibility, candidates: &[Candidate<'_>]) -> Vec<Planned> {
     let mut planned: Vec<Planned> = Vec::new();
     for candidate in candidates {
         let user = candidate.user;
@@ -313,7 +314,8 @@ mod tests {
                 Some(Candidate { user, reason })
             })
             .collect();
-        let mut told: Vec<_> = plan(entry, &candidates)
+        let Some(visibility) = entry.visibility() else { return Vec::new() };
+        let mut told: Vec<_> = plan(entry, &visibility, &candidates)
             .into_iter()
             .map(|p| (users.iter().find(|u| u.id == p.user_id).unwrap().username.clone(), p.reason))
             .collect();
@@ -355,7 +357,7 @@ mod tests {
                    "subject_marking": {"marking": "NATO UNCLASSIFIED", "releasable_to": ["NDC"]}}),
         );
         let candidates = [Candidate { user: &sato, reason: NotificationReason::Mention }];
-        assert!(plan(&comment, &candidates).is_empty());
+        assert!(plan(&comment, &comment.visibility().unwrap(), &candidates).is_empty());
     }
 
     #[test]
@@ -404,8 +406,11 @@ mod tests {
         let candidates = [Candidate { user: &korea, reason: NotificationReason::Mention }];
         let draft = comment(&["NDC"]);
         assert_eq!(wanted(&draft).watched, (EntityType::Offering, "o-1".to_owned()));
-        assert!(plan(&draft, &candidates).is_empty(), "the comment is released to Korea, the event is not");
+        assert!(
+            plan(&draft, &draft.visibility().unwrap(), &candidates).is_empty(),
+            "the comment is released to Korea, the event is not"
+        );
         let published = comment(&["NDC", "PARTNERS"]);
-        assert_eq!(plan(&published, &candidates).len(), 1);
+        assert_eq!(plan(&published, &published.visibility().unwrap(), &candidates).len(), 1);
     }
 }
