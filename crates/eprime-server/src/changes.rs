@@ -158,6 +158,24 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>, clock: Arc<Clock>) {
         store.wait_for_changes(last, POLL_INTERVAL).await;
         pace.next_pass().await;
         let Some(hub) = hub.upgrade() else { return };
+        if hub.subscribers() == 0 {
+            // With nobody listening there is no event to build, so the log is not read: the
+            // follower moves to its end. The end is read before looking again for subscribers, so
+            // a stream that subscribes in between finds it still unread and is given it below;
+            // one that subscribes later hears only what commits after it did, as it must.
+            match store.last_change_seq().await {
+                Ok(end) if hub.subscribers() == 0 => {
+                    last = last.max(end);
+                    clock.saw(last);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "the change follower cannot read the log");
+                    continue;
+                }
+            }
+        }
         loop {
             let entries = match store.changes_after(last, BATCH).await {
                 Ok(entries) => entries,
@@ -166,15 +184,9 @@ async fn follow(store: DynStore, hub: Weak<ChangeHub>, clock: Arc<Clock>) {
                     break;
                 }
             };
-            // With nobody subscribed, an event would be built for no one: skip building it. A stream
-            // that subscribes next misses nothing it would have had: it hears only what is
-            // published after it subscribes, and it replays from the log what came before that.
-            let listened = hub.subscribers() > 0;
             for entry in &entries {
                 last = entry.seq;
-                if listened {
-                    hub.publish(StreamEvent::from_entry(entry));
-                }
+                hub.publish(StreamEvent::from_entry(entry));
             }
             clock.saw(last);
             if entries.len() < BATCH as usize {
@@ -240,6 +252,36 @@ mod tests {
         let all = StreamFilter::default();
         assert!(comment.passes(&scope_of("JPN"), &all));
         assert!(!comment.passes(&scope_of("KOR"), &all), "released to Korea, about an event Korea may not see");
+    }
+
+    /// With nobody subscribed the follower moves past the log without reading it, yet still tells
+    /// the clock (kept answers depend on it); a stream that subscribes then hears what commits next.
+    #[tokio::test]
+    async fn with_no_subscriber_the_log_is_passed_over_and_the_next_subscriber_hears_what_follows() {
+        let store: DynStore = Arc::new(eprime_store_sqlite::SqliteStore::connect("sqlite::memory:").await.unwrap());
+        let clock = Arc::new(Clock::default());
+        let hub = ChangeHub::start(store.clone(), clock.clone());
+        let sign_in = |username: &str| eprime_store::SecurityEvent {
+            operation: eprime_store::Operation::SignIn,
+            username: username.to_owned(),
+            partner: None,
+            actor: None,
+            details: serde_json::json!({}),
+        };
+        let before = clock.tick();
+        store.record_security_event(sign_in("unheard")).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while clock.tick() == before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the follower passed over the entry and moved the clock");
+        let mut subscriber = hub.subscribe().unwrap();
+        store.record_security_event(sign_in("heard")).await.unwrap();
+        let last = store.last_change_seq().await.unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(10), subscriber.recv()).await.unwrap().unwrap();
+        assert_eq!(event.seq, last, "the first event is the change after subscribing, not the one passed over");
     }
 
     #[test]

@@ -176,16 +176,18 @@ impl MenuSearch {
                 store.wait_for_changes(after, Duration::from_secs(30)).await;
                 pace.next_pass().await;
                 let Some(search) = search.upgrade() else { return };
-                let entries = match store.changes_after(after, 1_000).await {
-                    Ok(entries) => entries,
+                // Only offerings and nominations change what the index holds: the log's other
+                // entries (most of it: activities) are passed over unread.
+                let read = match store.changes_of(&[EntityType::Offering, EntityType::Nomination], after, 1_000).await {
+                    Ok(read) => read,
                     Err(error) => {
                         tracing::warn!(%error, "menu search: reading the change log failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 };
-                let Some(last) = entries.last().map(|e| e.seq) else { continue };
-                let mut ids: Vec<OfferingId> = entries
+                let mut ids: Vec<OfferingId> = read
+                    .entries
                     .iter()
                     .filter_map(|entry| match entry.entity {
                         EntityType::Offering => entry.entity_id.parse().ok(),
@@ -202,7 +204,7 @@ impl MenuSearch {
                 if let Err(error) = search.refresh(&store, &ids).await {
                     tracing::warn!(%error, "menu search: updating the index failed");
                 }
-                after = last;
+                after = read.reached;
             }
         });
     }

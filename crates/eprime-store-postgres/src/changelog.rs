@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use eprime_domain::ReadScope;
-use eprime_store::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, StoreError};
+use eprime_store::{ChangeEntry, ChangesRead, EntityType, LoggedRecord, NewChangeEntry, Operation, StoreError};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
@@ -154,6 +154,39 @@ pub(crate) async fn changes_after(pool: &PgPool, after: i64, limit: u32) -> Resu
     .await
     .map_err(db_error)?;
     rows.iter().map(entry).collect()
+}
+
+/// `Store::changes_of`. The log's end is read first: every append holds `APPEND_LOCK` to its
+/// commit, so entries commit in the order of their numbers, every entry up to the end is
+/// committed, and the second statement sees them all.
+pub(crate) async fn changes_of(
+    pool: &PgPool,
+    kinds: &[EntityType],
+    after: i64,
+    limit: u32,
+) -> Result<ChangesRead, StoreError> {
+    let limit = limit.clamp(1, 10_000);
+    let end: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0)::bigint FROM change_log")
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    if kinds.is_empty() || end <= after {
+        return Ok(ChangesRead::new(Vec::new(), after, end, limit));
+    }
+    let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after
+         FROM change_log WHERE seq > $1 AND seq <= $2 AND entity = ANY($3) ORDER BY seq LIMIT $4",
+    )
+    .bind(after)
+    .bind(end)
+    .bind(kinds)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    Ok(ChangesRead::new(entries, after, end, limit))
 }
 
 /// The latest entry about a partnership itself, its documents or its activities (0 if none). One

@@ -41,9 +41,9 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 use eprime_store::{
-    ActivityFilter, ActivityTally, AuditFilter, ChangeEntry, DigestSubscription, DocumentDetail, DocumentFilter,
-    EntityType, NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result, SecurityEvent,
-    SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter, Watch, WatchedRecord,
+    ActivityFilter, ActivityTally, AuditFilter, ChangeEntry, ChangesRead, DigestSubscription, DocumentDetail,
+    DocumentFilter, EntityType, NewComment, NewPartnership, NewUser, Notification, Page, PageRequest, Result,
+    SecurityEvent, SessionRecord, Store, StoreError, StoredUser, TokenInfo, UserFilter, Watch, WatchedRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -369,6 +369,10 @@ impl Store for PostgresStore {
 
     async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEntry>> {
         changelog::changes_after(&self.reads, after, limit).await
+    }
+
+    async fn changes_of(&self, kinds: &[EntityType], after: i64, limit: u32) -> Result<ChangesRead> {
+        changelog::changes_of(&self.reads, kinds, after, limit).await
     }
 
     async fn partnership_changes(&self, partner: &PartnerCode, after: i64, limit: u32) -> Result<Vec<ChangeEntry>> {

@@ -369,6 +369,28 @@ impl ChangeEntry {
     }
 }
 
+/// What [`Store::changes_of`](crate::Store::changes_of) read: the entries of the kinds asked for,
+/// and the position to read on from.
+#[derive(Clone, Debug, Default)]
+pub struct ChangesRead {
+    pub entries: Vec<ChangeEntry>,
+    /// The newest entry looked at, of any kind (`after` itself when the log has nothing newer).
+    /// Every entry of the kinds asked for up to it is in `entries`.
+    pub reached: i64,
+}
+
+impl ChangesRead {
+    /// The result of a read that ended at `end` (the log's newest entry when it began, or the
+    /// last entry returned when `limit` cut it short).
+    pub fn new(entries: Vec<ChangeEntry>, after: i64, end: i64, limit: u32) -> Self {
+        let reached = match entries.last() {
+            Some(last) if entries.len() >= limit as usize => last.seq,
+            _ => end,
+        };
+        Self { entries, reached: reached.max(after) }
+    }
+}
+
 /// The markings a reader must be allowed to read to learn of a change (see
 /// [`ChangeEntry::visibility`]): the same rule as every read, applied to a logged change.
 #[derive(Clone, Debug, PartialEq, Eq)]

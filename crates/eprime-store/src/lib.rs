@@ -37,7 +37,7 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
-pub use change::{ChangeEntry, EntityType, LoggedRecord, NewChangeEntry, Operation, Visibility};
+pub use change::{ChangeEntry, ChangesRead, EntityType, LoggedRecord, NewChangeEntry, Operation, Visibility};
 pub use discussion::{
     CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord,
 };
@@ -198,6 +198,10 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     /// Up to `limit` entries after `after`, oldest first, for the system's fan-out of changes. A
     /// system read: whoever passes entries on applies the visibility rule to each, per recipient.
     async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEntry>>;
+    /// Up to `limit` entries about records of the `kinds` given after `after`, oldest first, and how
+    /// far the log was read: a follower of a few kinds of record moves past all the other entries
+    /// without reading them. With no kinds it reads no entry and reaches the log's end.
+    async fn changes_of(&self, kinds: &[EntityType], after: i64, limit: u32) -> Result<ChangesRead>;
     /// The newest entry's sequence number (0 for an empty log).
     async fn last_change_seq(&self) -> Result<i64>;
     /// Resolves as soon as the log holds entries after `after` — committed by this process or,

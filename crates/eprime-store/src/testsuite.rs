@@ -790,6 +790,32 @@ async fn the_change_log_is_followed_in_order(store: DynStore) {
     assert!(store.changes_after(entries[1].seq, 100).await.unwrap().is_empty());
     // Nothing new after the last entry: the wait lasts its timeout (short here).
     store.wait_for_changes(entries[1].seq, std::time::Duration::from_millis(50)).await;
+
+    // A follower of some kinds of record gets exactly the log's entries of those kinds, and moves
+    // past the others.
+    let end = entries[1].seq;
+    let whole = store.changes_after(0, 10_000).await.unwrap();
+    assert!(whole.iter().any(|e| e.entity != EntityType::Activity), "the fixture logs more than activities");
+    for kinds in
+        [&[EntityType::Activity][..], &[EntityType::Partnership, EntityType::Organisation], &[EntityType::Offering]]
+    {
+        let read = store.changes_of(kinds, 0, 10_000).await.unwrap();
+        let expected: Vec<i64> = whole.iter().filter(|e| kinds.contains(&e.entity)).map(|e| e.seq).collect();
+        assert_eq!(read.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), expected, "{kinds:?}");
+        assert_eq!(read.reached, end, "{kinds:?}: read to the log's end");
+    }
+    let none = store.changes_of(&[EntityType::Offering], start, 100).await.unwrap();
+    assert!(none.entries.is_empty());
+    assert_eq!(none.reached, end, "moved past the activities without reading them");
+    let nothing_asked = store.changes_of(&[], 0, 100).await.unwrap();
+    assert!(nothing_asked.entries.is_empty());
+    assert_eq!(nothing_asked.reached, end);
+    let cut = store.changes_of(&[EntityType::Activity], start, 1).await.unwrap();
+    assert_eq!(cut.entries.len(), 1, "the limit holds");
+    assert_eq!(cut.reached, entries[0].seq, "a read cut short by its limit reaches its last entry only");
+    let beyond = store.changes_of(&[EntityType::Activity], end, 100).await.unwrap();
+    assert!(beyond.entries.is_empty());
+    assert_eq!(beyond.reached, end, "never behind where it started");
 }
 
 async fn discussions_follow_the_visibility_of_their_subject(store: DynStore) {
