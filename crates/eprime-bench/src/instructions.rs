@@ -1,25 +1,26 @@
-//! Instructions per request: the server under callgrind, each scenario's requests sent one at a
-//! time, so two builds can be compared on a machine whose speed moves from minute to minute.
+//! Instructions per request: the server under callgrind, each scenario's requests sent over a few
+//! connections, so two builds can be compared on a machine whose speed moves from minute to minute.
 //!
 //! Timing runs of one build on these machines spread by a third; an instruction count of the same
 //! requests on the same data does not depend on what else the machine is doing. The server starts
 //! under `valgrind --tool=callgrind` with instrumentation off (so the start and the set-up sign-ins
 //! run at near-native speed). Then, per scenario: a warm-up, a wait until the server is idle, the
-//! counters zeroed, `count` requests one after another on one connection, a wait until the server
-//! is idle again (so the work a request leaves to followers of the change log is counted with it),
-//! and a dump of the counters. The figure is the dump's total over `count`.
+//! counters zeroed, `count` requests over `connections` connections (each sending one request at a
+//! time), a wait until the server is idle again (so the work a request leaves to followers of the
+//! change log is counted with it), and a dump of the counters. The figure is the dump's total over
+//! `count`.
 //!
-//! What it does not see: waiting (locks, I/O, queueing), cache misses, and the batching that only
-//! concurrency brings (a group commit holds one write here). It is a gate for CPU work, not a
-//! replacement for the timed run.
+//! What it does not see: the kernel's work, waiting (locks, I/O, queueing), cache misses, and the
+//! batching that only a heavy load brings (under callgrind a commit or a follower's pass is shared by
+//! fewer requests). It compares builds' CPU work; it does not replace the timed run.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use anyhow::{Context as _, bail};
 use serde::Serialize;
-
-use std::sync::Arc;
 
 use crate::driver::Workload;
 use crate::driver::client::Conn;
@@ -194,16 +195,7 @@ async fn send(
 /// followers of the change log have caught up. Under callgrind that is tens of milliseconds of
 /// native work.
 async fn idle(server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut before = server.stats().cpu_secs;
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = server.stats().cpu_secs;
-        if now - before < 0.01 {
-            return;
-        }
-        before = now;
-    }
+    server.wait_until_idle(Duration::from_millis(500), Duration::from_secs(60)).await;
 }
 
 /// Runs `callgrind_control <args> <pid>`. Callgrind reads commands only while the program runs,

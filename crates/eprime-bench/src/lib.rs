@@ -195,17 +195,8 @@ async fn measure(options: &Options, plan: &Plan, server: &Server, nofile: u64) -
 /// Waits (at most 30 s) until the server has finished what the previous scenario left queued:
 /// cut-off connections leave requests in flight that would otherwise be charged to the next one.
 async fn settle(server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut before = server.stats().cpu_secs;
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = server.stats().cpu_secs;
-        // Under 5 % of a core: idle but for housekeeping.
-        if now - before < 0.01 {
-            return;
-        }
-        before = now;
-    }
+    // Under 5 % of a core.
+    server.wait_until_idle(Duration::from_millis(200), Duration::from_secs(30)).await;
 }
 
 async fn http_scenario(scenario: &HttpScenario, server: &Server, phase: Duration, ceiling: f64) -> ScenarioResult {

@@ -58,8 +58,8 @@ pub struct Options {
     #[arg(long)]
     pub menu_offerings: Option<usize>,
     /// Instead of timing, count the server's instructions per request under callgrind (valgrind):
-    /// this many requests of each scenario, one at a time. Repeatable on a noisy machine, so two
-    /// builds can be compared; sign-in only when named with `--only`.
+    /// this many requests of each scenario. Repeatable on a noisy machine, so two builds can be
+    /// compared; sign-in only when named with `--only`.
     #[arg(long, value_name = "REQUESTS")]
     pub instructions: Option<u64>,
     /// With `--instructions`: connections sending at once. One shows each request's own work; a

@@ -126,6 +126,21 @@ impl Server {
         ProcStats::of(self.pid)
     }
 
+    /// Waits until the server has used under 0.01 s of CPU in one `interval` (idle but for
+    /// housekeeping), at most `limit`.
+    pub async fn wait_until_idle(&self, interval: Duration, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut before = self.stats().cpu_secs;
+        while Instant::now() < deadline {
+            tokio::time::sleep(interval).await;
+            let now = self.stats().cpu_secs;
+            if now - before < 0.01 {
+                return;
+            }
+            before = now;
+        }
+    }
+
     /// Resets the kernel's peak-resident figure (VmHWM), so each scenario reports its own peak.
     pub fn reset_peak(&self) {
         let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5");

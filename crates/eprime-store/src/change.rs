@@ -371,7 +371,7 @@ impl ChangeEntry {
 
 /// What [`Store::changes_of`](crate::Store::changes_of) read: the entries of the kinds asked for,
 /// and the position to read on from.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ChangesRead {
     pub entries: Vec<ChangeEntry>,
     /// The newest entry looked at, of any kind (`after` itself when the log has nothing newer).
