@@ -136,13 +136,15 @@ fn new_mentions(entry: &ChangeEntry) -> Vec<String> {
 /// submitted, waits for approval.
 fn needs_approval(entry: &ChangeEntry) -> bool {
     // Only the status of the record after the change, and only for the two changes that may ask.
-    let status = || {
-        let after = entry.after.as_ref().map(|a| a.fields(&["status"]));
-        after.and_then(|a| a.get("status").and_then(|s| s.as_str()).map(str::to_owned))
+    let status_is = |wanted: &str| {
+        entry
+            .after
+            .as_ref()
+            .is_some_and(|a| a.fields(&["status"]).get("status").and_then(|s| s.as_str()) == Some(wanted))
     };
     match entry.entity {
-        EntityType::Activity => entry.operation == Operation::Create && status().as_deref() == Some("proposed"),
-        EntityType::Offering => entry.operation == Operation::Transition && status().as_deref() == Some("submitted"),
+        EntityType::Activity => entry.operation == Operation::Create && status_is("proposed"),
+        EntityType::Offering => entry.operation == Operation::Transition && status_is("submitted"),
         _ => false,
     }
 }

@@ -98,10 +98,15 @@ impl Webhook {
             && entry.seq > self.since_seq
             && deliverable(entry.entity)
             && self.filter.matches(entry)
-            // Each webhook asks this of the same entry: the record is parsed whole once (and kept), so
-            // each asking reads the kept record rather than scanning the text again for its marking.
-            && entry.record().is_some()
-            && entry.visibility().is_some_and(|visibility| visibility.admits(&self.scope()))
+            && self.may_see(entry)
+    }
+
+    /// Whether the organisation may see the changed record (and a comment's subject). Each webhook
+    /// asks this of the same entry, so the record is parsed whole once and kept: every later asking
+    /// reads the kept record instead of scanning the text again for its marking.
+    fn may_see(&self, entry: &ChangeEntry) -> bool {
+        let _parsed_once = entry.record();
+        entry.visibility().is_some_and(|visibility| visibility.admits(&self.scope()))
     }
 
     /// What the change log records of a webhook: never its secret.
