@@ -257,5 +257,39 @@ pub async fn serve_app(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(without_nagle(listener), app).with_graceful_shutdown(shutdown).await
+}
+
+/// Accepts connections with `TCP_NODELAY` set (axum's `serve` leaves Nagle's algorithm on). With
+/// it on, a small write that follows another before the peer has acknowledged the first is held
+/// until the acknowledgement comes back: over a network, a round trip or more (the peer may delay
+/// its acknowledgement by up to 40 ms) for the second of two stream events committed in quick
+/// succession. Every write e-PRIME makes is a whole response or a whole event, so there is nothing
+/// for the algorithm to merge. (On loopback acknowledgements return within microseconds, so the
+/// benchmark cannot show the difference.)
+fn without_nagle(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set_nodelay(connection: &mut tokio::net::TcpStream) {
+        if let Err(error) = connection.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on an accepted connection");
+        }
+    }
+    listener.tap_io(set_nodelay)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagles_algorithm_off() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = super::without_nagle(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY is not set on the accepted connection");
+    }
 }
