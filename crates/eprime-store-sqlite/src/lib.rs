@@ -544,6 +544,18 @@ mod tests {
         }
     }
 
+    /// SQLite is compiled without its memory statistics (`.cargo/config.toml` says why): kept, they
+    /// make every allocation of every connection take one process-wide mutex.
+    #[tokio::test]
+    async fn sqlite_is_built_without_memory_statistics() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let used: i64 = sqlx::query_scalar("SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')")
+            .fetch_one(&store.reader)
+            .await
+            .unwrap();
+        assert_eq!(used, 1, "SQLite was built with SQLITE_DEFAULT_MEMSTATUS on: is LIBSQLITE3_FLAGS overridden?");
+    }
+
     /// The settings `open` chooses for the writer and for the readers (why: see `open`).
     #[tokio::test]
     async fn the_writer_checkpoints_often_and_keeps_a_large_cache_and_the_readers_a_small_one() {
