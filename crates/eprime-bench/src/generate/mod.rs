@@ -6,6 +6,7 @@
 
 mod menu;
 mod postgres;
+mod progress;
 mod volume;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use volume::{Volumes, bench_username};
 
+use self::progress::Progress;
 use crate::options::{DatabaseKind, Options, Scale};
 
 /// Bump whenever the generated data changes shape or volume: cached databases of another version
@@ -166,7 +168,9 @@ pub async fn generate(store: &DynStore, scale: Scale, menu_total: Option<usize>)
         generated.menu_offerings +=
             menu::generate_menu(store, total.saturating_sub(generated.menu_offerings), 'T').await?;
     }
+    eprintln!("recording what a first start would find overdue …");
     record_overdue(store).await?;
+    eprintln!("catching the notifier and the webhook queue up with the change log …");
     catch_up_followers(store).await?;
     generated.change_log = store.last_change_seq().await?;
     generated.total_secs = started.elapsed().as_secs_f64();
@@ -189,8 +193,23 @@ async fn record_overdue(store: &DynStore) -> anyhow::Result<()> {
 async fn catch_up_followers(store: &DynStore) -> anyhow::Result<()> {
     // Until a batch finds nothing left: a store may take fewer entries per batch than asked.
     const BATCH: u32 = 1000;
-    while store.generate_notifications(BATCH).await? > 0 {}
-    while store.enqueue_deliveries(BATCH).await?.entries > 0 {}
+    let entries = usize::try_from(store.last_change_seq().await?).unwrap_or(0);
+    let notified = Progress::new("change-log entries notified", entries);
+    loop {
+        let recorded = store.generate_notifications(BATCH).await?;
+        if recorded == 0 {
+            break;
+        }
+        notified.add(recorded);
+    }
+    let queued = Progress::new("change-log entries passed to the webhook queue", entries);
+    loop {
+        let passed = store.enqueue_deliveries(BATCH).await?.entries;
+        if passed == 0 {
+            break;
+        }
+        queued.add(passed);
+    }
     // Give the SQLite writer a moment to settle before the file is closed and copied.
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())

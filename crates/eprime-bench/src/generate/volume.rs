@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Generated;
+use super::progress::Progress;
 use crate::options::Scale;
 
 /// Writes in flight at once. The SQLite store has one writer connection, so this only overlaps
@@ -31,6 +32,11 @@ pub struct Volumes {
     pub allies: usize,
     pub activities: usize,
     pub users: usize,
+    /// How many of the users are NATO staff: one in ten, up to this many. Headquarters' staff does
+    /// not grow with the partners' and Allies' accounts, and every activity proposed is announced
+    /// to every member of staff (`notify::Wanted::approvers`): with one in ten at L, 5,000 of them,
+    /// the notifications alone (150 million) outgrew the disk.
+    pub nato_staff: usize,
     /// The change log's length once updates are written.
     pub change_log: usize,
     /// Ten years of menu offerings and their participants (the menu API is not on this branch yet).
@@ -52,6 +58,7 @@ impl Volumes {
             allies: 32,
             activities: 100_000 * factor,
             users: 5_000 * factor,
+            nato_staff: 500,
             change_log: 500_000 * factor,
             menu_offerings: 14_000 * factor,
             menu_participants: 50_000 * factor,
@@ -381,15 +388,7 @@ async fn write_users(
     password_hash: &str,
 ) -> anyhow::Result<usize> {
     let progress = &Progress::new("users", volumes.users);
-    let users = (0..volumes.users).map(|n| {
-        // Six in ten partner officers, three in ten Ally officers, one in ten NATO staff.
-        let binding = match n % 10 {
-            0..=5 => RoleBinding::new(Role::PartnerOfficer, Some(partners[n % partners.len()].clone()), None),
-            6..=8 => RoleBinding::new(Role::AllyOfficer, None, Some(allies[n % allies.len()].clone())),
-            _ => RoleBinding::new(Role::NatoStaff, None, None),
-        };
-        (n, binding)
-    });
+    let users = (0..volumes.users).map(|n| (n, binding_of(n, volumes, partners, allies)));
     futures::stream::iter(users)
         .map(|(n, binding)| async move {
             let binding = binding.map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -412,6 +411,21 @@ async fn write_users(
         .try_collect::<Vec<_>>()
         .await
         .map(|done| done.len())
+}
+
+/// The role of the `n`th generated account: six in ten partner officers, three in ten Ally
+/// officers, one in ten NATO staff up to `volumes.nato_staff` (partner officers after that).
+fn binding_of(
+    n: usize,
+    volumes: &Volumes,
+    partners: &[PartnerCode],
+    allies: &[OrgCode],
+) -> Result<RoleBinding, eprime_domain::FieldError> {
+    match n % 10 {
+        6..=8 => RoleBinding::new(Role::AllyOfficer, None, Some(allies[n % allies.len()].clone())),
+        9 if n / 10 < volumes.nato_staff => RoleBinding::new(Role::NatoStaff, None, None),
+        _ => RoleBinding::new(Role::PartnerOfficer, Some(partners[n % partners.len()].clone()), None),
+    }
 }
 
 /// The name of the `n`th generated account.
@@ -466,24 +480,33 @@ async fn write_updates(
         .map(|done| done.len())
 }
 
-/// Prints how far a long write has got, every tenth.
-struct Progress {
-    what: &'static str,
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-    started: Instant,
-}
+#[cfg(test)]
+mod tests {
+    use eprime_domain::{OrgCode, PartnerCode, Role};
 
-impl Progress {
-    fn new(what: &'static str, total: usize) -> Self {
-        Self { what, total, done: std::sync::atomic::AtomicUsize::new(0), started: Instant::now() }
+    use super::{Volumes, binding_of};
+    use crate::options::Scale;
+
+    fn roles(scale: Scale) -> [usize; 3] {
+        let volumes = Volumes::of(scale).unwrap();
+        let partners: Vec<_> = ["JPN", "KOR"].into_iter().map(|c| PartnerCode::parse(c).unwrap()).collect();
+        let allies: Vec<_> = ["FRA", "USA"].into_iter().map(|c| OrgCode::parse(c).unwrap()).collect();
+        let mut counts = [0; 3];
+        for n in 0..volumes.users {
+            let role = binding_of(n, &volumes, &partners, &allies).unwrap().role;
+            counts[match role {
+                Role::PartnerOfficer => 0,
+                Role::AllyOfficer => 1,
+                Role::NatoStaff => 2,
+                other => panic!("unexpected role {other:?}"),
+            }] += 1;
+        }
+        counts
     }
 
-    fn tick(&self) {
-        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if self.total >= 10 && done.is_multiple_of(self.total / 10) {
-            let secs = self.started.elapsed().as_secs_f64();
-            eprintln!("  {} {done}/{} ({:.0}/s)", self.what, self.total, done as f64 / secs.max(1e-9));
-        }
+    #[test]
+    fn staff_is_one_in_ten_at_m_and_does_not_grow_at_l() {
+        assert_eq!(roles(Scale::M), [3_000, 1_500, 500]);
+        assert_eq!(roles(Scale::L), [34_500, 15_000, 500]);
     }
 }
