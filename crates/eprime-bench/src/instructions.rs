@@ -15,9 +15,8 @@
 //! fewer requests). It compares builds' CPU work; it does not replace the timed run.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;

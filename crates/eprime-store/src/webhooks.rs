@@ -421,6 +421,9 @@ mod tests {
         assert!(!Webhook { filter: documents, ..jpn.clone() }.wants(&change));
         let korea = ChangeFilter { partnership: Some(PartnerCode::parse("KOR").unwrap()), entities: None };
         assert!(!Webhook { filter: korea, ..nato }.wants(&change));
+        // Organisations and areas are public reference data, whatever their log entry holds.
+        let removed = ChangeEntry { entity: EntityType::Organisation, after: None, ..change.clone() };
+        assert!(kor.wants(&removed), "an organisation's change without a record is still public");
     }
 
     #[test]

@@ -39,8 +39,12 @@ pub struct Volumes {
     pub nato_staff: usize,
     /// The change log's length once updates are written.
     pub change_log: usize,
-    /// Ten years of menu offerings and their participants (the menu API is not on this branch yet).
+    /// Ten years of menu offerings.
     pub menu_offerings: usize,
+    /// The participants the scale names (people nominated to menu events). **Not generated
+    /// yet**: the data holds only the demo's nominations (48). Writing them needs nominations that
+    /// pass the domain's rules (seats, quotas, deadlines) on past offerings, and a new generator
+    /// version.
     pub menu_participants: usize,
 }
 
