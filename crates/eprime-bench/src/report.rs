@@ -187,7 +187,11 @@ pub fn markdown(r: &Results) -> String {
         g.activities,
         g.users,
         g.change_log,
-        if g.menu_offerings > 0 { format!(", {} menu offerings", g.menu_offerings) } else { String::new() },
+        if g.menu_offerings > 0 {
+            format!(", {} menu offerings, {} participants", g.menu_offerings, g.participants)
+        } else {
+            String::new()
+        },
         if r.data.from_cache { "cached".to_owned() } else { format!("generated in {:.1} s", g.total_secs) }
     );
     let _ = writeln!(out, "Each phase {:.1} s; fixed rate {} req/s unless stated.\n", r.phase_secs, r.rate);

@@ -102,6 +102,8 @@ pub struct Summary {
     pub documents: usize,
     pub activities: usize,
     pub menu_offerings: usize,
+    /// Japan's nominations to menu events (participants).
+    pub nominations: usize,
     pub accounts: usize,
 }
 
@@ -127,7 +129,7 @@ pub async fn load(
     let activities = load_activities(store, &loader, &documents).await?;
     // The menu around today, its statuses as they stand today.
     let today = time::OffsetDateTime::now_utc().date();
-    let menu_offerings = menu::load(store, &loader, today).await?;
+    let menu::Loaded { offerings: menu_offerings, nominations } = menu::load(store, &loader, today).await?;
     let accounts = load_accounts(store, password, hash_password).await?;
     let summary = Summary {
         organisations,
@@ -136,6 +138,7 @@ pub async fn load(
         documents: documents.len(),
         activities,
         menu_offerings,
+        nominations,
         accounts,
     };
     tracing::info!(?summary, "demo loaded");

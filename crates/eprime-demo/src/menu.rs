@@ -214,11 +214,17 @@ const JAPANESE_NAMES: &[(&str, &str)] = &[
     ("Nakamura Emi", "Mr"),
 ];
 
+/// What [`load`] wrote.
+pub struct Loaded {
+    pub offerings: usize,
+    pub nominations: usize,
+}
+
 /// Japan's part in the menu: nominations to events it is eligible for, the provider's
 /// decisions, and for events already held, attendance, feedback and reports. Goes through the
 /// same store operations (and rules) as the API; offerings are stored as `published` first and
 /// moved on as their dates demand.
-pub async fn load(store: &dyn Store, loader: &Principal, today: Date) -> Result<usize, DemoError> {
+pub async fn load(store: &dyn Store, loader: &Principal, today: Date) -> Result<Loaded, DemoError> {
     let record = |what: String| move |source| DemoError::Record { what, source };
     let officer = Principal {
         user_id: UserId::new(),
@@ -233,6 +239,7 @@ pub async fn load(store: &dyn Store, loader: &Principal, today: Date) -> Result<
         .map_err(|e| data_error("menu", e))?,
     };
     let mut count = 0;
+    let mut nominated = 0;
     let mut chosen = 0;
     for (n, mut new) in offerings(today)?.into_iter().enumerate() {
         let target = new.status;
@@ -270,6 +277,7 @@ pub async fn load(store: &dyn Store, loader: &Principal, today: Date) -> Result<
             let nomination =
                 store.nominate(&officer, new, nominated_on).await.map_err(record(format!("nomination to {n}")))?;
             nominations.push(nomination);
+            nominated += 1;
         }
         let is_open = target == OfferingStatus::Published;
         if is_open && chosen % 3 == 0 {
@@ -319,7 +327,7 @@ pub async fn load(store: &dyn Store, loader: &Principal, today: Date) -> Result<
                 .map_err(record(format!("report on {n}")))?;
         }
     }
-    Ok(count)
+    Ok(Loaded { offerings: count, nominations: nominated })
 }
 
 #[cfg(test)]

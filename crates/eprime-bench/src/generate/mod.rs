@@ -5,6 +5,7 @@
 //! data has exactly the shape the server produces (change log, releasability, child tables).
 
 mod menu;
+mod participants;
 mod postgres;
 mod progress;
 mod volume;
@@ -18,12 +19,13 @@ use serde::Serialize;
 
 pub use volume::{Volumes, bench_username};
 
+use self::participants::Planned;
 use self::progress::Progress;
 use crate::options::{DatabaseKind, Options, Scale};
 
 /// Bump whenever the generated data changes shape or volume: cached databases of another version
 /// are not reused.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// The seed of every random choice the generator makes.
 pub const SEED: u64 = 0x00e9_41e0_2026;
@@ -33,6 +35,7 @@ pub const PASSWORD: &str = eprime_demo::DEFAULT_PASSWORD;
 
 /// What the generator wrote, and how fast.
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Generated {
     pub partnerships: usize,
     pub allies: usize,
@@ -41,9 +44,13 @@ pub struct Generated {
     pub updates: usize,
     pub change_log: i64,
     pub menu_offerings: usize,
-    /// Seconds spent writing activities, users and updates (the Store's write speed).
+    /// People nominated to menu events.
+    pub participants: usize,
+    /// Seconds spent writing activities, users, the menu with its participants, and updates (the
+    /// Store's write speed).
     pub activities_secs: f64,
     pub users_secs: f64,
+    pub menu_secs: f64,
     pub updates_secs: f64,
     pub total_secs: f64,
 }
@@ -114,12 +121,16 @@ async fn sqlite_cache(options: &Options, dir: &Path) -> anyhow::Result<(PathBuf,
     let generated = result?;
     std::fs::write(marker(&path), serde_json::to_vec_pretty(&generated)?)?;
     eprintln!(
-        "generated in {:.1} s: {} activities ({:.1} s), {} users ({:.1} s), {} updates ({:.1} s), change log {}",
+        "generated in {:.1} s: {} activities ({:.1} s), {} users ({:.1} s), {} menu offerings and {} participants \
+         ({:.1} s), {} updates ({:.1} s), change log {}",
         generated.total_secs,
         generated.activities,
         generated.activities_secs,
         generated.users,
         generated.users_secs,
+        generated.menu_offerings,
+        generated.participants,
+        generated.menu_secs,
         generated.updates,
         generated.updates_secs,
         generated.change_log
@@ -158,15 +169,19 @@ pub async fn generate(store: &DynStore, scale: Scale, menu_total: Option<usize>)
         activities: summary.activities,
         users: summary.accounts,
         menu_offerings: summary.menu_offerings,
+        participants: summary.nominations,
         ..Generated::default()
     };
     if let Some(volumes) = Volumes::of(scale) {
         volume::generate(store, &volumes, &hash, &mut generated).await?;
-        generated.menu_offerings += menu::generate_menu(store, volumes.menu_offerings, 'Y').await?;
     }
     if let Some(total) = menu_total {
-        generated.menu_offerings +=
-            menu::generate_menu(store, total.saturating_sub(generated.menu_offerings), 'T').await?;
+        // More offerings for the search alone, without participants.
+        let today = time::OffsetDateTime::now_utc().date();
+        let offerings = menu::years(total.saturating_sub(generated.menu_offerings), 'T', today)?;
+        generated.menu_offerings += offerings.len();
+        let plans = offerings.into_iter().map(|offering| Planned { offering, nominations: Vec::new() }).collect();
+        menu::write(store, plans, volume::IN_FLIGHT, today).await?;
     }
     eprintln!("recording what a first start would find overdue …");
     record_overdue(store).await?;

@@ -19,11 +19,12 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Generated;
 use super::progress::Progress;
+use super::{menu, participants};
 use crate::options::Scale;
 
 /// Writes in flight at once. The SQLite store has one writer connection, so this only overlaps
 /// the harness's and sqlx's work with the database's; PostgreSQL would take more.
-const IN_FLIGHT: usize = 16;
+pub(super) const IN_FLIGHT: usize = 16;
 
 /// How much of everything a scale holds.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -41,10 +42,7 @@ pub struct Volumes {
     pub change_log: usize,
     /// Ten years of menu offerings.
     pub menu_offerings: usize,
-    /// The participants the scale names (people nominated to menu events). **Not generated
-    /// yet**: the data holds only the demo's nominations (48). Writing them needs nominations that
-    /// pass the domain's rules (seats, quotas, deadlines) on past offerings, and a new generator
-    /// version.
+    /// People nominated to menu events, the demo's included (see [`super::participants`]).
     pub menu_participants: usize,
 }
 
@@ -150,6 +148,24 @@ pub async fn generate(
     generated.users += write_users(store, volumes, &partners, &allies, password_hash).await?;
     generated.users_secs = started.elapsed().as_secs_f64();
 
+    let started = Instant::now();
+    let today = time::OffsetDateTime::now_utc().date();
+    let offerings = menu::years(volumes.menu_offerings, 'Y', today)?;
+    let frameworks: Vec<(PartnerCode, Framework)> = store
+        .list_partnerships(&ReadScope::system())
+        .await?
+        .into_iter()
+        .filter(|p| partners.contains(&p.partner))
+        .map(|p| (p.partner, p.framework))
+        .collect();
+    let wanted = volumes.menu_participants.saturating_sub(generated.participants);
+    // Japan's quota on open events is left to the nominations scenario, which nominates as Japan.
+    let plans = participants::plan(offerings, &frameworks, &partners[0], wanted, &mut rng);
+    generated.menu_offerings += plans.len();
+    generated.participants += menu::write(store, plans, IN_FLIGHT, today).await?;
+    generated.menu_secs = started.elapsed().as_secs_f64();
+
+    // Last, so that the change log, whatever the menu added, is as long as the scale asks.
     let started = Instant::now();
     generated.updates = write_updates(store, &loader, volumes, &ids, &mut rng).await?;
     generated.updates_secs = started.elapsed().as_secs_f64();
