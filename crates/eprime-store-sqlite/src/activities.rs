@@ -20,6 +20,7 @@ use crate::changelog::{self, append};
 use crate::codec::{
     backend, date_text, db_error, from_json, instant_text, json, marking, now, parse_date, parse_instant, split_codes,
 };
+use crate::group_commit::WriteTx;
 use crate::scope::{SqliteQuery, bind_scope, visible};
 
 /// The list order of an activity (newest start first, undated last): `YYYY-MM-DD|<id>`, or
@@ -140,18 +141,17 @@ fn like_pattern(phrase: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// One activity by id, if `scope` may see it (the scope's four parameters, then the id as `?5`).
+const BY_ID: &str =
+    concat!(activity_select!(), " WHERE a.id = ?5 AND ", visible!("activity", "a", "id", released_to = "partnership"));
+
 pub(crate) async fn fetch<'e>(
     executor: impl SqliteExecutor<'e>,
     scope: &ReadScope,
     id: ActivityId,
 ) -> Result<Option<Activity>, StoreError> {
-    let sql = concat!(
-        activity_select!(),
-        " WHERE a.id = ?5 AND ",
-        visible!("activity", "a", "id", released_to = "partnership")
-    );
     let row =
-        bind_scope(sqlx::query(sql), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
+        bind_scope(sqlx::query(BY_ID), scope).bind(id.to_string()).fetch_optional(executor).await.map_err(db_error)?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -377,7 +377,8 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewActiv
     store.writes.write(move |tx| Box::pin(async move { create_in(tx, &actor, new).await })).await
 }
 
-async fn create_in(tx: &mut SqliteConnection, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
+async fn create_in(tx: &mut WriteTx, actor: &Principal, new: NewActivity) -> Result<Activity, StoreError> {
+    let tx = tx.connection().await?;
     let scope = Caller::User(actor.clone()).read_scope();
     crate::partnerships::ensure_visible(&mut *tx, &scope, &new.partnership).await?;
     let at = now();
@@ -460,7 +461,7 @@ pub(crate) async fn update(
 }
 
 async fn update_in(
-    tx: &mut SqliteConnection,
+    tx: &mut WriteTx,
     actor: &Principal,
     id: ActivityId,
     expected_version: Option<i64>,
@@ -468,6 +469,7 @@ async fn update_in(
 ) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let current = load_for_write(&mut *tx, &scope, id, expected_version).await?;
+    let tx = tx.connection().await?;
     may_edit_activity(actor, &current.partnership)?;
     let mut next = changes.apply_to(&current)?;
     check_references(&mut *tx, &scope, Some(&current), &next).await?;
@@ -494,7 +496,7 @@ pub(crate) async fn transition(
 }
 
 async fn transition_in(
-    tx: &mut SqliteConnection,
+    tx: &mut WriteTx,
     actor: &Principal,
     id: ActivityId,
     expected_version: Option<i64>,
@@ -503,6 +505,7 @@ async fn transition_in(
 ) -> Result<Activity, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let current = load_for_write(&mut *tx, &scope, id, expected_version).await?;
+    let tx = tx.connection().await?;
     may_transition_activity(actor, &current.partnership, to)?;
     let status = current.status.transition(to, reason.as_deref())?;
     let reason = match reason.filter(|_| status.needs_reason()) {
@@ -518,14 +521,21 @@ async fn transition_in(
     Ok(next)
 }
 
-/// Reads the activity a write is about, as the actor sees it, and checks the caller's version.
+/// Reads the activity a write is about, as the actor sees it, and checks the caller's version. The
+/// write's first statement: its savepoint is opened in the same round trip.
 async fn load_for_write(
-    tx: &mut SqliteConnection,
+    tx: &mut WriteTx,
     scope: &ReadScope,
     id: ActivityId,
     expected_version: Option<i64>,
 ) -> Result<Activity, StoreError> {
-    let current = fetch(&mut *tx, scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("activity {id}")))?;
+    let row = tx
+        .first(BY_ID, async |sql, connection| {
+            bind_scope(sqlx::query(AssertSqlSafe(sql)), scope).bind(id.to_string()).fetch_optional(connection).await
+        })
+        .await?;
+    let current =
+        row.as_ref().map(from_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("activity {id}")))?;
     match expected_version {
         Some(expected) if expected != current.version => Err(StoreError::Stale { expected, current: current.version }),
         _ => Ok(current),

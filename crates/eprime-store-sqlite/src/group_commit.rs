@@ -12,6 +12,12 @@
 //! The writes run on a task of their own (`run`), which takes the writer connection for each group. A
 //! write whose caller goes away meanwhile (a client that disconnects) is still made, as it would be
 //! once its transaction had started.
+//!
+//! Every statement is a round trip to the connection's thread (sqlx runs each SQLite connection on a
+//! thread of its own), and on a machine where the server has one core each round trip is two or more
+//! context switches. So the statements that open a write's savepoint (and a group's transaction) are
+//! not sent on their own when they need not be: a write whose first statement is a read sends them in
+//! front of it ([`WriteTx::first`]).
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -19,7 +25,8 @@ use std::panic::AssertUnwindSafe;
 use eprime_store::StoreError;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::db_error;
@@ -29,7 +36,7 @@ use crate::codec::db_error;
 const MAX_GROUP: usize = 64;
 
 type Answer = Result<Box<dyn Any + Send>, StoreError>;
-type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Answer> + Send>;
+type Work = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Answer> + Send>;
 
 struct Write {
     work: Work,
@@ -56,11 +63,10 @@ impl GroupCommit {
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let work: Work =
-            Box::new(move |connection| work(connection).map(|done| done.map(|t| Box::new(t) as Box<_>)).boxed());
+        let work: Work = Box::new(move |tx| work(tx).map(|done| done.map(|t| Box::new(t) as Box<_>)).boxed());
         self.queue
             .send(Write { work, reply })
             .map_err(|_| StoreError::Backend("the database is closed: no more writes".to_owned()))?;
@@ -113,51 +119,103 @@ async fn run_group(
     pending: &mut std::vec::IntoIter<Write>,
     done: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
 ) -> Result<(), StoreError> {
-    let mut connection = writer.acquire().await.map_err(db_error)?;
-    let outcome = run_in_transaction(&mut connection, pending, done).await;
+    let connection = writer.acquire().await.map_err(db_error)?;
+    let mut tx = WriteTx { connection, opening: Some(BEGIN), opening_failed: false };
+    let outcome = run_in_transaction(&mut tx, pending, done).await;
     if outcome.is_err() {
         // However far the group got, the connection goes back to the pool outside a transaction.
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await;
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *tx.connection).await;
     }
     outcome
 }
 
-/// Each write runs in the savepoint `w`. The statements between two writes are sent together, so a
-/// group costs one round trip to the connection's thread per write besides the write's own: `RELEASE w;
-/// SAVEPOINT w` after a write that succeeded, `ROLLBACK TO w` after one that failed (which undoes it
-/// and leaves `w` open and empty for the next).
+/// What opens a group's transaction and its first write's savepoint.
+const BEGIN: &str = "BEGIN IMMEDIATE; SAVEPOINT w";
+/// What opens the next write's savepoint after one that succeeded.
+const AFTER_SUCCESS: &str = "RELEASE w; SAVEPOINT w";
+/// What undoes a write that failed, leaving `w` open and empty for the next.
+const AFTER_FAILURE: &str = "ROLLBACK TO w";
+
+/// The writer connection as one queued write sees it: inside its group's transaction, in a savepoint of
+/// its own (`w`) that is rolled back if the write fails.
+///
+/// The statements that open that savepoint are sent with the write's first statement when it asks
+/// ([`WriteTx::first`]), else on their own when it first takes the connection
+/// ([`WriteTx::connection`]). Either way they reach the connection before anything the write sends.
+pub(crate) struct WriteTx {
+    connection: PoolConnection<Sqlite>,
+    /// Still to be sent before this write's first statement; `None` once sent.
+    opening: Option<&'static str>,
+    /// The statement that carried the opening failed: what it left open is unknown, so the group
+    /// cannot go on.
+    opening_failed: bool,
+}
+
+impl WriteTx {
+    /// The connection, with this write's savepoint open (sending the statements that open it as a
+    /// round trip of their own, when no statement has carried them yet).
+    pub(crate) async fn connection(&mut self) -> Result<&mut SqliteConnection, StoreError> {
+        if let Some(opening) = self.opening.take()
+            && let Err(error) = sqlx::raw_sql(opening).execute(&mut *self.connection).await
+        {
+            self.opening_failed = true;
+            return Err(db_error(error));
+        }
+        Ok(&mut *self.connection)
+    }
+
+    /// Runs the write's first statement: `statement` is given `sql`, with the statements that open
+    /// the savepoint in front of it when they are still to be sent, so both take one round trip. It
+    /// must be the write's first use of the connection. An error of that statement fails the whole
+    /// group, not only this write: the savepoint may not have been opened.
+    pub(crate) async fn first<T>(
+        &mut self,
+        sql: &str,
+        statement: impl AsyncFnOnce(String, &mut SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, StoreError> {
+        let opening = self.opening.take();
+        let sql = match opening {
+            Some(opening) => format!("{opening}; {sql}"),
+            None => sql.to_owned(),
+        };
+        let outcome = statement(sql, &mut self.connection).await;
+        self.opening_failed = outcome.is_err() && opening.is_some();
+        outcome.map_err(db_error)
+    }
+}
+
+/// Runs the writes one after another, each in the savepoint `w`, and commits those that succeeded.
+/// Between two writes the savepoint is released (`RELEASE w; SAVEPOINT w`) or, after one that failed,
+/// rolled back (`ROLLBACK TO w`, which undoes it and leaves `w` open and empty for the next); those
+/// statements go with the next write's first (see [`WriteTx`]). A write that sent nothing (refused
+/// before its first statement) leaves them for the one after.
 async fn run_in_transaction(
-    connection: &mut SqliteConnection,
+    tx: &mut WriteTx,
     pending: &mut std::vec::IntoIter<Write>,
     done: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
 ) -> Result<(), StoreError> {
-    sqlx::raw_sql("BEGIN IMMEDIATE; SAVEPOINT w").execute(&mut *connection).await.map_err(db_error)?;
-    let mut last_succeeded = None;
+    let mut last_sent_succeeded = None;
     for Write { work, reply } in pending.by_ref() {
-        let between = match last_succeeded {
-            Some(true) => Some("RELEASE w; SAVEPOINT w"),
-            Some(false) => Some("ROLLBACK TO w"),
-            None => None,
-        };
-        if let Some(between) = between
-            && let Err(error) = sqlx::raw_sql(between).execute(&mut *connection).await
-        {
-            let error = db_error(error);
-            done.push((reply, Err(StoreError::Backend(format!("the write was not made: {error}")))));
+        let answer = guarded(work(&mut *tx)).await;
+        if tx.opening_failed {
+            let error = StoreError::Backend("a write's savepoint could not be opened".to_owned());
+            done.push((reply, answer));
             return Err(error);
         }
-        let answer = guarded(work(&mut *connection)).await;
-        last_succeeded = Some(answer.is_ok());
+        if tx.opening.is_none() {
+            last_sent_succeeded = Some(answer.is_ok());
+            tx.opening = Some(if answer.is_ok() { AFTER_SUCCESS } else { AFTER_FAILURE });
+        }
         done.push((reply, answer));
     }
-    let finish = if !done.iter().any(|(_, answer)| answer.is_ok()) {
-        "ROLLBACK"
-    } else if last_succeeded == Some(false) {
-        "ROLLBACK TO w; COMMIT"
-    } else {
-        "COMMIT"
+    let finish = match last_sent_succeeded {
+        // Nothing was sent: no transaction was begun.
+        None => return Ok(()),
+        _ if !done.iter().any(|(_, answer)| answer.is_ok()) => "ROLLBACK",
+        Some(false) => "ROLLBACK TO w; COMMIT",
+        Some(true) => "COMMIT",
     };
-    sqlx::raw_sql(finish).execute(&mut *connection).await.map_err(db_error)?;
+    sqlx::raw_sql(finish).execute(&mut *tx.connection).await.map_err(db_error)?;
     Ok(())
 }
 
@@ -186,12 +244,14 @@ mod tests {
         (dir, pool)
     }
 
+    /// A write that inserts `n`, sending its savepoint on its own first, then fails if asked.
     fn insert(
         n: i64,
         then_fail: bool,
-    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<i64, StoreError>> {
-        move |connection| {
+    ) -> impl for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<i64, StoreError>> {
+        move |tx| {
             Box::pin(async move {
+                let connection = tx.connection().await?;
                 sqlx::query("INSERT INTO t (n) VALUES (?1)")
                     .bind(n)
                     .execute(&mut *connection)
@@ -200,6 +260,62 @@ mod tests {
                 if then_fail { Err(StoreError::Conflict(format!("{n} refused"))) } else { Ok(n) }
             })
         }
+    }
+
+    /// The same, its savepoint sent in front of its insert (`sql`, `INSERT INTO t (n) VALUES (?1)`
+    /// unless a test wants a statement that fails).
+    fn insert_first(
+        n: i64,
+        sql: &'static str,
+        then_fail: bool,
+    ) -> impl for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<i64, StoreError>> {
+        move |tx| {
+            Box::pin(async move {
+                tx.first(sql, async |sql, connection| {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(n).execute(connection).await
+                })
+                .await?;
+                if then_fail { Err(StoreError::Conflict(format!("{n} refused"))) } else { Ok(n) }
+            })
+        }
+    }
+
+    const INSERT: &str = "INSERT INTO t (n) VALUES (?1)";
+
+    type TestWrite = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<i64, StoreError>> + Send>;
+
+    /// A write refused before it sends anything.
+    fn refuse(_tx: &mut WriteTx) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Err(StoreError::Conflict("refused before any statement".to_owned())) })
+    }
+
+    /// Runs `writes` as one group: queued while the writer connection is held, with a harmless
+    /// write first (the writer may take one before the rest arrive). Their answers, in order.
+    async fn as_one_group(
+        group: &GroupCommit,
+        pool: &SqlitePool,
+        writes: Vec<TestWrite>,
+    ) -> Vec<Result<i64, StoreError>> {
+        let held = pool.acquire().await.unwrap();
+        let early = tokio::spawn({
+            let group = group.clone();
+            async move { group.write(refuse).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut queued = Vec::new();
+        for write in writes {
+            let group = group.clone();
+            queued.push(tokio::spawn(async move { group.write(write).await }));
+            // In the order given.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(held);
+        assert!(early.await.unwrap().is_err());
+        let mut answers = Vec::new();
+        for write in queued {
+            answers.push(write.await.unwrap());
+        }
+        answers
     }
 
     async fn stored(pool: &SqlitePool) -> Vec<i64> {
@@ -240,7 +356,7 @@ mod tests {
         let (_dir, pool) = writer().await;
         let group = GroupCommit::start(pool.clone());
         assert!(group.write(insert(1, true)).await.is_err());
-        fn buggy(_connection: &mut SqliteConnection) -> BoxFuture<'_, Result<(), StoreError>> {
+        fn buggy(_tx: &mut WriteTx) -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async { panic!("a bug in a write") })
         }
         let panicked = group.write(buggy).await;
@@ -260,8 +376,9 @@ mod tests {
             .await
             .unwrap();
         sqlx::query("PRAGMA foreign_keys = ON").execute(&pool).await.unwrap();
-        fn orphan(connection: &mut SqliteConnection) -> BoxFuture<'_, Result<(), StoreError>> {
+        fn orphan(tx: &mut WriteTx) -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async move {
+                let connection = tx.connection().await?;
                 sqlx::query("INSERT INTO child (p) VALUES (42)").execute(&mut *connection).await.map_err(db_error)?;
                 Ok(())
             })
@@ -289,5 +406,76 @@ mod tests {
             assert!(error.to_string().contains("not committed"), "{error}");
         }
         assert_eq!(stored(&pool).await, Vec::<i64>::new(), "nothing of the group was kept");
+    }
+
+    #[tokio::test]
+    async fn a_savepoint_sent_with_a_first_statement_rolls_back_that_write_alone() {
+        let (_dir, pool) = writer().await;
+        let group = GroupCommit::start(pool.clone());
+        let answers = as_one_group(
+            &group,
+            &pool,
+            vec![
+                Box::new(insert_first(1, INSERT, false)),
+                Box::new(insert_first(2, INSERT, true)),
+                Box::new(insert(3, false)),
+                Box::new(insert_first(4, INSERT, true)),
+                Box::new(insert_first(5, INSERT, false)),
+                Box::new(insert_first(6, INSERT, true)),
+            ],
+        )
+        .await;
+        let refused: Vec<bool> = answers.iter().map(Result::is_err).collect();
+        assert_eq!(refused, [false, true, false, true, false, true]);
+        assert_eq!(stored(&pool).await, vec![1, 3, 5], "each refused write undid its own insert only");
+    }
+
+    #[tokio::test]
+    async fn a_write_refused_before_its_first_statement_undoes_nothing_of_the_one_before() {
+        let (_dir, pool) = writer().await;
+        let group = GroupCommit::start(pool.clone());
+        // Were the refused write to take the savepoint of the one before it as its own, rolling it
+        // back would undo 1 (or 3), whose callers are told they were made.
+        let answers = as_one_group(
+            &group,
+            &pool,
+            vec![
+                Box::new(insert_first(1, INSERT, false)),
+                Box::new(refuse),
+                Box::new(insert_first(2, INSERT, false)),
+                Box::new(insert(3, false)),
+                Box::new(refuse),
+            ],
+        )
+        .await;
+        let refused: Vec<bool> = answers.iter().map(Result::is_err).collect();
+        assert_eq!(refused, [false, true, false, false, true]);
+        assert_eq!(stored(&pool).await, vec![1, 2, 3]);
+        // A group where every write is refused before sending anything begins no transaction.
+        let answers = as_one_group(&group, &pool, vec![Box::new(refuse), Box::new(refuse)]).await;
+        assert!(answers.iter().all(Result::is_err));
+        assert_eq!(group.write(insert_first(4, INSERT, false)).await.unwrap(), 4, "the writer is free");
+    }
+
+    #[tokio::test]
+    async fn a_first_statement_that_fails_with_the_savepoint_in_front_fails_the_whole_group() {
+        let (_dir, pool) = writer().await;
+        let group = GroupCommit::start(pool.clone());
+        let answers = as_one_group(
+            &group,
+            &pool,
+            vec![
+                Box::new(insert_first(1, INSERT, false)),
+                Box::new(insert_first(2, "INSERT INTO missing (n) VALUES (?1)", false)),
+                Box::new(insert_first(3, INSERT, false)),
+            ],
+        )
+        .await;
+        assert!(answers[0].as_ref().unwrap_err().to_string().contains("not committed"), "{:?}", answers[0]);
+        assert!(answers[1].as_ref().unwrap_err().to_string().contains("missing"), "{:?}", answers[1]);
+        assert!(answers[2].as_ref().unwrap_err().to_string().contains("not committed"), "{:?}", answers[2]);
+        assert_eq!(stored(&pool).await, Vec::<i64>::new(), "nothing of the group was kept");
+        assert_eq!(group.write(insert_first(4, INSERT, false)).await.unwrap(), 4, "the next group runs");
+        assert_eq!(stored(&pool).await, vec![4]);
     }
 }

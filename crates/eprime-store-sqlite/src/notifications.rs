@@ -7,13 +7,14 @@ use eprime_store::notify::{Candidate, plan, wanted};
 use eprime_store::{
     EntityType, Notification, NotificationReason, Page, PageRequest, StoreError, StoredUser, Watch, WatchedRecord,
 };
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
 
 use crate::SqliteStore;
 use crate::accounts::{from_row as user_from_row, user_select};
 use crate::changelog::{entry, visible_record};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
+use crate::group_commit::WriteTx;
 use crate::scope::{bind_scope, visible};
 
 /// Records that can be watched.
@@ -255,7 +256,8 @@ pub(crate) async fn generate(store: &SqliteStore, limit: u32) -> Result<usize, S
 
 /// Writes a pass's notifications (a JSON array) and moves the notifier from `from` to `to`; false,
 /// writing nothing, when another notifier has moved it meanwhile.
-async fn record_pass(tx: &mut SqliteConnection, from: i64, to: i64, notifications: String) -> Result<bool, StoreError> {
+async fn record_pass(tx: &mut WriteTx, from: i64, to: i64, notifications: String) -> Result<bool, StoreError> {
+    let tx = tx.connection().await?;
     let moved = sqlx::query("UPDATE notifier SET last_seq = ?2 WHERE id = 1 AND last_seq = ?1")
         .bind(from)
         .bind(to)

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use crate::SqliteStore;
 use crate::changelog::{append, entry};
 use crate::codec::{backend, db_error, instant_text, now, parse_instant};
+use crate::group_commit::WriteTx;
 
 macro_rules! webhook_select {
     () => {
@@ -364,7 +365,7 @@ async fn start_following(store: &SqliteStore) -> Result<EnqueueOutcome, StoreErr
                      RETURNING position",
                 )
                 .bind(FOLLOWER)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.connection().await?)
                 .await
                 .map_err(db_error)
             })
@@ -375,12 +376,8 @@ async fn start_following(store: &SqliteStore) -> Result<EnqueueOutcome, StoreErr
 
 /// Queues a pass's deliveries (a JSON array of `{id, webhook, seq}`) and moves the cursor from
 /// `from` to `to`: the number queued, or `None`, writing nothing, when another queue has moved it.
-async fn record_pass(
-    tx: &mut SqliteConnection,
-    from: i64,
-    to: i64,
-    deliveries: String,
-) -> Result<Option<usize>, StoreError> {
+async fn record_pass(tx: &mut WriteTx, from: i64, to: i64, deliveries: String) -> Result<Option<usize>, StoreError> {
+    let tx = tx.connection().await?;
     let moved = sqlx::query("UPDATE followers SET position = ?3 WHERE name = ?1 AND position = ?2")
         .bind(FOLLOWER)
         .bind(from)
