@@ -16,10 +16,11 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use crate::analysis;
 use crate::columns::ColumnCache;
 use crate::facets::{filters, finish};
+use crate::kept::{self, KeptFacets};
 use crate::pass::{self, Plan};
 use crate::query::{Analyzers, parse, text_query};
 use crate::schema::{self, Fields};
-use crate::types::{Hit, MAX_LIMIT, MenuEntry, MenuHits, MenuIndex, MenuQuery, SearchError, Visibility};
+use crate::types::{Facets, Hit, MAX_LIMIT, MenuEntry, MenuHits, MenuIndex, MenuQuery, SearchError, Visibility};
 
 /// Indexing memory, shared by the writer's threads; enough to index 100,000 entries without a mid-batch flush.
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
@@ -36,6 +37,8 @@ pub struct TantivyMenuIndex {
     #[cfg(test)]
     commits: std::sync::atomic::AtomicU64,
     cache: Arc<ColumnCache>,
+    /// The facet counts of searches asked before, for the current searcher generation.
+    kept_facets: KeptFacets,
     analyzers: Analyzers,
 }
 
@@ -94,6 +97,7 @@ impl TantivyMenuIndex {
             #[cfg(test)]
             commits: Default::default(),
             cache: Arc::default(),
+            kept_facets: KeptFacets::default(),
             analyzers,
         })
     }
@@ -219,11 +223,15 @@ impl MenuIndex for TantivyMenuIndex {
         let text = text.as_ref().map(|query| pass::Text { query, scoring: scoring.as_deref(), generation });
         let limit = query.limit.min(MAX_LIMIT);
         let keep = if limit == 0 { 0 } else { query.offset.saturating_add(limit) };
+        let filters = filters(query);
+        let kept_key = kept::key(visibility, text.as_ref().map(|t| t.query), &filters);
+        let kept_facets = self.kept_facets.get(generation, &kept_key);
         let plan = Plan {
             visibility: self.visibility_terms(visibility),
-            filters: filters(query),
+            filters,
             keep,
             upcoming_from: query.upcoming_from.map(|day| schema::day_key(Some(day))),
+            count_facets: kept_facets.is_none(),
         };
         let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
         for reader in searcher.segment_readers() {
@@ -233,7 +241,15 @@ impl MenuIndex for TantivyMenuIndex {
         let (total, candidates, counts) = pass::merge(fruits, keep);
         let hits =
             candidates.into_iter().skip(query.offset).take(limit).map(|c| Hit { id: c.id, score: c.score }).collect();
-        Ok(MenuHits { total, hits, facets: finish(counts) })
+        let facets = match kept_facets {
+            Some(kept) => Facets::clone(&kept),
+            None => {
+                let facets = finish(counts);
+                self.kept_facets.keep(generation, kept_key, Arc::new(facets.clone()));
+                facets
+            }
+        };
+        Ok(MenuHits { total, hits, facets })
     }
 
     fn compact(&self) -> Result<(), SearchError> {

@@ -18,7 +18,9 @@
 //!   searched before costs a lookup; the clauses are intersected, the deleted documents and what the
 //!   caller may not see (the union of its audiences' bitmaps) are masked out.
 //! - Facet filters are unions of per-value bitmaps; drill-sideways counts are AND + popcount per value
-//!   (or per document for small sets), so their cost follows the segment's size, not the matches.
+//!   (or per document for small sets), so their cost follows the segment's size, not the matches. The
+//!   answer's counts are kept for the searcher generation, by text, visibility and filters (`kept.rs`):
+//!   a search asked again in the same generation does not count at all.
 //! - Ranking: per segment and searcher generation, the best 1,024 documents of each ranked text are
 //!   kept, whoever asked; a search takes the first of them that are its hits. Only when its filters
 //!   leave fewer than a page of an incomplete list does it score again, and then with tantivy's pruning
@@ -52,6 +54,7 @@ mod bits;
 mod columns;
 mod facets;
 mod index;
+mod kept;
 mod pass;
 mod query;
 mod schema;

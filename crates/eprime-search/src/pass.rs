@@ -38,6 +38,8 @@ pub(crate) struct Plan {
     /// Without ranked text: the day (as a sort key) from which entries are listed first (see
     /// `MenuQuery::upcoming_from`).
     pub upcoming_from: Option<i64>,
+    /// Whether to count facet values (not when the answer's counts were kept, see `kept.rs`).
+    pub count_facets: bool,
 }
 
 /// A hit from one segment, ready to be merged with the others by comparing strings.
@@ -116,7 +118,7 @@ pub(crate) fn segment(
         .iter()
         .zip(&cols.facets)
         .map(|(facet, column)| {
-            if !facet.counted() {
+            if !facet.counted() || !plan.count_facets {
                 return Vec::new();
             }
             let mut counts = vec![0u32; column.dict.len() + 1];

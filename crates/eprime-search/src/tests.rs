@@ -703,3 +703,77 @@ proptest! {
         prop_assert_eq!(&page[..], &again[..limit.min(again.len())]);
     }
 }
+
+fn event_types(idx: &TantivyMenuIndex, v: &Visibility, q: &MenuQuery) -> Vec<(String, u64)> {
+    idx.search(v, q).unwrap().facets.event_type.into_iter().map(|c| (c.value, c.count)).collect()
+}
+
+fn owned(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+    list.iter().map(|(v, n)| (v.to_string(), *n)).collect()
+}
+
+#[test]
+fn kept_facet_counts_are_never_another_audiences_nor_out_of_date() {
+    let mut hidden = entry("jpn", "J", "Cyber seminar for Japan");
+    hidden.public = false;
+    hidden.audiences = vec!["JPN".into()];
+    hidden.event_type = "seminar".into();
+    let idx = index(vec![hidden, entry("open", "O", "Cyber course")]);
+    let both = owned(&[("course", 1), ("seminar", 1)]);
+    let course = owned(&[("course", 1)]);
+    let (kor, jpn) = (Visibility::of(["KOR"]), Visibility::of(["JPN"]));
+    for _ in 0..2 {
+        assert_eq!(event_types(&idx, &everyone(), &all()), both);
+        assert_eq!(event_types(&idx, &kor, &all()), course, "not the counts kept for those who see everything");
+        assert_eq!(event_types(&idx, &jpn, &all()), both);
+        assert_eq!(event_types(&idx, &Visibility::default(), &all()), course);
+        assert_eq!(event_types(&idx, &kor, &text("cyber")), course);
+        assert_eq!(event_types(&idx, &jpn, &text("cyber")), both);
+    }
+    let mut workshop = entry("w", "W", "Cyber workshop");
+    workshop.event_type = "workshop".into();
+    idx.upsert(vec![workshop]).unwrap();
+    assert_eq!(
+        event_types(&idx, &kor, &text("cyber")),
+        owned(&[("course", 1), ("workshop", 1)]),
+        "a write counts again"
+    );
+    idx.remove(&["jpn".into()]).unwrap();
+    assert_eq!(event_types(&idx, &jpn, &all()), owned(&[("course", 1), ("workshop", 1)]));
+}
+
+#[test]
+fn kept_facet_counts_equal_counting_afresh_for_every_audience_and_query() {
+    let entries = || {
+        let mut hidden = entry("jpn", "J", "Cyber seminar for Japan");
+        hidden.public = false;
+        hidden.audiences = vec!["JPN".into()];
+        hidden.event_type = "seminar".into();
+        let mut partners = entry("p", "P", "Maritime course for partners");
+        partners.public = false;
+        partners.audiences = vec!["PARTNERS".into()];
+        partners.areas = vec!["MS".into()];
+        let mut french = entry("f", "F", "Cyber course in French");
+        french.languages = vec!["fr".into()];
+        vec![hidden, partners, french, entry("o", "O", "Cyber course")]
+    };
+    let visibilities =
+        [everyone(), Visibility::default(), Visibility::of(["JPN"]), Visibility::of(["KOR", "PARTNERS"])];
+    let queries = [
+        all(),
+        text("cyber"),
+        text("course"),
+        MenuQuery { languages: vec!["fr".into()], ..all() },
+        MenuQuery { event_types: vec!["seminar".into()], ..text("cyber") },
+    ];
+    let kept = index(entries());
+    // Every search twice, in an order that interleaves audiences, so each is asked once counted and once kept.
+    for round in 0..2 {
+        for (q, query) in queries.iter().enumerate() {
+            for v in &visibilities {
+                let afresh = index(entries()).search(v, query).unwrap().facets;
+                assert_eq!(kept.search(v, query).unwrap().facets, afresh, "round {round}, query {q}, {v:?}");
+            }
+        }
+    }
+}
