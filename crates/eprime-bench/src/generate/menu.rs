@@ -72,7 +72,8 @@ pub async fn write(store: &DynStore, plans: Vec<Planned>, in_flight: usize, toda
             }
         }
     }
-    let progress = &Progress::new("menu offerings and their participants", plans.len());
+    let what = if officers.is_empty() { "menu offerings" } else { "menu offerings and their participants" };
+    let progress = &Progress::new(what, plans.len());
     let (loader, officers) = (&loader, &officers);
     futures::stream::iter(plans)
         .map(|plan| async move {
