@@ -198,7 +198,10 @@ async fn run_in_transaction(
     for Write { work, reply } in pending.by_ref() {
         let answer = guarded(work(&mut *tx)).await;
         if tx.opening_failed {
-            let error = StoreError::Backend("a write's savepoint could not be opened".to_owned());
+            let error = StoreError::Backend(
+                "a write's first statement failed where it opened the write's savepoint, which may not be open"
+                    .to_owned(),
+            );
             done.push((reply, answer));
             return Err(error);
         }
