@@ -287,6 +287,18 @@ mod tests {
 
     type TestWrite = Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<i64, StoreError>> + Send>;
 
+    /// A writer and its group commit.
+    async fn started() -> (tempfile::TempDir, SqlitePool, GroupCommit) {
+        let (dir, pool) = writer().await;
+        let group = GroupCommit::start(pool.clone());
+        (dir, pool, group)
+    }
+
+    /// Which answers are refusals, in order.
+    fn refused(answers: &[Result<i64, StoreError>]) -> Vec<bool> {
+        answers.iter().map(Result::is_err).collect()
+    }
+
     /// A write refused before it sends anything.
     fn refuse(_tx: &mut WriteTx) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async { Err(StoreError::Conflict("refused before any statement".to_owned())) })
@@ -413,8 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_savepoint_sent_with_a_first_statement_rolls_back_that_write_alone() {
-        let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let (_dir, pool, group) = started().await;
         let answers = as_one_group(
             &group,
             &pool,
@@ -428,15 +439,13 @@ mod tests {
             ],
         )
         .await;
-        let refused: Vec<bool> = answers.iter().map(Result::is_err).collect();
-        assert_eq!(refused, [false, true, false, true, false, true]);
+        assert_eq!(refused(&answers), [false, true, false, true, false, true]);
         assert_eq!(stored(&pool).await, vec![1, 3, 5], "each refused write undid its own insert only");
     }
 
     #[tokio::test]
     async fn a_write_refused_before_its_first_statement_undoes_nothing_of_the_one_before() {
-        let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let (_dir, pool, group) = started().await;
         // Were the refused write to take the savepoint of the one before it as its own, rolling it
         // back would undo 1 (or 3), whose callers are told they were made.
         let answers = as_one_group(
@@ -451,8 +460,7 @@ mod tests {
             ],
         )
         .await;
-        let refused: Vec<bool> = answers.iter().map(Result::is_err).collect();
-        assert_eq!(refused, [false, true, false, false, true]);
+        assert_eq!(refused(&answers), [false, true, false, false, true]);
         assert_eq!(stored(&pool).await, vec![1, 2, 3]);
         // A group where every write is refused before sending anything begins no transaction.
         let answers = as_one_group(&group, &pool, vec![Box::new(refuse), Box::new(refuse)]).await;
@@ -462,8 +470,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_first_statement_that_fails_with_the_savepoint_in_front_fails_the_whole_group() {
-        let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let (_dir, pool, group) = started().await;
         let answers = as_one_group(
             &group,
             &pool,
