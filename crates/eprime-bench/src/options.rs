@@ -10,8 +10,9 @@ use clap::{Parser, ValueEnum};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "eprime-bench", version)]
 pub struct Options {
-    /// How much data: S = the demo, M = 40 partners, 100,000 activities, 5,000 users, a change
-    /// log of 500,000 entries; L = ten times M's volumes.
+    /// How much data: S = the demo, M = 40 partners, 100,000 activities, 5,000 users, ten years of
+    /// menu offerings with 50,000 participants, a change log of 500,000 entries; L = ten times M's
+    /// volumes.
     #[arg(long, value_enum, default_value_t = Scale::S)]
     pub scale: Scale,
     /// The database the server runs on.
