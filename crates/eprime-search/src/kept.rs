@@ -14,8 +14,9 @@ use crate::query::TextQuery;
 use crate::types::{Facets, Visibility};
 
 /// Queries kept per generation: the menu page's few filter combinations and the words people search
-/// for again, with room to spare. Beyond it one is forgotten to make room.
-const MAX_KEPT: usize = 1024;
+/// for again, with room to spare. Beyond it one is forgotten to make room. An answer's counts are at
+/// most 50 short values per facet, some 15 KB at the most, so this bounds the memory at a few MB.
+const MAX_KEPT: usize = 256;
 
 #[derive(Default)]
 pub(crate) struct KeptFacets {

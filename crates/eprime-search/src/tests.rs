@@ -50,6 +50,15 @@ fn everyone() -> Visibility {
     Visibility::everything()
 }
 
+/// An entry `jpn` released to Japan alone, a seminar.
+fn japan_only_seminar(title: &str) -> MenuEntry {
+    let mut hidden = entry("jpn", "J", title);
+    hidden.public = false;
+    hidden.audiences = vec!["JPN".into()];
+    hidden.event_type = "seminar".into();
+    hidden
+}
+
 fn counts(list: &[FacetCount]) -> Vec<(&str, u64)> {
     list.iter().map(|c| (c.value.as_str(), c.count)).collect()
 }
@@ -292,10 +301,7 @@ fn facets_are_capped_at_fifty_values_and_months_sorted_by_value() {
 
 #[test]
 fn visibility_is_enforced_in_hits_and_counts() {
-    let mut jpn = entry("jpn", "J", "Cyber course for Japan");
-    jpn.public = false;
-    jpn.audiences = vec!["JPN".into()];
-    jpn.event_type = "seminar".into();
+    let mut jpn = japan_only_seminar("Cyber course for Japan");
     jpn.areas = vec!["SECRET".into()];
     let mut partners = entry("partners", "P", "Cyber course for partners");
     partners.public = false;
@@ -714,10 +720,7 @@ fn owned(list: &[(&str, u64)]) -> Vec<(String, u64)> {
 
 #[test]
 fn kept_facet_counts_are_never_another_audiences_nor_out_of_date() {
-    let mut hidden = entry("jpn", "J", "Cyber seminar for Japan");
-    hidden.public = false;
-    hidden.audiences = vec!["JPN".into()];
-    hidden.event_type = "seminar".into();
+    let hidden = japan_only_seminar("Cyber seminar for Japan");
     let idx = index(vec![hidden, entry("open", "O", "Cyber course")]);
     let both = owned(&[("course", 1), ("seminar", 1)]);
     let course = owned(&[("course", 1)]);
@@ -745,10 +748,7 @@ fn kept_facet_counts_are_never_another_audiences_nor_out_of_date() {
 #[test]
 fn kept_facet_counts_equal_counting_afresh_for_every_audience_and_query() {
     let entries = || {
-        let mut hidden = entry("jpn", "J", "Cyber seminar for Japan");
-        hidden.public = false;
-        hidden.audiences = vec!["JPN".into()];
-        hidden.event_type = "seminar".into();
+        let hidden = japan_only_seminar("Cyber seminar for Japan");
         let mut partners = entry("p", "P", "Maritime course for partners");
         partners.public = false;
         partners.audiences = vec!["PARTNERS".into()];

@@ -165,9 +165,9 @@ impl WriteTx {
     }
 
     /// Runs the write's first statement: `statement` is given `sql`, with the statements that open
-    /// the savepoint in front of it when they are still to be sent, so both take one round trip. It
-    /// must be the write's first use of the connection. An error of that statement fails the whole
-    /// group, not only this write: the savepoint may not have been opened.
+    /// the savepoint in front of it when they are still to be sent, so both take one round trip (after
+    /// `connection`, they were sent already and `sql` goes alone). An error of a statement that carried
+    /// them fails the whole group, not only this write: the savepoint may not have been opened.
     pub(crate) async fn first<T>(
         &mut self,
         sql: &str,
@@ -179,7 +179,7 @@ impl WriteTx {
             None => sql.to_owned(),
         };
         let outcome = statement(sql, &mut self.connection).await;
-        self.opening_failed = outcome.is_err() && opening.is_some();
+        self.opening_failed |= outcome.is_err() && opening.is_some();
         outcome.map_err(db_error)
     }
 }
@@ -304,13 +304,35 @@ mod tests {
         Box::pin(async { Err(StoreError::Conflict("refused before any statement".to_owned())) })
     }
 
-    /// Runs `writes` as one group: queued while the writer connection is held, with a harmless
+    /// One write of a test group.
+    #[derive(Clone, Copy)]
+    enum Step {
+        /// Inserts `n`, its savepoint sent in front of the insert.
+        First(i64),
+        /// The same, then refused (after its insert).
+        FirstThenRefused(i64),
+        /// Inserts `n`, its savepoint sent on its own first.
+        Alone(i64),
+        /// Refused before it sends anything.
+        Refused,
+        /// Its first statement, carrying the savepoint, fails.
+        Broken(i64),
+    }
+
+    fn write_for(step: Step) -> TestWrite {
+        match step {
+            Step::First(n) => Box::new(insert_first(n, INSERT, false)),
+            Step::FirstThenRefused(n) => Box::new(insert_first(n, INSERT, true)),
+            Step::Alone(n) => Box::new(insert(n, false)),
+            Step::Refused => Box::new(refuse),
+            Step::Broken(n) => Box::new(insert_first(n, "INSERT INTO missing (n) VALUES (?1)", false)),
+        }
+    }
+
+    /// Runs `steps` as one group: queued while the writer connection is held, with a harmless
     /// write first (the writer may take one before the rest arrive). Their answers, in order.
-    async fn as_one_group(
-        group: &GroupCommit,
-        pool: &SqlitePool,
-        writes: Vec<TestWrite>,
-    ) -> Vec<Result<i64, StoreError>> {
+    async fn as_one_group(group: &GroupCommit, pool: &SqlitePool, steps: &[Step]) -> Vec<Result<i64, StoreError>> {
+        let writes = steps.iter().map(|&step| write_for(step));
         let held = pool.acquire().await.unwrap();
         let early = tokio::spawn({
             let group = group.clone();
@@ -426,19 +448,9 @@ mod tests {
     #[tokio::test]
     async fn a_savepoint_sent_with_a_first_statement_rolls_back_that_write_alone() {
         let (_dir, pool, group) = started().await;
-        let answers = as_one_group(
-            &group,
-            &pool,
-            vec![
-                Box::new(insert_first(1, INSERT, false)),
-                Box::new(insert_first(2, INSERT, true)),
-                Box::new(insert(3, false)),
-                Box::new(insert_first(4, INSERT, true)),
-                Box::new(insert_first(5, INSERT, false)),
-                Box::new(insert_first(6, INSERT, true)),
-            ],
-        )
-        .await;
+        use Step::*;
+        let steps = [First(1), FirstThenRefused(2), Alone(3), FirstThenRefused(4), First(5), FirstThenRefused(6)];
+        let answers = as_one_group(&group, &pool, &steps).await;
         assert_eq!(refused(&answers), [false, true, false, true, false, true]);
         assert_eq!(stored(&pool).await, vec![1, 3, 5], "each refused write undid its own insert only");
     }
@@ -446,24 +458,14 @@ mod tests {
     #[tokio::test]
     async fn a_write_refused_before_its_first_statement_undoes_nothing_of_the_one_before() {
         let (_dir, pool, group) = started().await;
+        use Step::*;
         // Were the refused write to take the savepoint of the one before it as its own, rolling it
         // back would undo 1 (or 3), whose callers are told they were made.
-        let answers = as_one_group(
-            &group,
-            &pool,
-            vec![
-                Box::new(insert_first(1, INSERT, false)),
-                Box::new(refuse),
-                Box::new(insert_first(2, INSERT, false)),
-                Box::new(insert(3, false)),
-                Box::new(refuse),
-            ],
-        )
-        .await;
+        let answers = as_one_group(&group, &pool, &[First(1), Refused, First(2), Alone(3), Refused]).await;
         assert_eq!(refused(&answers), [false, true, false, false, true]);
         assert_eq!(stored(&pool).await, vec![1, 2, 3]);
         // A group where every write is refused before sending anything begins no transaction.
-        let answers = as_one_group(&group, &pool, vec![Box::new(refuse), Box::new(refuse)]).await;
+        let answers = as_one_group(&group, &pool, &[Refused, Refused]).await;
         assert!(answers.iter().all(Result::is_err));
         assert_eq!(group.write(insert_first(4, INSERT, false)).await.unwrap(), 4, "the writer is free");
     }
@@ -471,19 +473,12 @@ mod tests {
     #[tokio::test]
     async fn a_first_statement_that_fails_with_the_savepoint_in_front_fails_the_whole_group() {
         let (_dir, pool, group) = started().await;
-        let answers = as_one_group(
-            &group,
-            &pool,
-            vec![
-                Box::new(insert_first(1, INSERT, false)),
-                Box::new(insert_first(2, "INSERT INTO missing (n) VALUES (?1)", false)),
-                Box::new(insert_first(3, INSERT, false)),
-            ],
-        )
-        .await;
-        assert!(answers[0].as_ref().unwrap_err().to_string().contains("not committed"), "{:?}", answers[0]);
-        assert!(answers[1].as_ref().unwrap_err().to_string().contains("missing"), "{:?}", answers[1]);
-        assert!(answers[2].as_ref().unwrap_err().to_string().contains("not committed"), "{:?}", answers[2]);
+        use Step::*;
+        let answers = as_one_group(&group, &pool, &[First(1), Broken(2), First(3)]).await;
+        let messages: Vec<String> = answers.iter().map(|a| a.as_ref().unwrap_err().to_string()).collect();
+        assert!(messages[0].contains("not committed"), "{messages:?}");
+        assert!(messages[1].contains("missing"), "{messages:?}");
+        assert!(messages[2].contains("not committed"), "{messages:?}");
         assert_eq!(stored(&pool).await, Vec::<i64>::new(), "nothing of the group was kept");
         assert_eq!(group.write(insert_first(4, INSERT, false)).await.unwrap(), 4, "the next group runs");
         assert_eq!(stored(&pool).await, vec![4]);
