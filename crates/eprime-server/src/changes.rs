@@ -10,6 +10,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use eprime_domain::{PartnerCode, ReadScope};
 use eprime_store::{ChangeEntry, DynStore, EntityType, Visibility};
 use serde::Serialize;
@@ -36,8 +37,9 @@ pub struct StreamEvent {
     pub partnership: Option<String>,
     /// `None`: never streamed (accounts, sign-ins).
     visibility: Option<Visibility>,
-    /// The event body, serialised once for every subscriber.
-    pub data: String,
+    /// The whole Server-Sent Event (`event`, `id` and `data` lines), written once for every
+    /// subscriber: sending it is a reference count, not a copy.
+    pub frame: Bytes,
 }
 
 #[derive(Serialize)]
@@ -53,26 +55,29 @@ struct EventBody<'a> {
     record: Option<&'a serde_json::Value>,
 }
 
+/// A change as the stream's events and the webhooks' deliveries carry it: compact JSON.
+pub fn event_json(entry: &ChangeEntry) -> String {
+    let body = EventBody {
+        seq: entry.seq,
+        at: entry.at,
+        entity: entry.entity.as_str(),
+        id: &entry.entity_id,
+        operation: entry.operation.as_str(),
+        partnership: entry.partner.as_deref(),
+        actor: entry.actor.as_deref(),
+        record: entry.record(),
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
 impl StreamEvent {
     pub fn from_entry(entry: &ChangeEntry) -> Self {
-        let record = entry.record();
-        let visibility = entry.visibility();
-        let body = EventBody {
-            seq: entry.seq,
-            at: entry.at,
-            entity: entry.entity.as_str(),
-            id: &entry.entity_id,
-            operation: entry.operation.as_str(),
-            partnership: entry.partner.as_deref(),
-            actor: entry.actor.as_deref(),
-            record,
-        };
         Self {
             seq: entry.seq,
             entity: entry.entity,
             partnership: entry.partner.clone(),
-            visibility,
-            data: serde_json::to_string(&body).unwrap_or_default(),
+            visibility: entry.visibility(),
+            frame: sse_frame(entry.seq, &event_json(entry)),
         }
     }
 
@@ -83,6 +88,13 @@ impl StreamEvent {
             && filter.partnership.as_ref().is_none_or(|p| self.partnership.as_deref() == Some(p.as_str()))
             && filter.entities.as_ref().is_none_or(|e| e.contains(&self.entity))
     }
+}
+
+/// One `change` event as Server-Sent Events frame it. The data is compact JSON, which has no line
+/// break (they are escaped inside strings), so it is one `data` line.
+fn sse_frame(seq: i64, json: &str) -> Bytes {
+    debug_assert!(!json.contains('\n'));
+    Bytes::from(format!("event: change\nid: {seq}\ndata: {json}\n\n"))
 }
 
 /// What a subscriber asked for.
@@ -291,7 +303,10 @@ mod tests {
         assert!(!event.passes(&ReadScope::system(), &korea));
         let documents = StreamFilter { partnership: None, entities: Some(vec![EntityType::Document]) };
         assert!(!event.passes(&ReadScope::system(), &documents));
-        let body: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        let frame = std::str::from_utf8(&event.frame).unwrap();
+        let data = frame.strip_prefix("event: change\nid: 7\ndata: ").and_then(|rest| rest.strip_suffix("\n\n"));
+        let data = data.unwrap_or_else(|| panic!("not one Server-Sent Event with one data line: {frame:?}"));
+        let body: serde_json::Value = serde_json::from_str(data).unwrap();
         assert_eq!(body["seq"], 7);
         assert_eq!(body["operation"], "update");
         assert_eq!(body["partnership"], "JPN");

@@ -21,7 +21,7 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use crate::changes::StreamEvent;
+use crate::changes::event_json;
 use crate::pace::Pace;
 
 /// Change-log entries queued per store call.
@@ -198,7 +198,7 @@ async fn run(store: DynStore, worker: Weak<WebhookWorker>, settings: DeliverySet
 
 /// Posts one delivery and records the attempt.
 async fn send(store: &DynStore, client: &reqwest::Client, settings: &DeliverySettings, delivery: ClaimedDelivery) {
-    let body = StreamEvent::from_entry(&delivery.entry).data;
+    let body = event_json(&delivery.entry);
     let at = OffsetDateTime::now_utc();
     let timestamp = at.unix_timestamp();
     let started = Instant::now();

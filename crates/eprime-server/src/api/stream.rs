@@ -5,9 +5,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use eprime_domain::{PartnerCode, ReadScope, ValidationErrors};
 use eprime_store::{DynStore, EntityType};
 use futures::Stream;
@@ -74,7 +75,7 @@ pub async fn stream(
     CurrentCaller(caller): CurrentCaller,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<Response> {
     let filter = filter(&query).map_err(ApiError::bad_query)?;
     let resume = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(raw) => {
@@ -99,11 +100,27 @@ pub async fn stream(
         pending: VecDeque::new(),
         skip_through: resume.unwrap_or(0),
     };
-    let events = futures::stream::unfold(subscription, |mut s| async move {
-        let event = s.next().await?;
-        Some((Ok(Event::default().event("change").id(event.seq.to_string()).data(&event.data)), s))
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")))
+    let body = Body::from_stream(frames(subscription, KEEP_ALIVE));
+    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
+    Ok((headers, body).into_response())
+}
+
+/// A comment line sent after this long without an event, so proxies keep the connection open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The subscription as the bytes of its response: each event's frame (written once for all
+/// subscribers, `StreamEvent::frame`), and a `:keep-alive` comment after `keep_alive` without one.
+fn frames(subscription: Subscription, keep_alive: Duration) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let idle = Box::pin(tokio::time::sleep(keep_alive));
+    futures::stream::unfold((subscription, idle), move |(mut s, mut idle)| async move {
+        let frame = tokio::select! {
+            biased;
+            event = s.next() => event?.frame.clone(),
+            () = &mut idle => Bytes::from_static(b":keep-alive\n\n"),
+        };
+        idle.as_mut().reset(tokio::time::Instant::now() + keep_alive);
+        Some((Ok(frame), (s, idle)))
+    })
 }
 
 enum Replay {
@@ -212,5 +229,30 @@ mod tests {
         for seq in 1..=3 {
             assert_eq!(subscriber.next().await.unwrap().seq, seq);
         }
+    }
+
+    #[tokio::test]
+    async fn the_response_is_each_events_frame_and_a_keep_alive_comment_when_idle() {
+        use futures::StreamExt;
+        let (sender, receiver) = broadcast::channel(4);
+        let subscription = subscription(receiver).await;
+        // Paused once the database is open: from here the clock moves only when everything waits.
+        tokio::time::pause();
+        let mut frames = Box::pin(frames(subscription, Duration::from_secs(15)));
+        let started = tokio::time::Instant::now();
+        sender.send(event(1)).unwrap();
+        assert_eq!(frames.next().await.unwrap().unwrap(), event(1).frame);
+        assert_eq!(started.elapsed(), Duration::ZERO, "an event goes at once");
+        assert_eq!(&frames.next().await.unwrap().unwrap()[..], b":keep-alive\n\n");
+        // The timer's ticks are milliseconds: a deadline is rounded up to the next.
+        let about = |secs: u64| Duration::from_secs(secs)..Duration::from_secs(secs) + Duration::from_millis(5);
+        assert!(about(15).contains(&started.elapsed()), "a comment after 15 s without an event");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        sender.send(event(2)).unwrap();
+        assert_eq!(frames.next().await.unwrap().unwrap(), event(2).frame);
+        assert_eq!(&frames.next().await.unwrap().unwrap()[..], b":keep-alive\n\n");
+        assert!(about(35).contains(&started.elapsed()), "the wait starts again after each event (at 20 s)");
+        drop(sender);
+        assert!(frames.next().await.is_none(), "closing the hub ends the response");
     }
 }
