@@ -90,7 +90,7 @@ impl StreamEvent {
     }
 }
 
-/// One `change` event as Server-Sent Events frame it. The data is compact JSON, which has no line
+/// One `change` event, framed as Server-Sent Events. The data is compact JSON, which has no line
 /// break (they are escaped inside strings), so it is one `data` line.
 fn sse_frame(seq: i64, json: &str) -> Bytes {
     debug_assert!(!json.contains('\n'));
