@@ -165,8 +165,10 @@ impl SqliteStore {
         row.try_get(0).map_err(backend)
     }
 
-    /// Wakes whoever waits in `wait_for_changes`; called after every write, successful or not
-    /// (a spurious wake-up costs one query).
+    /// Wakes whoever waits in `wait_for_changes`; called after every write that may have logged a
+    /// change (the menu's too: `menu.rs`), successful or not (a spurious wake-up costs one query).
+    /// A write that forgets it leaves its change to the followers' timeouts, up to a second late;
+    /// the storage suite checks a nomination wakes them.
     fn committed<T>(&self, result: Result<T>) -> Result<T> {
         self.commits.send_modify(|count| *count = count.wrapping_add(1));
         result
@@ -364,7 +366,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
-        let result = accounts::revoke_session(self, token_hash).await;
+        let result = self.committed(accounts::revoke_session(self, token_hash).await);
         self.sessions_may_have_ended();
         result
     }
@@ -374,7 +376,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool> {
-        let result = accounts::revoke_token(self, user_id, id).await;
+        let result = self.committed(accounts::revoke_token(self, user_id, id).await);
         self.sessions_may_have_ended();
         result
     }

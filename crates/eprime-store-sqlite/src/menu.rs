@@ -15,7 +15,7 @@ use crate::{SqliteStore, calendar_feeds, nominations, offerings, overdue};
 #[async_trait]
 impl MenuStore for SqliteStore {
     async fn create_offering(&self, actor: &Principal, new: NewOffering) -> Result<Offering> {
-        offerings::create(self, actor, new).await
+        self.committed(offerings::create(self, actor, new).await)
     }
 
     async fn update_offering(
@@ -25,7 +25,7 @@ impl MenuStore for SqliteStore {
         expected_version: Option<i64>,
         new: NewOffering,
     ) -> Result<Offering> {
-        offerings::update(self, actor, id, expected_version, new).await
+        self.committed(offerings::update(self, actor, id, expected_version, new).await)
     }
 
     async fn offering(&self, scope: &ReadScope, id: OfferingId) -> Result<Option<Offering>> {
@@ -57,7 +57,7 @@ impl MenuStore for SqliteStore {
         to: OfferingStatus,
         reason: Option<String>,
     ) -> Result<Offering> {
-        offerings::transition(self, actor, id, expected_version, to, reason).await
+        self.committed(offerings::transition(self, actor, id, expected_version, to, reason).await)
     }
 
     async fn file_report(
@@ -68,11 +68,11 @@ impl MenuStore for SqliteStore {
         summary: Text,
         lessons: Text,
     ) -> Result<Offering> {
-        offerings::file_report(self, actor, id, expected_version, summary, lessons).await
+        self.committed(offerings::file_report(self, actor, id, expected_version, summary, lessons).await)
     }
 
     async fn nominate(&self, actor: &Principal, new: NewNomination, today: Date) -> Result<Nomination> {
-        nominations::nominate(self, actor, new, today).await
+        self.committed(nominations::nominate(self, actor, new, today).await)
     }
 
     async fn list_nominations(&self, scope: &ReadScope, offering: OfferingId) -> Result<Option<Vec<Nomination>>> {
@@ -103,11 +103,11 @@ impl MenuStore for SqliteStore {
         expected_version: Option<i64>,
         decision: Decision,
     ) -> Result<Nomination> {
-        nominations::decide(self, actor, id, expected_version, decision).await
+        self.committed(nominations::decide(self, actor, id, expected_version, decision).await)
     }
 
     async fn record_overdue(&self, rules: &OverdueRules, today: Date, limit: u32) -> Result<usize> {
-        overdue::record(self, rules, today, limit).await
+        self.committed(overdue::record(self, rules, today, limit).await)
     }
 
     async fn record_attendance(
@@ -116,7 +116,7 @@ impl MenuStore for SqliteStore {
         id: NominationId,
         attendance: Attendance,
     ) -> Result<Nomination> {
-        nominations::record_attendance(self, actor, id, attendance).await
+        self.committed(nominations::record_attendance(self, actor, id, attendance).await)
     }
 
     async fn give_feedback(
@@ -126,7 +126,7 @@ impl MenuStore for SqliteStore {
         ratings: Ratings,
         comments: Text,
     ) -> Result<Nomination> {
-        nominations::give_feedback(self, actor, id, ratings, comments).await
+        self.committed(nominations::give_feedback(self, actor, id, ratings, comments).await)
     }
 
     async fn activity_participation(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Participation>> {
