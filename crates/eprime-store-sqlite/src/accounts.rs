@@ -34,7 +34,7 @@ pub(crate) async fn create(
         password_hash: new.password_hash,
         created_at: now(),
     };
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, partner, organisation, disabled, password_hash, version,
              created_at, updated_at)
@@ -57,7 +57,7 @@ pub(crate) async fn create(
     let view = AccountLog::from(&user);
     append(&mut tx, NewChangeEntry::about(&user, actor.map(|a| a.username.as_str()), Operation::Create).after(&view))
         .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(user)
 }
 
@@ -104,7 +104,7 @@ async fn change(
     operation: Operation,
     apply: impl FnOnce(&mut StoredUser),
 ) -> Result<StoredUser, StoreError> {
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let sql = concat!(user_select!(), " WHERE username = ?1");
     let row = sqlx::query(sql).bind(username.to_owned()).fetch_optional(&mut *tx).await.map_err(db_error)?;
     let before =
@@ -136,25 +136,27 @@ async fn change(
         NewChangeEntry::about(&after, actor.map(|a| a.username.as_str()), operation).before(Some(&b)).after(&a),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(after)
 }
 
 pub(crate) async fn create_session(store: &SqliteStore, session: SessionRecord) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sessions (id, kind, token_hash, user_id, name, created_at, expires_at)
+    store
+        .writer
+        .execute(
+            sqlx::query(
+                "INSERT INTO sessions (id, kind, token_hash, user_id, name, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .bind(session.id.to_string())
-    .bind(session.kind.as_str())
-    .bind(session.token_hash)
-    .bind(session.user_id.to_string())
-    .bind(session.name)
-    .bind(instant_text(session.created_at))
-    .bind(instant_text(session.expires_at))
-    .execute(&store.writer)
-    .await
-    .map_err(db_error)?;
+            )
+            .bind(session.id.to_string())
+            .bind(session.kind.as_str())
+            .bind(session.token_hash)
+            .bind(session.user_id.to_string())
+            .bind(session.name)
+            .bind(instant_text(session.created_at))
+            .bind(instant_text(session.expires_at)),
+        )
+        .await?;
     Ok(())
 }
 
@@ -178,12 +180,14 @@ pub(crate) async fn session_principal(store: &SqliteStore, token_hash: &str) -> 
 }
 
 pub(crate) async fn revoke_session(store: &SqliteStore, token_hash: &str) -> Result<bool, StoreError> {
-    let result = sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL")
-        .bind(token_hash.to_owned())
-        .bind(instant_text(now()))
-        .execute(&store.writer)
-        .await
-        .map_err(db_error)?;
+    let result = store
+        .writer
+        .execute(
+            sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL")
+                .bind(token_hash.to_owned())
+                .bind(instant_text(now())),
+        )
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -240,20 +244,20 @@ pub(crate) async fn list_tokens(store: &SqliteStore, user_id: UserId) -> Result<
 }
 
 pub(crate) async fn revoke_token(store: &SqliteStore, user_id: UserId, id: TokenId) -> Result<bool, StoreError> {
-    let result =
-        sqlx::query("UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .bind(instant_text(now()))
-            .execute(&store.writer)
-            .await
-            .map_err(db_error)?;
+    let result = store
+        .writer
+        .execute(
+            sqlx::query("UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL")
+                .bind(id.to_string())
+                .bind(user_id.to_string())
+                .bind(instant_text(now())),
+        )
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
 pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEvent) -> Result<(), StoreError> {
-    let mut conn = store.writer.acquire().await.map_err(db_error)?;
-    append(&mut conn, NewChangeEntry::about(&event, event.actor.as_deref(), event.operation).after(&event.details))
-        .await?;
+    let entry = NewChangeEntry::about(&event, event.actor.as_deref(), event.operation).after(&event.details);
+    store.writer.autocommit(async |connection| append(connection, entry).await).await?;
     Ok(())
 }

@@ -15,15 +15,19 @@ pub(crate) async fn create(
     token_hash: &str,
 ) -> Result<CalendarFeed, StoreError> {
     let feed = CalendarFeed { id: TokenId::new(), name: name.to_owned(), created_at: now(), revoked_at: None };
-    sqlx::query("INSERT INTO calendar_feeds (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(feed.id.to_string())
-        .bind(user_id.to_string())
-        .bind(feed.name.clone())
-        .bind(token_hash.to_owned())
-        .bind(instant_text(feed.created_at))
-        .execute(&store.writer)
-        .await
-        .map_err(db_error)?;
+    store
+        .writer
+        .execute(
+            sqlx::query(
+                "INSERT INTO calendar_feeds (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(feed.id.to_string())
+            .bind(user_id.to_string())
+            .bind(feed.name.clone())
+            .bind(token_hash.to_owned())
+            .bind(instant_text(feed.created_at)),
+        )
+        .await?;
     Ok(feed)
 }
 
@@ -39,14 +43,17 @@ pub(crate) async fn list(store: &SqliteStore, user_id: UserId) -> Result<Vec<Cal
 }
 
 pub(crate) async fn revoke(store: &SqliteStore, user_id: UserId, id: TokenId) -> Result<bool, StoreError> {
-    let result =
-        sqlx::query("UPDATE calendar_feeds SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL")
+    let result = store
+        .writer
+        .execute(
+            sqlx::query(
+                "UPDATE calendar_feeds SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+            )
             .bind(id.to_string())
             .bind(user_id.to_string())
-            .bind(instant_text(now()))
-            .execute(&store.writer)
-            .await
-            .map_err(db_error)?;
+            .bind(instant_text(now())),
+        )
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 

@@ -302,7 +302,7 @@ mod tests {
     #[tokio::test]
     async fn an_entry_follows_a_change_of_exactly_one_row_and_only_then() {
         let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let mut connection = store.writer.acquire().await.unwrap();
+        let mut connection = store.writer.pool().acquire().await.unwrap();
         sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
             .execute(&mut *connection)
             .await

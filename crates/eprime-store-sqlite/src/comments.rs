@@ -128,7 +128,7 @@ async fn subject_marking(conn: &mut SqliteConnection, comment: &Comment) -> Resu
 
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComment) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let subject = subject(&mut tx, &scope, new.subject, &new.subject_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("{} {}", new.subject.as_str(), new.subject_id)))?;
@@ -169,7 +169,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewComme
     .map_err(db_error)?;
     crate::releasability::replace(&mut tx, "comment", &id, comment.marking.releasable_list()).await?;
     log(&mut tx, actor, &comment, Operation::Create, None, &subject.marking).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(comment)
 }
 
@@ -227,25 +227,25 @@ pub(crate) async fn edit(
     body: String,
 ) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let after = edited_comment(&before, actor, expected_version, &body, now())?;
     save(&mut tx, &after).await?;
     let subject_marking = subject_marking(&mut tx, &after).await?;
     log(&mut tx, actor, &after, Operation::Update, Some(&before), &subject_marking).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(after)
 }
 
 pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: CommentId) -> Result<Comment, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("comment {id}")))?;
     let Some(after) = deleted_comment(&before, actor, now())? else { return Ok(before) };
     save(&mut tx, &after).await?;
     let subject_marking = subject_marking(&mut tx, &after).await?;
     log(&mut tx, actor, &after, Operation::Delete, Some(&before), &subject_marking).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(after)
 }
 

@@ -20,7 +20,7 @@ pub(crate) async fn set(store: &SqliteStore, user_id: UserId, email: Option<Stri
         .bind(instant_text(now())),
         None => sqlx::query("DELETE FROM digest_subscriptions WHERE user_id = ?1").bind(user_id.to_string()),
     };
-    query.execute(&store.writer).await.map_err(db_error)?;
+    store.writer.execute(query).await?;
     Ok(())
 }
 
@@ -45,12 +45,14 @@ pub(crate) async fn due(store: &SqliteStore, before: OffsetDateTime) -> Result<V
 }
 
 pub(crate) async fn mark_sent(store: &SqliteStore, user_id: UserId, at: OffsetDateTime) -> Result<(), StoreError> {
-    sqlx::query("UPDATE digest_subscriptions SET last_sent_at = ?2 WHERE user_id = ?1")
-        .bind(user_id.to_string())
-        .bind(instant_text(at))
-        .execute(&store.writer)
-        .await
-        .map_err(db_error)?;
+    store
+        .writer
+        .execute(
+            sqlx::query("UPDATE digest_subscriptions SET last_sent_at = ?2 WHERE user_id = ?1")
+                .bind(user_id.to_string())
+                .bind(instant_text(at)),
+        )
+        .await?;
     Ok(())
 }
 

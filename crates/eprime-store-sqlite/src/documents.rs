@@ -39,7 +39,7 @@ pub(crate) async fn create(
     may_edit_programme(actor)?;
     new.check()?;
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     crate::partnerships::ensure_visible(&mut tx, &scope, &new.partnership).await?;
     let at = now();
     let mut document = Document {
@@ -145,7 +145,7 @@ pub(crate) async fn create(
         NewChangeEntry::about(&detail.document, Some(actor.username.as_str()), Operation::Create).after(&logged),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(detail)
 }
 
@@ -277,7 +277,7 @@ pub(crate) async fn approve(
     approval: Approval,
 ) -> Result<Document, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = fetch(&mut *tx, &scope, id).await?.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
     may_edit_programme(actor)?;
     if let Some(expected) = expected_version.filter(|v| *v != before.version) {
@@ -324,7 +324,7 @@ pub(crate) async fn approve(
             .after(&after),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(after)
 }
 

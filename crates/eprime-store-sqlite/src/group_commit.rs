@@ -30,6 +30,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::db_error;
+use crate::writer::Writer;
 
 /// At most this many writes share a transaction, so one group's callers wait for a bounded amount of
 /// work and a commit never holds too many pages.
@@ -50,9 +51,9 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the task that commits the queued writes through `writer` (a pool of one connection). It
-    /// ends when every handle is dropped.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    /// Starts the task that commits the queued writes through `writer`, waking the change log's
+    /// followers after each group. It ends when every handle is dropped.
+    pub(crate) fn start(writer: Writer) -> Self {
         let (queue, writes) = mpsc::unbounded_channel();
         tokio::spawn(run(writer, writes));
         Self { queue }
@@ -77,7 +78,7 @@ impl GroupCommit {
     }
 }
 
-async fn run(writer: SqlitePool, mut writes: mpsc::UnboundedReceiver<Write>) {
+async fn run(writer: Writer, mut writes: mpsc::UnboundedReceiver<Write>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while writes.recv_many(&mut group, MAX_GROUP).await > 0 {
         let (writes_in_group, started) = (group.len(), std::time::Instant::now());
@@ -88,11 +89,15 @@ async fn run(writer: SqlitePool, mut writes: mpsc::UnboundedReceiver<Write>) {
     }
 }
 
-/// Runs one group of writes in one transaction and answers each.
-async fn commit_together(writer: &SqlitePool, group: Vec<Write>) {
+/// Runs one group of writes in one transaction, wakes the change log's followers, and answers each
+/// write (so a caller that hears its answer knows the followers were woken).
+async fn commit_together(writer: &Writer, group: Vec<Write>) {
     let mut done: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(group.len());
     let mut pending = group.into_iter();
-    let outcome = run_group(writer, &mut pending, &mut done).await;
+    let outcome = run_group(writer.pool(), &mut pending, &mut done).await;
+    // Whatever the outcome: a group that failed committed nothing, and waking for nothing costs a
+    // follower one query.
+    writer.committed();
     match outcome {
         Ok(()) => {
             for (reply, answer) in done {
@@ -290,7 +295,7 @@ mod tests {
     /// A writer and its group commit.
     async fn started() -> (tempfile::TempDir, SqlitePool, GroupCommit) {
         let (dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let group = GroupCommit::start(Writer::new(pool.clone()));
         (dir, pool, group)
     }
 
@@ -362,7 +367,7 @@ mod tests {
     #[tokio::test]
     async fn writes_queued_together_commit_together_and_a_failed_one_leaves_nothing() {
         let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let group = GroupCommit::start(Writer::new(pool.clone()));
         // The writer connection is held while the writes queue, so (after at most one taken early)
         // they run as one group.
         let held = pool.acquire().await.unwrap();
@@ -389,9 +394,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_caller_hears_its_answer_once_the_followers_were_woken() {
+        let (_dir, pool) = writer().await;
+        let writer = Writer::new(pool.clone());
+        let group = GroupCommit::start(writer.clone());
+        let follower = writer.subscribe();
+        assert_eq!(group.write(insert(1, false)).await.unwrap(), 1);
+        assert!(follower.has_changed().unwrap(), "woken by the group's commit before the answer");
+    }
+
+    #[tokio::test]
     async fn a_lone_failed_write_is_rolled_back_and_a_panicking_one_does_not_stop_the_writer() {
         let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let group = GroupCommit::start(Writer::new(pool.clone()));
         assert!(group.write(insert(1, true)).await.is_err());
         fn buggy(_tx: &mut WriteTx) -> BoxFuture<'_, Result<(), StoreError>> {
             Box::pin(async { panic!("a bug in a write") })
@@ -405,7 +420,7 @@ mod tests {
     #[tokio::test]
     async fn a_group_that_cannot_commit_tells_every_write() {
         let (_dir, pool) = writer().await;
-        let group = GroupCommit::start(pool.clone());
+        let group = GroupCommit::start(Writer::new(pool.clone()));
         // A deferred foreign key fails only at COMMIT, taking the whole group with it.
         sqlx::query("CREATE TABLE parent (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
         sqlx::query("CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")

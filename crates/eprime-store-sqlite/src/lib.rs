@@ -25,6 +25,7 @@ mod releasability;
 mod scope;
 mod transfer;
 mod webhooks;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -52,16 +53,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     reader: SqlitePool,
-    /// One connection. Every write transaction on it starts with `BEGIN IMMEDIATE`, taking the
-    /// database's write lock first: a deferred one that read before writing would fail at once
-    /// (`SQLITE_BUSY_SNAPSHOT`, "database is locked") when another process (the command line)
-    /// committed in between, instead of waiting its turn under the busy timeout.
-    writer: SqlitePool,
+    /// The one connection that writes; every commit on it wakes the change log's followers.
+    writer: writer::Writer,
     /// Writes that share transactions (`group_commit`), through `writer`.
     writes: group_commit::GroupCommit,
-    /// Bumped after every write, so followers of the change log need not poll. Writes by other
-    /// processes (the CLI) are seen at the followers' next timeout.
-    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// `Store::accounts_generation`: bumped after every write that may end sessions.
     accounts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -138,14 +133,9 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
+        let writer = writer::Writer::new(writer);
         let writes = group_commit::GroupCommit::start(writer.clone());
-        Ok(Self {
-            reader,
-            writer,
-            writes,
-            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
-            accounts: std::sync::Arc::default(),
-        })
+        Ok(Self { reader, writer, writes, accounts: std::sync::Arc::default() })
     }
 
     /// The number of the newest migration applied (0 for a database never migrated).
@@ -165,15 +155,6 @@ impl SqliteStore {
         row.try_get(0).map_err(backend)
     }
 
-    /// Wakes whoever waits in `wait_for_changes`; called after every write that may have logged a
-    /// change (the menu's too: `menu.rs`), successful or not (a spurious wake-up costs one query).
-    /// A write that forgets it leaves its change to the followers' timeouts, up to a second late;
-    /// the storage suite checks a nomination wakes them.
-    fn committed<T>(&self, result: Result<T>) -> Result<T> {
-        self.commits.send_modify(|count| *count = count.wrapping_add(1));
-        result
-    }
-
     /// After a write that may have ended sessions (`Store::accounts_generation`).
     fn sessions_may_have_ended(&self) {
         self.accounts.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -182,7 +163,7 @@ impl SqliteStore {
     /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
     pub async fn close(&self) {
         self.reader.close().await;
-        self.writer.close().await;
+        self.writer.pool().close().await;
     }
 }
 
@@ -205,7 +186,7 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_organisation(&self, actor: &Principal, organisation: &Organisation) -> Result<()> {
-        self.committed(partnerships::upsert_organisation(self, actor, organisation).await)
+        partnerships::upsert_organisation(self, actor, organisation).await
     }
 
     async fn list_organisations(&self) -> Result<Vec<Organisation>> {
@@ -213,7 +194,7 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_area(&self, actor: &Principal, area: &Area) -> Result<()> {
-        self.committed(partnerships::upsert_area(self, actor, area).await)
+        partnerships::upsert_area(self, actor, area).await
     }
 
     async fn list_areas(&self) -> Result<Vec<Area>> {
@@ -221,7 +202,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_partnership(&self, actor: &Principal, new: NewPartnership) -> Result<Partnership> {
-        self.committed(partnerships::create(self, actor, new).await)
+        partnerships::create(self, actor, new).await
     }
 
     async fn list_partnerships(&self, scope: &ReadScope) -> Result<Vec<Partnership>> {
@@ -233,7 +214,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_document(&self, actor: &Principal, new: NewDocument) -> Result<DocumentDetail> {
-        self.committed(documents::create(self, actor, new).await)
+        documents::create(self, actor, new).await
     }
 
     async fn list_documents(&self, scope: &ReadScope, filter: &DocumentFilter) -> Result<Vec<Document>> {
@@ -251,7 +232,7 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         approval: Approval,
     ) -> Result<Document> {
-        self.committed(documents::approve(self, actor, id, expected_version, approval).await)
+        documents::approve(self, actor, id, expected_version, approval).await
     }
 
     async fn document_by_hash(&self, scope: &ReadScope, partner: &PartnerCode, hash: &str) -> Result<Option<Document>> {
@@ -263,7 +244,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_activity(&self, actor: &Principal, new: NewActivity) -> Result<Activity> {
-        self.committed(activities::create(self, actor, new).await)
+        activities::create(self, actor, new).await
     }
 
     async fn list_activities(
@@ -306,7 +287,7 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         changes: ActivityChanges,
     ) -> Result<Activity> {
-        self.committed(activities::update(self, actor, id, expected_version, changes).await)
+        activities::update(self, actor, id, expected_version, changes).await
     }
 
     async fn transition_activity(
@@ -317,7 +298,7 @@ impl Store for SqliteStore {
         to: ActivityStatus,
         reason: Option<String>,
     ) -> Result<Activity> {
-        self.committed(activities::transition(self, actor, id, expected_version, to, reason).await)
+        activities::transition(self, actor, id, expected_version, to, reason).await
     }
 
     async fn history(&self, scope: &ReadScope, entity: EntityType, id: &str) -> Result<Option<Vec<ChangeEntry>>> {
@@ -325,7 +306,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, actor: Option<&Principal>, new: NewUser) -> Result<StoredUser> {
-        self.committed(accounts::create(self, actor, new).await)
+        accounts::create(self, actor, new).await
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<StoredUser>> {
@@ -337,7 +318,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_disabled(&self, actor: Option<&Principal>, username: &str, disabled: bool) -> Result<StoredUser> {
-        let result = self.committed(accounts::set_disabled(self, actor, username, disabled).await);
+        let result = accounts::set_disabled(self, actor, username, disabled).await;
         self.sessions_may_have_ended();
         result
     }
@@ -348,7 +329,7 @@ impl Store for SqliteStore {
         username: &str,
         password_hash: String,
     ) -> Result<StoredUser> {
-        let result = self.committed(accounts::set_password(self, actor, username, password_hash).await);
+        let result = accounts::set_password(self, actor, username, password_hash).await;
         self.sessions_may_have_ended();
         result
     }
@@ -366,7 +347,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
-        let result = self.committed(accounts::revoke_session(self, token_hash).await);
+        let result = accounts::revoke_session(self, token_hash).await;
         self.sessions_may_have_ended();
         result
     }
@@ -376,13 +357,13 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, user_id: UserId, id: TokenId) -> Result<bool> {
-        let result = self.committed(accounts::revoke_token(self, user_id, id).await);
+        let result = accounts::revoke_token(self, user_id, id).await;
         self.sessions_may_have_ended();
         result
     }
 
     async fn record_security_event(&self, event: SecurityEvent) -> Result<()> {
-        self.committed(accounts::record_security_event(self, event).await)
+        accounts::record_security_event(self, event).await
     }
 
     async fn audit(&self, scope: &AuditScope, filter: &AuditFilter, page: &PageRequest) -> Result<Page<ChangeEntry>> {
@@ -419,7 +400,7 @@ impl Store for SqliteStore {
 
     async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration) {
         // Subscribed before looking, so a commit between the look and the wait still wakes us.
-        let mut commits = self.commits.subscribe();
+        let mut commits = self.writer.subscribe();
         if self.last_change_seq().await.map_or(true, |last| last > after) {
             return;
         }
@@ -427,7 +408,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_comment(&self, actor: &Principal, new: NewComment) -> Result<Comment> {
-        self.committed(comments::create(self, actor, new).await)
+        comments::create(self, actor, new).await
     }
 
     async fn list_comments(
@@ -450,11 +431,11 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         body: String,
     ) -> Result<Comment> {
-        self.committed(comments::edit(self, actor, id, expected_version, body).await)
+        comments::edit(self, actor, id, expected_version, body).await
     }
 
     async fn delete_comment(&self, actor: &Principal, id: CommentId) -> Result<Comment> {
-        self.committed(comments::delete(self, actor, id).await)
+        comments::delete(self, actor, id).await
     }
 
     async fn watch(&self, actor: &Principal, entity: EntityType, id: &str) -> Result<()> {
@@ -536,7 +517,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("plan.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
-        for (pool, name) in [(&store.writer, "writer's"), (&store.reader, "readers'")] {
+        for (pool, name) in [(store.writer.pool(), "writer's"), (&store.reader, "readers'")] {
             let program = program(pool, "SELECT seq FROM change_log ORDER BY seq LIMIT ?1", 7).await;
             assert!(
                 !program.contains(&("Integer".to_owned(), 7)),
@@ -568,8 +549,8 @@ mod tests {
             let sql = format!("PRAGMA {name}");
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap()
         };
-        assert_eq!(pragma(&store.writer, "wal_autocheckpoint").await, 250);
-        assert_eq!(pragma(&store.writer, "cache_size").await, -8192);
+        assert_eq!(pragma(store.writer.pool(), "wal_autocheckpoint").await, 250);
+        assert_eq!(pragma(store.writer.pool(), "cache_size").await, -8192);
         assert_eq!(pragma(&store.reader, "cache_size").await, -2000, "SQLite's default");
     }
 }

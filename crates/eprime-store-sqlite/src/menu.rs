@@ -15,7 +15,7 @@ use crate::{SqliteStore, calendar_feeds, nominations, offerings, overdue};
 #[async_trait]
 impl MenuStore for SqliteStore {
     async fn create_offering(&self, actor: &Principal, new: NewOffering) -> Result<Offering> {
-        self.committed(offerings::create(self, actor, new).await)
+        offerings::create(self, actor, new).await
     }
 
     async fn update_offering(
@@ -25,7 +25,7 @@ impl MenuStore for SqliteStore {
         expected_version: Option<i64>,
         new: NewOffering,
     ) -> Result<Offering> {
-        self.committed(offerings::update(self, actor, id, expected_version, new).await)
+        offerings::update(self, actor, id, expected_version, new).await
     }
 
     async fn offering(&self, scope: &ReadScope, id: OfferingId) -> Result<Option<Offering>> {
@@ -57,7 +57,7 @@ impl MenuStore for SqliteStore {
         to: OfferingStatus,
         reason: Option<String>,
     ) -> Result<Offering> {
-        self.committed(offerings::transition(self, actor, id, expected_version, to, reason).await)
+        offerings::transition(self, actor, id, expected_version, to, reason).await
     }
 
     async fn file_report(
@@ -68,11 +68,11 @@ impl MenuStore for SqliteStore {
         summary: Text,
         lessons: Text,
     ) -> Result<Offering> {
-        self.committed(offerings::file_report(self, actor, id, expected_version, summary, lessons).await)
+        offerings::file_report(self, actor, id, expected_version, summary, lessons).await
     }
 
     async fn nominate(&self, actor: &Principal, new: NewNomination, today: Date) -> Result<Nomination> {
-        self.committed(nominations::nominate(self, actor, new, today).await)
+        nominations::nominate(self, actor, new, today).await
     }
 
     async fn list_nominations(&self, scope: &ReadScope, offering: OfferingId) -> Result<Option<Vec<Nomination>>> {
@@ -103,11 +103,11 @@ impl MenuStore for SqliteStore {
         expected_version: Option<i64>,
         decision: Decision,
     ) -> Result<Nomination> {
-        self.committed(nominations::decide(self, actor, id, expected_version, decision).await)
+        nominations::decide(self, actor, id, expected_version, decision).await
     }
 
     async fn record_overdue(&self, rules: &OverdueRules, today: Date, limit: u32) -> Result<usize> {
-        self.committed(overdue::record(self, rules, today, limit).await)
+        overdue::record(self, rules, today, limit).await
     }
 
     async fn record_attendance(
@@ -116,7 +116,7 @@ impl MenuStore for SqliteStore {
         id: NominationId,
         attendance: Attendance,
     ) -> Result<Nomination> {
-        self.committed(nominations::record_attendance(self, actor, id, attendance).await)
+        nominations::record_attendance(self, actor, id, attendance).await
     }
 
     async fn give_feedback(
@@ -126,7 +126,7 @@ impl MenuStore for SqliteStore {
         ratings: Ratings,
         comments: Text,
     ) -> Result<Nomination> {
-        self.committed(nominations::give_feedback(self, actor, id, ratings, comments).await)
+        nominations::give_feedback(self, actor, id, ratings, comments).await
     }
 
     async fn activity_participation(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<Participation>> {

@@ -154,7 +154,7 @@ pub(crate) async fn nominate(
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
     let nation = nominating_nation(actor, new.nation.as_ref())?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let offering = offerings::fetch(&mut *tx, &scope, new.offering)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("offering {}", new.offering)))?;
@@ -231,7 +231,7 @@ pub(crate) async fn nominate(
     )
     .await?;
     log(&mut tx, Some(actor), Operation::Create, None, &nomination).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(nomination)
 }
 
@@ -243,7 +243,7 @@ pub(crate) async fn decide(
     decision: Decision,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     let offering = offerings::fetch(&mut *tx, &ReadScope::system(), current.offering)
         .await?
@@ -270,7 +270,7 @@ pub(crate) async fn decide(
     if promotion_after(current.status, next.status) {
         promote_first_waitlisted(&mut tx, offering.id).await?;
     }
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 
@@ -307,7 +307,7 @@ pub(crate) async fn record_attendance(
     attendance: Attendance,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let current = load_for_write(&mut tx, &scope, id, None).await?;
     let offering = offerings::fetch(&mut *tx, &ReadScope::system(), current.offering)
         .await?
@@ -317,7 +317,7 @@ pub(crate) async fn record_attendance(
         Nomination { attendance: Some(attendance), version: current.version + 1, updated_at: now(), ..current.clone() };
     save(&mut tx, &next, current.version).await?;
     log(&mut tx, Some(actor), Operation::Update, Some(&current), &next).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 
@@ -329,7 +329,7 @@ pub(crate) async fn give_feedback(
     comments: Text,
 ) -> Result<Nomination, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     // A participant's account sees no programme data; it reaches its own nomination by e-mail.
     let current = match fetch(&mut *tx, &scope, id).await? {
         Some(found) => found,
@@ -351,7 +351,7 @@ pub(crate) async fn give_feedback(
     };
     save(&mut tx, &next, current.version).await?;
     log(&mut tx, Some(actor), Operation::Update, Some(&current), &next).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 

@@ -39,7 +39,7 @@ pub(crate) async fn watch(
 ) -> Result<(), StoreError> {
     watchable(entity)?;
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     if !visible_record(&mut *tx, &scope, entity, id).await? {
         return Err(StoreError::NotFound(format!("{} {id}", entity.as_str())));
     }
@@ -51,7 +51,7 @@ pub(crate) async fn watch(
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)
+    tx.commit().await
 }
 
 pub(crate) async fn unwatch(
@@ -60,13 +60,15 @@ pub(crate) async fn unwatch(
     entity: EntityType,
     id: &str,
 ) -> Result<bool, StoreError> {
-    let result = sqlx::query("DELETE FROM watches WHERE user_id = ?1 AND entity = ?2 AND entity_id = ?3")
-        .bind(actor.user_id.to_string())
-        .bind(entity.as_str())
-        .bind(id.to_owned())
-        .execute(&store.writer)
-        .await
-        .map_err(db_error)?;
+    let result = store
+        .writer
+        .execute(
+            sqlx::query("DELETE FROM watches WHERE user_id = ?1 AND entity = ?2 AND entity_id = ?3")
+                .bind(actor.user_id.to_string())
+                .bind(entity.as_str())
+                .bind(id.to_owned()),
+        )
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -388,16 +390,18 @@ pub(crate) async fn mark_read(
     let mut changed = 0;
     match ids {
         None => {
-            let result = sqlx::query("UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL")
-                .bind(user_id.to_string())
-                .bind(at)
-                .execute(&store.writer)
-                .await
-                .map_err(db_error)?;
+            let result = store
+                .writer
+                .execute(
+                    sqlx::query("UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL")
+                        .bind(user_id.to_string())
+                        .bind(at),
+                )
+                .await?;
             changed += result.rows_affected();
         }
         Some(ids) => {
-            let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+            let mut tx = store.writer.begin().await?;
             for id in ids {
                 let result = sqlx::query(
                     "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",
@@ -410,7 +414,7 @@ pub(crate) async fn mark_read(
                 .map_err(db_error)?;
                 changed += result.rows_affected();
             }
-            tx.commit().await.map_err(db_error)?;
+            tx.commit().await?;
         }
     }
     Ok(changed)

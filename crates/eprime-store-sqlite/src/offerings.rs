@@ -197,7 +197,7 @@ async fn check_references(tx: &mut SqliteConnection, offering: &Offering) -> Res
 
 pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewOffering) -> Result<Offering, StoreError> {
     let provider = new.provider_for(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let at = now();
     let offering = Offering {
         id: OfferingId::new(),
@@ -230,7 +230,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewOffer
     check_references(&mut tx, &offering).await?;
     insert(&mut tx, &offering).await?;
     log(&mut tx, actor, Operation::Create, None, &offering).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(offering)
 }
 
@@ -242,7 +242,7 @@ pub(crate) async fn update(
     new: NewOffering,
 ) -> Result<Offering, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     // Only the provider (or NATO staff) edits, and only a draft: what was approved stays approved.
     current.status.transition(OfferingStatus::Submitted, actor, &current.provider, None).map_err(|refusal| {
@@ -283,7 +283,7 @@ pub(crate) async fn update(
     check_references(&mut tx, &next).await?;
     save(&mut tx, &next, current.version).await?;
     log(&mut tx, actor, Operation::Update, Some(&current), &next).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 
@@ -296,7 +296,7 @@ pub(crate) async fn transition(
     reason: Option<String>,
 ) -> Result<Offering, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     let status = current.status.transition(to, actor, &current.provider, reason.as_deref())?;
     let reason = match reason.filter(|_| current.status.needs_reason(status)) {
@@ -308,7 +308,7 @@ pub(crate) async fn transition(
     let next = with_marking(&mut tx, next).await?;
     save(&mut tx, &next, current.version).await?;
     log(&mut tx, actor, Operation::Transition, Some(&current), &next).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 
@@ -321,7 +321,7 @@ pub(crate) async fn file_report(
     lessons: Text,
 ) -> Result<Offering, StoreError> {
     let scope = Caller::User(actor.clone()).read_scope();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let current = load_for_write(&mut tx, &scope, id, expected_version).await?;
     Report::check(actor, &current)?;
     let attended: i64 =
@@ -347,7 +347,7 @@ pub(crate) async fn file_report(
     let next = with_marking(&mut tx, next).await?;
     save(&mut tx, &next, current.version).await?;
     log(&mut tx, actor, Operation::Update, Some(&current), &next).await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(next)
 }
 

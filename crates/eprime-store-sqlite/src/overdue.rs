@@ -66,9 +66,9 @@ pub(crate) async fn record(
     for (kind, id) in candidates.take(limit as usize) {
         // One transaction per item: the single writer serialises sweeps, and the notice's primary
         // key makes a second announcement impossible.
-        let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = store.writer.begin().await?;
         if announce(&mut tx, rules, today, kind, &id).await? {
-            tx.commit().await.map_err(db_error)?;
+            tx.commit().await?;
             recorded += 1;
         }
     }

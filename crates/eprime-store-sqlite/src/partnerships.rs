@@ -53,7 +53,7 @@ pub(crate) async fn create(
         updated_at: at,
     };
     let code = partnership.partner.as_str().to_owned();
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     sqlx::query(
         "INSERT INTO partnerships (partner, name, framework, since, summary, marking, version, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
@@ -77,7 +77,7 @@ pub(crate) async fn create(
         NewChangeEntry::about(&partnership, Some(actor.username.as_str()), Operation::Create).after(&partnership),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(partnership)
 }
 
@@ -121,7 +121,7 @@ pub(crate) async fn upsert_organisation(
     org: &Organisation,
 ) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = organisation(&mut tx, &org.code).await?;
     if before.as_ref() == Some(org) {
         return Ok(());
@@ -143,7 +143,7 @@ pub(crate) async fn upsert_organisation(
         NewChangeEntry::about(org, Some(actor.username.as_str()), operation).before(before.as_ref()).after(org),
     )
     .await?;
-    tx.commit().await.map_err(db_error)
+    tx.commit().await
 }
 
 async fn organisation(tx: &mut sqlx::SqliteConnection, code: &OrgCode) -> Result<Option<Organisation>, StoreError> {
@@ -180,7 +180,7 @@ fn organisation_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
 
 pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &Area) -> Result<(), StoreError> {
     may_edit_programme(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = sqlx::query("SELECT code, title FROM areas WHERE code = ?1")
         .bind(area.code.as_str().to_owned())
         .fetch_optional(&mut *tx)
@@ -206,7 +206,7 @@ pub(crate) async fn upsert_area(store: &SqliteStore, actor: &Principal, area: &A
         NewChangeEntry::about(area, Some(actor.username.as_str()), operation).before(before.as_ref()).after(area),
     )
     .await?;
-    tx.commit().await.map_err(db_error)
+    tx.commit().await
 }
 
 pub(crate) async fn list_areas(store: &SqliteStore) -> Result<Vec<Area>, StoreError> {

@@ -48,7 +48,7 @@ impl SqliteStore {
     /// every table is empty. Change-log sequence numbers are kept, and new entries continue
     /// after the highest.
     pub async fn import(&self, dump: &Dump) -> Result<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = self.writer.begin().await?;
         let present = schema(&mut tx).await?;
         let used: Vec<String> = counts(&mut tx)
             .await?
@@ -73,7 +73,7 @@ impl SqliteStore {
             }
             insert(&mut tx, rows).await?;
         }
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -129,7 +129,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebho
             new.organisation
         )));
     }
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organisations WHERE code = ?1")
         .bind(new.organisation.as_str().to_owned())
         .fetch_optional(&mut *tx)
@@ -186,7 +186,7 @@ pub(crate) async fn create(store: &SqliteStore, actor: &Principal, new: NewWebho
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     webhook.since_seq = seq;
     Ok(webhook)
 }
@@ -218,7 +218,7 @@ pub(crate) async fn update(
     changes: WebhookChanges,
 ) -> Result<Webhook, StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = load(&mut tx, &scope, id).await?;
     if let Some(expected) = expected_version
         && expected != before.version
@@ -258,13 +258,13 @@ pub(crate) async fn update(
         .after(&after.log_view()),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(after)
 }
 
 pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId) -> Result<(), StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let before = load(&mut tx, &scope, id).await?;
     // Its deliveries and their attempts go with it (ON DELETE CASCADE).
     sqlx::query("DELETE FROM webhooks WHERE id = ?1").bind(id.to_string()).execute(&mut *tx).await.map_err(db_error)?;
@@ -273,7 +273,7 @@ pub(crate) async fn delete(store: &SqliteStore, actor: &Principal, id: WebhookId
         NewChangeEntry::about(&before, Some(&actor.username), Operation::Delete).before(Some(&before.log_view())),
     )
     .await?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -422,7 +422,7 @@ pub(crate) async fn claim(
     if due.is_none() {
         return Ok(Vec::new());
     }
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let rows = sqlx::query(
         "SELECT d.id AS delivery, d.webhook, d.attempts, d.round_attempts, w.url, w.secret,
                 c.seq, c.at, c.actor, c.entity, c.entity_id, c.partner, c.operation, c.before, c.after
@@ -460,7 +460,7 @@ pub(crate) async fn claim(
             entry: entry(row)?,
         });
     }
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(claimed)
 }
 
@@ -470,7 +470,7 @@ pub(crate) async fn record_attempt(store: &SqliteStore, attempt: AttemptRecord) 
         AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, unix_millis(at), None),
         AttemptOutcome::Failed => (DeliveryState::Failed, unix_millis(attempt.at), None),
     };
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries
          SET attempts = ?2, round_attempts = round_attempts + 1, state = ?3, next_attempt_ms = ?4,
@@ -501,7 +501,7 @@ pub(crate) async fn record_attempt(store: &SqliteStore, attempt: AttemptRecord) 
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -551,7 +551,7 @@ pub(crate) async fn redeliver(
     at: OffsetDateTime,
 ) -> Result<Delivery, StoreError> {
     let scope = webhook_scope(actor)?;
-    let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = store.writer.begin().await?;
     load(&mut tx, &scope, webhook).await?;
     let updated = sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', round_attempts = 0, next_attempt_ms = ?3
@@ -572,14 +572,14 @@ pub(crate) async fn redeliver(
         .await
         .map_err(db_error)?;
     let delivery = delivery_from_row(&row)?;
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     Ok(delivery)
 }
 
 #[async_trait::async_trait]
 impl eprime_store::WebhookStore for SqliteStore {
     async fn create_webhook(&self, actor: &Principal, new: NewWebhook) -> Result<Webhook, StoreError> {
-        self.committed(create(self, actor, new).await)
+        create(self, actor, new).await
     }
 
     async fn list_webhooks(&self, scope: &AccountScope) -> Result<Vec<Webhook>, StoreError> {
@@ -597,11 +597,11 @@ impl eprime_store::WebhookStore for SqliteStore {
         expected_version: Option<i64>,
         changes: WebhookChanges,
     ) -> Result<Webhook, StoreError> {
-        self.committed(update(self, actor, id, expected_version, changes).await)
+        update(self, actor, id, expected_version, changes).await
     }
 
     async fn delete_webhook(&self, actor: &Principal, id: WebhookId) -> Result<(), StoreError> {
-        self.committed(delete(self, actor, id).await)
+        delete(self, actor, id).await
     }
 
     // Delivery bookkeeping appends nothing to the change log, so it wakes no follower.

@@ -14,6 +14,8 @@ use crate::{ActivityFilter, DynStore, EntityType, NewPartnership, NewUser, PageR
 
 /// The menu in the real-time exchange: discussions, watches, overdue notices (`testsuite/exchange.rs`).
 mod exchange;
+/// Every logged write wakes the change log's followers (`testsuite/followers.rs`).
+mod followers;
 /// The menu: offerings, nominations, seats and quotas (`testsuite/menu.rs`).
 mod menu;
 /// Webhooks and their deliveries (`testsuite/webhooks.rs`).
@@ -38,6 +40,7 @@ where
     tokens_are_listed_and_revoked_by_their_owner(make().await).await;
     the_audit_log_holds_changes_and_security_events_within_scope(make().await).await;
     the_change_log_is_followed_in_order(make().await).await;
+    followers::every_logged_write_wakes_the_followers_of_the_change_log(make().await).await;
     discussions_follow_the_visibility_of_their_subject(make().await).await;
     watchers_and_mentioned_users_are_notified_once(make().await).await;
     notifiers_running_at_once_notify_once(make().await).await;
@@ -51,7 +54,6 @@ where
     menu::participation_rolls_up_to_the_activity_and_its_goal(make().await).await;
     menu::work_lists_find_nominations_within_scope(make().await).await;
     menu::overdue_lists_match_the_overdue_rules(make().await).await;
-    menu::a_menu_write_wakes_the_followers_of_the_change_log(make().await).await;
     exchange::a_menu_event_is_discussed_by_those_who_see_it_each_side_apart(make().await).await;
     exchange::overdue_feedback_and_reports_are_announced_once_to_those_who_owe_them(make().await).await;
 }

@@ -92,24 +92,6 @@ async fn nominate(store: &DynStore, offering: &Offering, n: usize) -> Result<Nom
     store.nominate(&japan(), NewNomination { offering: offering.id, ..nominee(n) }, TODAY).await
 }
 
-/// The menu's writes are in the change log like every other, and wake its followers as every other
-/// write does: a nomination is notified, indexed and streamed as it happens, not at a follower's timeout.
-pub(super) async fn a_menu_write_wakes_the_followers_of_the_change_log(store: DynStore) {
-    fixture(&store).await;
-    let offering = published(&store, "CYD-NDC-61", 10, 2, Eligibility::AllPartners).await;
-    let start = store.last_change_seq().await.unwrap();
-    let waiter = {
-        let store = store.clone();
-        tokio::spawn(async move { store.wait_for_changes(start, std::time::Duration::from_secs(30)).await })
-    };
-    tokio::task::yield_now().await;
-    let nomination = nominate(&store, &offering, 1).await.unwrap();
-    // Woken by the commit, not by the 30-second timeout.
-    tokio::time::timeout(std::time::Duration::from_secs(10), waiter).await.expect("woken by the nomination").unwrap();
-    let entries = store.changes_after(start, 10).await.unwrap();
-    assert!(entries.iter().any(|e| e.entity == EntityType::Nomination && e.entity_id == nomination.id.to_string()));
-}
-
 pub(super) fn scope_of(p: &eprime_domain::Principal) -> ReadScope {
     Caller::User(p.clone()).read_scope()
 }

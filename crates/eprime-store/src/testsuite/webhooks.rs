@@ -16,7 +16,7 @@ use crate::{
 
 const LEASE: Duration = Duration::from_secs(60);
 
-fn new_webhook(organisation: &str, filter: ChangeFilter) -> NewWebhook {
+pub(super) fn new_webhook(organisation: &str, filter: ChangeFilter) -> NewWebhook {
     NewWebhook {
         organisation: org(organisation),
         url: format!("https://{}.example.org/hook", organisation.to_lowercase()),
@@ -27,7 +27,7 @@ fn new_webhook(organisation: &str, filter: ChangeFilter) -> NewWebhook {
     }
 }
 
-fn jpn_admin() -> Principal {
+pub(super) fn jpn_admin() -> Principal {
     principal(Role::PartnerAdmin, Some("JPN"), None)
 }
 
