@@ -87,7 +87,7 @@ pub(crate) async fn list(
     filter: &OfferingFilter,
     page: &PageRequest,
 ) -> Result<Page<Offering>, StoreError> {
-    let after = page.after.as_deref().map(parse_cursor).transpose()?;
+    let after = filter.sort_key_floor(page.after.as_deref().map(parse_cursor).transpose()?);
     let sql = concat!(
         offering_select!(),
         " WHERE ",
@@ -99,7 +99,9 @@ pub(crate) async fn list(
         // `OverdueRules::report_overdue` as SQL; the storage suite compares the two.
         " AND ($9::date IS NULL OR (o.status IN ('published', 'closed', 'held') AND o.report IS NULL AND o.last_day < $9))",
         " AND ($10::date IS NULL OR (o.status = 'published' AND o.nomination_deadline >= $10))",
-        " AND ($11::text IS NULL OR o.sort_key > $11) ORDER BY o.sort_key LIMIT $12"
+        // The later of the cursor and the first day asked for (`OfferingFilter::sort_key_floor`); every
+        // key sorts after '', so this is a plain range on the key's index.
+        " AND o.sort_key > coalesce($11::text, '') ORDER BY o.sort_key LIMIT $12"
     );
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let rows = bind_scope(sqlx::query(sql), scope)

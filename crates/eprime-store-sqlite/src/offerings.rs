@@ -89,26 +89,31 @@ pub(crate) async fn versions(
     Ok(found)
 }
 
+/// A page of offerings in their list order (`?1`–`?4` the reader's scope; see `list` for the rest).
+const LIST: &str = concat!(
+    offering_select!(),
+    " WHERE ",
+    visible!("offering", "o", "id"),
+    " AND (?5 IS NULL OR o.provider = ?5) AND (?6 IS NULL OR o.status = ?6)",
+    " AND (?7 IS NULL OR EXISTS (SELECT 1 FROM nominations n WHERE n.offering = o.id AND n.nation = ?7",
+    "      AND n.status IN ('nominated', 'accepted', 'waitlisted')))",
+    " AND (?8 IS NULL OR o.last_day >= ?8)",
+    // `OverdueRules::report_overdue` as SQL; the storage suite compares the two.
+    " AND (?9 IS NULL OR (o.status IN ('published', 'closed', 'held') AND o.report IS NULL AND o.last_day < ?9))",
+    " AND (?10 IS NULL OR (o.status = 'published' AND o.nomination_deadline >= ?10))",
+    // The later of the cursor and the first day asked for (`OfferingFilter::sort_key_floor`); every
+    // key sorts after '', so this is a plain range on the key's index.
+    " AND o.sort_key > coalesce(?11, '') ORDER BY o.sort_key LIMIT ?12"
+);
+
 pub(crate) async fn list(
     store: &SqliteStore,
     scope: &ReadScope,
     filter: &OfferingFilter,
     page: &PageRequest,
 ) -> Result<Page<Offering>, StoreError> {
-    let after = page.after.as_deref().map(parse_cursor).transpose()?;
-    let sql = concat!(
-        offering_select!(),
-        " WHERE ",
-        visible!("offering", "o", "id"),
-        " AND (?5 IS NULL OR o.provider = ?5) AND (?6 IS NULL OR o.status = ?6)",
-        " AND (?7 IS NULL OR EXISTS (SELECT 1 FROM nominations n WHERE n.offering = o.id AND n.nation = ?7",
-        "      AND n.status IN ('nominated', 'accepted', 'waitlisted')))",
-        " AND (?8 IS NULL OR o.last_day >= ?8)",
-        // `OverdueRules::report_overdue` as SQL; the storage suite compares the two.
-        " AND (?9 IS NULL OR (o.status IN ('published', 'closed', 'held') AND o.report IS NULL AND o.last_day < ?9))",
-        " AND (?10 IS NULL OR (o.status = 'published' AND o.nomination_deadline >= ?10))",
-        " AND (?11 IS NULL OR o.sort_key > ?11) ORDER BY o.sort_key LIMIT ?12"
-    );
+    let after = filter.sort_key_floor(page.after.as_deref().map(parse_cursor).transpose()?);
+    let sql = LIST;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let rows = bind_scope(sqlx::query(sql), scope)
         .bind(filter.provider.as_ref().map(|p| p.as_str().to_owned()))
@@ -493,4 +498,26 @@ pub(crate) fn from_row(row: &SqliteRow) -> Result<Offering, StoreError> {
         created_at: parse_instant(&text("created_at")?)?,
         updated_at: parse_instant(&text("updated_at")?)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of offerings walks the list order's index from where it starts (the cursor, or the first
+    /// day asked for), not from the first offering ever held: the home page's coming events cost the
+    /// same however many years of past events the menu keeps.
+    #[tokio::test]
+    async fn a_page_of_offerings_walks_the_index_from_where_it_starts() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {LIST}");
+        let mut query = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &ReadScope::public_only());
+        for _ in 5..=10 {
+            query = query.bind(None::<String>);
+        }
+        let rows = query.bind("2026-05-10").bind(9_i64).fetch_all(&store.reader).await.unwrap();
+        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        assert!(plan.contains("USING INDEX offerings_by_sort_key (sort_key>?)"), "planned as: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "sorts instead of walking in order: {plan}");
+    }
 }

@@ -27,8 +27,10 @@ pub struct OfferingFilter {
     pub status: Option<OfferingStatus>,
     /// Offerings for which this nation has open nominations.
     pub nominated_by: Option<PartnerCode>,
-    /// Offerings whose last session ends on or after this day.
+    /// Offerings whose last session ends on or after this day (under way or to come).
     pub ends_after: Option<Date>,
+    /// Offerings whose first session starts on or after this day (to come).
+    pub starts_on_or_after: Option<Date>,
     /// Offerings whose after-action report is overdue: still in one of
     /// `OverdueRules::REPORT_PENDING`, no report, and a last day before this day (give
     /// `OverdueRules::report_cutoff(today)`).
@@ -36,6 +38,17 @@ pub struct OfferingFilter {
     /// Offerings open for nominations on this day: published, with a nomination deadline on or
     /// after it.
     pub nominations_open_on: Option<Date>,
+}
+
+impl OfferingFilter {
+    /// The sort key (`first day|id`, the offerings' list order) a listing reads after: the page's
+    /// cursor or, when the first day is filtered, the bare day if that sorts later. A key `day|…`
+    /// sorts after `day` itself and before every later day's keys, so reading after `day` reads the
+    /// offerings starting on or after it, from there along the index rather than from the first.
+    pub fn sort_key_floor(&self, cursor: Option<String>) -> Option<String> {
+        let day = self.starts_on_or_after.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()));
+        cursor.into_iter().chain(day).max()
+    }
 }
 
 /// Which nominations to find across offerings: the work lists of the home page (nominations a
@@ -196,4 +209,35 @@ pub trait MenuStore: Send + Sync + 'static {
     async fn revoke_calendar_feed(&self, user_id: UserId, id: TokenId) -> Result<bool>;
     /// The owner of a live feed token (an enabled account), as whom the feed is read.
     async fn calendar_feed_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn a_listing_reads_from_the_later_of_its_cursor_and_its_first_day() {
+        let from = |day| OfferingFilter { starts_on_or_after: day, ..Default::default() };
+        let key = |s: &str| Some(s.to_owned());
+        let id = "0196a1b2-0000-7000-8000-000000000000";
+        assert_eq!(from(None).sort_key_floor(None), None, "from the first offering");
+        assert_eq!(from(None).sort_key_floor(key(&format!("2026-05-04|{id}"))), key(&format!("2026-05-04|{id}")));
+        assert_eq!(from(Some(date!(2026 - 05 - 10))).sort_key_floor(None), key("2026-05-10"));
+        assert_eq!(
+            from(Some(date!(2026 - 05 - 10))).sort_key_floor(key(&format!("2026-05-04|{id}"))),
+            key("2026-05-10"),
+            "a cursor before the first day does not reach back past it"
+        );
+        assert_eq!(
+            from(Some(date!(2026 - 05 - 10))).sort_key_floor(key(&format!("2026-05-10|{id}"))),
+            key(&format!("2026-05-10|{id}")),
+            "a cursor on or after it goes on from the cursor"
+        );
+        // The bare day sorts between the day before's keys and its own.
+        assert!(
+            format!("2026-05-09|{id}").as_str() < "2026-05-10" && "2026-05-10" < format!("2026-05-10|{id}").as_str()
+        );
+        assert_eq!(from(Some(date!(0987 - 01 - 02))).sort_key_floor(None), key("0987-01-02"), "years in four digits");
+    }
 }

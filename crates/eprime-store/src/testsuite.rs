@@ -54,6 +54,7 @@ where
     menu::participation_rolls_up_to_the_activity_and_its_goal(make().await).await;
     menu::work_lists_find_nominations_within_scope(make().await).await;
     menu::overdue_lists_match_the_overdue_rules(make().await).await;
+    menu::offerings_are_listed_by_their_first_and_last_days(make().await).await;
     exchange::a_menu_event_is_discussed_by_those_who_see_it_each_side_apart(make().await).await;
     exchange::overdue_feedback_and_reports_are_announced_once_to_those_who_owe_them(make().await).await;
 }

@@ -452,3 +452,50 @@ pub(super) async fn overdue_lists_match_the_overdue_rules(store: DynStore) {
     }
     assert!(seen_feedback && seen_report, "the dates reach both overdue states");
 }
+
+/// An event with one session from `starts_on` to `ends_on`, published.
+async fn held_from(store: &DynStore, code_text: &str, starts_on: time::Date, ends_on: time::Date) -> Offering {
+    let mut new = new_offering(code_text, 10, 2, Eligibility::AllPartners);
+    new.sessions[0].starts_on = starts_on;
+    new.sessions[0].ends_on = ends_on;
+    new.nomination_deadline = starts_on;
+    publish(store, new).await
+}
+
+/// The first-day and last-day filters, alone, together and across pages: "coming" events start on or
+/// after the day, "current" ones end on or after it, and a long course under way is one and not the
+/// other (the home page once showed such courses as coming).
+pub(super) async fn offerings_are_listed_by_their_first_and_last_days(store: DynStore) {
+    fixture(&store).await;
+    let today = date!(2026 - 05 - 10);
+    let under_way = held_from(&store, "CYD-NDC-80", date!(2026 - 04 - 01), date!(2026 - 06 - 30)).await;
+    held_from(&store, "CYD-NDC-81", date!(2026 - 05 - 04), date!(2026 - 05 - 08)).await;
+    let starts_today = held_from(&store, "CYD-NDC-82", date!(2026 - 05 - 10), date!(2026 - 05 - 12)).await;
+    let coming = held_from(&store, "CYD-NDC-83", date!(2026 - 06 - 01), date!(2026 - 06 - 05)).await;
+    let scope = scope_of(&japan());
+    let listed = async |filter: &OfferingFilter, page: &PageRequest| {
+        let page = store.list_offerings(&scope, filter, page).await.unwrap();
+        (page.items.iter().map(|o| o.id).collect::<Vec<_>>(), page.next_cursor)
+    };
+    let current = OfferingFilter { ends_after: Some(today), ..Default::default() };
+    let (ids, _) = listed(&current, &PageRequest::first(10)).await;
+    assert_eq!(ids, [under_way.id, starts_today.id, coming.id], "ending on or after the day, by first day");
+    let to_come = OfferingFilter { starts_on_or_after: Some(today), ..Default::default() };
+    let (ids, _) = listed(&to_come, &PageRequest::first(10)).await;
+    assert_eq!(ids, [starts_today.id, coming.id], "starting on or after the day: not the course under way");
+    let both = OfferingFilter { starts_on_or_after: Some(today), ..current.clone() };
+    let (first, cursor) = listed(&both, &PageRequest::first(1)).await;
+    assert_eq!(first, [starts_today.id]);
+    let (second, cursor) = listed(&both, &PageRequest { limit: 1, after: cursor }).await;
+    assert_eq!((second, cursor), (vec![coming.id], None), "the next page goes on from the cursor");
+    // A cursor from before the first day (a page of all events) does not reach back past it.
+    let (_, early) = listed(&OfferingFilter::default(), &PageRequest::first(1)).await;
+    let (ids, _) = listed(&to_come, &PageRequest { limit: 10, after: early }).await;
+    assert_eq!(ids, [starts_today.id, coming.id]);
+    let (ids, _) = listed(
+        &OfferingFilter { starts_on_or_after: Some(date!(2026 - 06 - 02)), ..Default::default() },
+        &PageRequest::first(10),
+    )
+    .await;
+    assert!(ids.is_empty(), "nothing starts after the last first day");
+}

@@ -136,17 +136,11 @@ async fn coming(
     today: Date,
     own_event: bool,
 ) -> Result<Vec<(Date, Upcoming)>, PageError> {
-    // Events still running come first in the store's order (by first day) but have no start to
-    // come: read a page of events ending after today and keep the first SHOWN that start. (A long
-    // course or e-learning module already under way took every slot otherwise, and the provider saw
-    // none of its coming events. A store filter on the first day would read only those.)
-    let events = OfferingFilter { ends_after: Some(today), ..filter.clone() };
-    let mut found: Vec<_> = offerings(state, scope, events, PageRequest::MAX_LIMIT)
-        .await?
-        .iter()
-        .filter_map(|o| starts(o, today, own_event))
-        .take(SHOWN as usize)
-        .collect();
+    // Events to start, not those under way: a long course or e-learning module already running
+    // would take every slot, and the viewer would see none of its coming events.
+    let events = OfferingFilter { starts_on_or_after: Some(today), ..filter.clone() };
+    let mut found: Vec<_> =
+        offerings(state, scope, events, SHOWN).await?.iter().filter_map(|o| starts(o, today, own_event)).collect();
     let open = OfferingFilter { nominations_open_on: Some(today), ..filter };
     found.extend(offerings(state, scope, open, SHOWN).await?.iter().map(deadline));
     Ok(found)
