@@ -1,7 +1,8 @@
 //! Reading the change log as an audit trail: who did what and when, newest first.
 
 use eprime_domain::{AuditScope, FieldError};
-use eprime_store::{AuditFilter, ChangeEntry, Page, PageRequest, StoreError};
+use eprime_store::{AuditFilter, AuditValue, ChangeEntry, Page, PageRequest, StoreError, audit_where};
+use sqlx::AssertSqlSafe;
 use sqlx::PgPool;
 
 use crate::changelog::entry;
@@ -18,35 +19,25 @@ pub(crate) async fn audit(
         .as_deref()
         .map(|c| c.parse().map_err(|_| FieldError::new("after", "is not a cursor this server gave out")))
         .transpose()?;
-    // A partner administrator sees only the account entries (changes and security events) of
-    // its own nation; auditors and NATO administrators see everything.
-    let accounts_of = match scope {
-        AuditScope::All => None,
-        AuditScope::Accounts(partner) => Some(partner.as_str().to_owned()),
-    };
+    let conditions = filter.conditions(scope, after);
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after FROM change_log
-         WHERE ($1::text IS NULL OR (partner = $1 AND entity IN ('user', 'account')))
-           AND ($2::text IS NULL OR actor = $2)
-           AND ($3::text IS NULL OR entity = $3)
-           AND ($4::text IS NULL OR entity_id = $4)
-           AND ($5::timestamptz IS NULL OR at >= $5)
-           AND ($6::timestamptz IS NULL OR at < $6)
-           AND ($7::bigint IS NULL OR seq < $7)
-         ORDER BY seq DESC LIMIT $8",
-    )
-    .bind(accounts_of)
-    .bind(filter.actor.clone())
-    .bind(filter.entity.map(|e| e.as_str()))
-    .bind(filter.entity_id.clone())
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(pool)
-    .await
-    .map_err(db_error)?;
+    // Written for the filters present (`AuditFilter::conditions`): a catch-all statement's generic
+    // plan walks the whole log backwards.
+    let sql = format!(
+        "SELECT seq, at, actor, entity, entity_id, partner, operation, before, after FROM change_log WHERE {} \
+         ORDER BY seq DESC LIMIT ${}",
+        audit_where(&conditions, |n| format!("${n}")),
+        conditions.len() + 1
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (_, value) in conditions {
+        query = match value {
+            AuditValue::Text(text) => query.bind(text),
+            AuditValue::Instant(at) => query.bind(at),
+            AuditValue::Seq(seq) => query.bind(seq),
+        };
+    }
+    let rows = query.bind(i64::from(limit) + 1).fetch_all(pool).await.map_err(db_error)?;
     let has_more = rows.len() > limit as usize;
     let items = rows.iter().take(limit as usize).map(entry).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if has_more { items.last().map(|e| e.seq.to_string()) } else { None };

@@ -13,6 +13,7 @@
 //! The [`testsuite`] module (feature `testsuite`) holds the behaviour every implementation must
 //! show; each implementation's tests run it against a fresh database.
 
+mod audit;
 mod change;
 mod discussion;
 pub mod dump;
@@ -37,6 +38,7 @@ use eprime_domain::{
     Principal, ReadScope, SubjectKind, TokenId, UserId,
 };
 
+pub use audit::{AuditCondition, AuditValue, audit_where};
 pub use change::{ChangeEntry, ChangesRead, EntityType, LoggedRecord, NewChangeEntry, Operation, Visibility};
 pub use discussion::{
     CommentLog, DigestSubscription, NewComment, Notification, NotificationReason, Watch, WatchedRecord,
