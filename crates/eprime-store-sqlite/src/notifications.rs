@@ -334,6 +334,19 @@ const STILL_VISIBLE: &str = concat!(
     ") ELSE 1 END)"
 );
 
+/// A page of a reader's notifications, newest first, from before the cursor `?7` (none: from the newest).
+/// The cursor is a bound of `notifications_by_user` (user, seq), so a page deep in a long list is read from
+/// there; `(?7 IS NULL OR n.seq < ?7)` was planned as a walk from the newest, filtered entry by entry.
+fn list_sql() -> String {
+    format!(
+        "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
+         FROM notifications n
+         WHERE n.user_id = ?5 AND (?6 = 0 OR n.read_at IS NULL) AND n.seq < coalesce(?7, {}) AND {STILL_VISIBLE}
+         ORDER BY n.seq DESC LIMIT ?8",
+        i64::MAX
+    )
+}
+
 pub(crate) async fn list(
     store: &SqliteStore,
     reader: &Principal,
@@ -346,12 +359,7 @@ pub(crate) async fn list(
         .map(|c| c.parse().map_err(|_| eprime_domain::FieldError::new("after", "is not a cursor this server gave out")))
         .transpose()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let sql = format!(
-        "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
-         FROM notifications n
-         WHERE n.user_id = ?5 AND (?6 = 0 OR n.read_at IS NULL) AND (?7 IS NULL OR n.seq < ?7) AND {STILL_VISIBLE}
-         ORDER BY n.seq DESC LIMIT ?8"
-    );
+    let sql = list_sql();
     let scope = Caller::User(reader.clone()).read_scope();
     let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
         .bind(reader.user_id.to_string())
@@ -444,4 +452,27 @@ fn from_row(row: &SqliteRow) -> Result<Notification, StoreError> {
             .map(|r| parse_instant(&r))
             .transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page deep in a long list of notifications starts at its cursor in the index, rather than
+    /// walking every newer notification of the reader first.
+    #[tokio::test]
+    async fn a_page_of_notifications_starts_at_its_cursor_in_the_index() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", list_sql());
+        let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &eprime_domain::ReadScope::public_only())
+            .bind("a-user")
+            .bind(false)
+            .bind(1_000_i64)
+            .bind(51_i64)
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        assert!(plan.contains("notifications_by_user (user_id=? AND seq<?)"), "planned as: {plan}");
+    }
 }

@@ -524,15 +524,16 @@ pub(crate) async fn list_deliveries(
         .map(|a| a.parse::<DeliveryId>().map_err(|_| FieldError::new("after", "is not a cursor this list gave out")))
         .transpose()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let sql =
-        concat!(delivery_select!(), " WHERE d.webhook = ?1 AND (?2 IS NULL OR d.id < ?2) ORDER BY d.id DESC LIMIT ?3");
-    let rows = sqlx::query(sql)
-        .bind(webhook.to_string())
-        .bind(after.map(|a| a.to_string()))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    // A page after the first starts at its cursor in `webhook_deliveries_log` (webhook, id), a statement of
+    // its own: `(? IS NULL OR d.id < ?)` was planned as a walk from the newest, filtered row by row.
+    let first = sqlx::query(concat!(delivery_select!(), " WHERE d.webhook = ?1 ORDER BY d.id DESC LIMIT ?2"));
+    let next =
+        sqlx::query(concat!(delivery_select!(), " WHERE d.webhook = ?1 AND d.id < ?3 ORDER BY d.id DESC LIMIT ?2"));
+    let query = match after {
+        None => first.bind(webhook.to_string()).bind(i64::from(limit) + 1),
+        Some(after) => next.bind(webhook.to_string()).bind(i64::from(limit) + 1).bind(after.to_string()),
+    };
+    let rows = query.fetch_all(&mut *conn).await.map_err(db_error)?;
     let mut items = rows.iter().map(delivery_from_row).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);

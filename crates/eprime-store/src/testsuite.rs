@@ -949,6 +949,12 @@ async fn watchers_and_mentioned_users_are_notified_once(store: DynStore) {
     let reasons: Vec<_> = japan_inbox.iter().map(|n| n.reason).collect();
     assert_eq!(reasons, [NotificationReason::Watched, NotificationReason::Mention], "newest first, one per change");
     assert!(japan_inbox[0].summary.contains("approved"), "{}", japan_inbox[0].summary);
+    // A page at a time: the same notifications, in the same order.
+    let page = store.list_notifications(japan, false, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(page.items, japan_inbox[..1]);
+    let next = PageRequest { limit: 1, after: page.next_cursor };
+    let page = store.list_notifications(japan, false, &next).await.unwrap();
+    assert_eq!((page.items.as_slice(), page.next_cursor), (&japan_inbox[1..], None));
     assert!(inbox(korea).await.is_empty(), "a mention does not reveal what Korea may not see");
     assert_eq!(store.unread_notifications(japan).await.unwrap(), 2);
     let first = [japan_inbox[0].id];
