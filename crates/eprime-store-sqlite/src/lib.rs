@@ -163,7 +163,7 @@ impl SqliteStore {
     /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
     pub async fn close(&self) {
         self.reader.close().await;
-        self.writer.pool().close().await;
+        self.writer.close().await;
     }
 }
 

@@ -113,9 +113,8 @@ pub(crate) async fn list(
     page: &PageRequest,
 ) -> Result<Page<Offering>, StoreError> {
     let after = filter.sort_key_floor(page.after.as_deref().map(parse_cursor).transpose()?);
-    let sql = LIST;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let rows = bind_scope(sqlx::query(sql), scope)
+    let rows = bind_scope(sqlx::query(LIST), scope)
         .bind(filter.provider.as_ref().map(|p| p.as_str().to_owned()))
         .bind(filter.status.map(OfferingStatus::as_str))
         .bind(filter.nominated_by.as_ref().map(|p| p.as_str().to_owned()))

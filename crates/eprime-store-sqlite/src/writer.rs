@@ -39,10 +39,15 @@ impl Writer {
         Self { pool, commits: Arc::new(watch::Sender::new(0)) }
     }
 
-    /// The connection pool itself, for what is not a write of the store's: migrations, closing,
-    /// the group commit's task (which wakes the followers itself).
+    /// The connection pool itself, for the group commit's task (which wakes the followers itself) and
+    /// tests; no write of the store's goes through it otherwise.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Waits for the write in progress and closes the connection (checkpointing the log).
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Begins a transaction holding the database's write lock. Its commit wakes the followers; a
