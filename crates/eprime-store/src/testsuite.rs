@@ -120,52 +120,52 @@ async fn fixture(store: &DynStore) -> (eprime_domain::ElementId, eprime_domain::
             )
             .await
             .unwrap();
-        let detail = store
-            .create_document(
-                &actor,
-                NewDocument {
-                    partnership: code(partner),
-                    kind: DocumentKind::Itpp,
-                    title: Title::parse(&format!("{partner} ITPP")).unwrap(),
-                    edition: Edition::Restricted,
-                    status: DocumentStatus::Agreed,
-                    signed_on: None,
-                    signed_at: None,
-                    published_on: None,
-                    period_from: Some(date!(2023 - 01 - 01)),
-                    period_to: Some(date!(2026 - 12 - 31)),
-                    signatories: vec![],
-                    approvals: vec![],
-                    supersedes: None,
-                    source: None,
-                    notes: Text::default(),
-                    content_hash: Some(format!("hash-{partner}")),
-                    marking: Marking::releasable_to([org(partner)]),
-                    elements: vec![
-                        NewElement {
-                            kind: ElementKind::PriorityIssue,
-                            code: "a".into(),
-                            title: Title::parse("Emerging").unwrap(),
-                            text: Text::default(),
-                            parent: None,
-                            source_line: Some(1),
-                        },
-                        NewElement {
-                            kind: ElementKind::PartnershipGoal,
-                            code: "a.1".into(),
-                            title: Title::parse("Cyber defence").unwrap(),
-                            text: Text::default(),
-                            parent: Some(0),
-                            source_line: Some(2),
-                        },
-                    ],
-                },
-            )
-            .await
-            .unwrap();
+        let elements = vec![
+            NewElement {
+                kind: ElementKind::PriorityIssue,
+                code: "a".into(),
+                title: Title::parse("Emerging").unwrap(),
+                text: Text::default(),
+                parent: None,
+                source_line: Some(1),
+            },
+            NewElement {
+                kind: ElementKind::PartnershipGoal,
+                code: "a.1".into(),
+                title: Title::parse("Cyber defence").unwrap(),
+                text: Text::default(),
+                parent: Some(0),
+                source_line: Some(2),
+            },
+        ];
+        let detail = store.create_document(&actor, new_itpp(partner, elements)).await.unwrap();
         goals.push(detail.elements[1].id);
     }
     (goals[0], goals[1])
+}
+
+/// A partner's agreed ITPP for 2023–2026, released to the partner, with `elements`.
+fn new_itpp(partner: &str, elements: Vec<NewElement>) -> NewDocument {
+    NewDocument {
+        partnership: code(partner),
+        kind: DocumentKind::Itpp,
+        title: Title::parse(&format!("{partner} ITPP")).unwrap(),
+        edition: Edition::Restricted,
+        status: DocumentStatus::Agreed,
+        signed_on: None,
+        signed_at: None,
+        published_on: None,
+        period_from: Some(date!(2023 - 01 - 01)),
+        period_to: Some(date!(2026 - 12 - 31)),
+        signatories: vec![],
+        approvals: vec![],
+        supersedes: None,
+        source: None,
+        notes: Text::default(),
+        content_hash: Some(format!("hash-{partner}")),
+        marking: Marking::releasable_to([org(partner)]),
+        elements,
+    }
 }
 
 fn new_activity(partner: &str, title: &str, marking: Marking) -> NewActivity {

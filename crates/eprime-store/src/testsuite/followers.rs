@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use eprime_domain::menu::{Attendance, Decision, Eligibility, NewNomination, OfferingStatus, OverdueRules, Ratings};
 use eprime_domain::{
-    ActivityChanges, ActivityStatus, Approval, Approver, Area, AreaCode, DocumentKind, DocumentStatus, Edition,
-    Framework, Marking, NewDocument, OrgKind, Organisation, Principal, Role, RoleBinding, SubjectKind, Text, Title,
+    ActivityChanges, ActivityStatus, Approval, Approver, Area, AreaCode, Framework, Marking, OrgKind, Organisation,
+    Principal, Role, RoleBinding, SubjectKind, Text, Title,
 };
 use time::macros::date;
 
 use super::menu::{TODAY, japan, new_offering, nominee, provider};
 use super::webhooks::{jpn_admin, new_webhook};
-use super::{code, fixture, new_activity, org, principal, staff};
+use super::{code, fixture, new_activity, new_itpp, org, principal, staff};
 use crate::{ChangeFilter, DynStore, NewComment, NewPartnership, NewUser, Operation, SecurityEvent, WebhookChanges};
 
 /// A follower's own timeout while it waits: far longer than any commit takes, so a follower that
@@ -64,26 +64,7 @@ pub(super) async fn every_logged_write_wakes_the_followers_of_the_change_log(sto
         marking: Marking::releasable_to([org("ALLIES")]),
     };
     woken_by(s, "a partnership", s.create_partnership(&actor, australia)).await.unwrap();
-    let programme = NewDocument {
-        partnership: code("AUS"),
-        kind: DocumentKind::Itpp,
-        title: Title::parse("AUS ITPP").unwrap(),
-        edition: Edition::Restricted,
-        status: DocumentStatus::Agreed,
-        signed_on: None,
-        signed_at: None,
-        published_on: None,
-        period_from: Some(date!(2023 - 01 - 01)),
-        period_to: Some(date!(2026 - 12 - 31)),
-        signatories: vec![],
-        approvals: vec![],
-        supersedes: None,
-        source: None,
-        notes: Text::default(),
-        content_hash: Some("hash-AUS".into()),
-        marking: Marking::releasable_to([org("AUS")]),
-        elements: vec![],
-    };
+    let programme = new_itpp("AUS", vec![]);
     let programme = woken_by(s, "a document", s.create_document(&actor, programme)).await.unwrap();
     let approval = Approval { by: Approver::Nac, on: Some(date!(2023 - 07 - 01)) };
     woken_by(s, "a document's approval", s.approve_document(&actor, programme.document.id, None, approval))
