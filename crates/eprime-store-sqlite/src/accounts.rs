@@ -67,13 +67,16 @@ pub(crate) async fn by_username(store: &SqliteStore, username: &str) -> Result<O
     row.as_ref().map(from_row).transpose()
 }
 
+/// A nation's accounts, read through `users_by_partner`; `(?1 IS NULL OR partner = ?1)` was planned as a
+/// pass over every account, whichever nation was asked for.
+const OF_PARTNER: &str = concat!(user_select!(), " WHERE partner = ?1 ORDER BY username");
+
 pub(crate) async fn list(store: &SqliteStore, filter: &UserFilter) -> Result<Vec<StoredUser>, StoreError> {
-    let sql = concat!(user_select!(), " WHERE (?1 IS NULL OR partner = ?1) ORDER BY username");
-    let rows = sqlx::query(sql)
-        .bind(filter.partner.as_ref().map(|p| p.as_str().to_owned()))
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db_error)?;
+    let query = match &filter.partner {
+        Some(partner) => sqlx::query(OF_PARTNER).bind(partner.as_str().to_owned()),
+        None => sqlx::query(concat!(user_select!(), " ORDER BY username")),
+    };
+    let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
     rows.iter().map(from_row).collect()
 }
 
@@ -260,4 +263,18 @@ pub(crate) async fn record_security_event(store: &SqliteStore, event: SecurityEv
     let entry = NewChangeEntry::about(&event, event.actor.as_deref(), event.operation).after(&event.details);
     store.writer.autocommit(async |connection| append(connection, entry).await).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_nations_accounts_are_read_through_its_index() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {OF_PARTNER}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind("JPN").fetch_all(&store.reader).await.unwrap();
+        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        assert!(plan.contains("users_by_partner (partner=?)"), "planned as: {plan}");
+    }
 }
