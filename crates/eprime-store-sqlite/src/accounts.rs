@@ -274,7 +274,7 @@ mod tests {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         let sql = format!("EXPLAIN QUERY PLAN {OF_PARTNER}");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind("JPN").fetch_all(&store.reader).await.unwrap();
-        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        let plan = crate::query_plan(&rows);
         assert!(plan.contains("users_by_partner (partner=?)"), "planned as: {plan}");
     }
 }

@@ -756,7 +756,7 @@ mod tests {
             query = query.bind("2024-01-01|00000000-0000-0000-0000-000000000000");
         }
         let rows = query.bind(51_i64).fetch_all(&store.reader).await.unwrap();
-        rows.iter().map(|row| sqlx::Row::get::<String, _>(row, "detail")).collect::<Vec<_>>().join("; ")
+        crate::query_plan(&rows)
     }
 
     /// Under a stream of writes every read starts with an empty page cache, so a page of a

@@ -65,7 +65,7 @@ mod tests {
         let conditions = filter.conditions(scope, Some(1_000));
         let sql = format!("EXPLAIN QUERY PLAN {}", statement(&conditions));
         let rows = bound(sql, conditions).bind(51_i64).fetch_all(&store.reader).await.unwrap();
-        rows.iter().map(|row| sqlx::Row::get::<String, _>(row, "detail")).collect::<Vec<_>>().join("; ")
+        crate::query_plan(&rows)
     }
 
     /// An audit page is read along the index of its filter, not by walking the whole log backwards

@@ -276,8 +276,7 @@ mod tests {
             .fetch_all(&store.reader)
             .await
             .unwrap();
-        let plan: Vec<String> = rows.iter().map(|row| row.get::<String, _>("detail")).collect();
-        let plan = plan.join("; ");
+        let plan = crate::query_plan(&rows);
         assert!(plan.contains("SEARCH change_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), "{plan}");
         assert!(!plan.contains("change_log_by_entity") && !plan.contains("TEMP B-TREE"), "{plan}");
     }

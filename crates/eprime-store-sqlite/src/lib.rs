@@ -167,6 +167,13 @@ impl SqliteStore {
     }
 }
 
+/// The plan SQLite chose, from the rows of an `EXPLAIN QUERY PLAN`, its steps joined by "; " (for the
+/// tests that check a statement walks the index meant for it).
+#[cfg(test)]
+pub(crate) fn query_plan(rows: &[sqlx::sqlite::SqliteRow]) -> String {
+    rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ")
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {

@@ -472,7 +472,7 @@ mod tests {
             .fetch_all(&store.reader)
             .await
             .unwrap();
-        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        let plan = crate::query_plan(&rows);
         assert!(plan.contains("notifications_by_user (user_id=? AND seq<?)"), "planned as: {plan}");
     }
 }

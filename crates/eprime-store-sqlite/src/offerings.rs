@@ -515,7 +515,7 @@ mod tests {
             query = query.bind(None::<String>);
         }
         let rows = query.bind("2026-05-10").bind(9_i64).fetch_all(&store.reader).await.unwrap();
-        let plan = rows.iter().map(|row| row.get::<String, _>("detail")).collect::<Vec<_>>().join("; ");
+        let plan = crate::query_plan(&rows);
         assert!(plan.contains("USING INDEX offerings_by_sort_key (sort_key>?)"), "planned as: {plan}");
         assert!(!plan.contains("TEMP B-TREE"), "sorts instead of walking in order: {plan}");
     }
