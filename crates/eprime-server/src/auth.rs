@@ -1,7 +1,6 @@
-//! Who is calling: passwords, session tokens, and the extractors that turn a request's
+//! Who is calling: session tokens, and the extractors that turn a request's
 //! `Authorization: Bearer …` header or session cookie into a [`Caller`].
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -18,36 +17,6 @@ pub const SESSION_COOKIE: &str = "eprime_session";
 pub const CSRF_COOKIE: &str = "eprime_csrf";
 /// The header that carries the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// Hashes a password with argon2id (a fresh random salt each time) into a PHC string.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
-}
-
-/// Checks a password against a stored PHC string. A malformed stored hash never matches.
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
-}
-
-/// Runs password work (argon2: tens of milliseconds of CPU and ≈ 19 MB of memory each) on the
-/// blocking pool, at most one per core at a time. A burst of sign-ins then queues here instead of
-/// spreading over as many blocking threads, each leaving its memory in an allocator arena the
-/// process keeps, and sign-ins cannot take every core from the requests being served.
-pub async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
-    });
-    let _permit = permits.acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
-}
-
-/// A hash to verify against when the username is unknown, so that case costs the same time as
-/// a wrong password and does not reveal which accounts exist.
-pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
-}
 
 /// A new random session token: 256 bits, hex-encoded. Only its hash is stored.
 pub fn new_token() -> String {
@@ -166,15 +135,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_only_against_their_own_hash() {
-        let hash = hash_password("demo-password").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("demo-password", &hash));
-        assert!(!verify_password("demo-passwore", &hash));
-        assert!(!verify_password("demo-password", "not a hash"));
-    }
 
     #[test]
     fn tokens_are_random_and_hashed() {

@@ -21,6 +21,7 @@ pub mod notifier;
 pub mod offering_views;
 pub mod overdue;
 pub mod pace;
+pub mod passwords;
 pub mod problem;
 pub mod session_cache;
 pub mod signin;

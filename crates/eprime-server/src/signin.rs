@@ -11,9 +11,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::auth::{
-    CSRF_COOKIE, SESSION_COOKIE, csrf_token, decoy_hash, new_token, password_work, token_hash, verify_password,
-};
+use crate::auth::{CSRF_COOKIE, SESSION_COOKIE, csrf_token, new_token, token_hash};
+use crate::passwords::{self, decoy_hash};
 use crate::problem::ApiError;
 
 /// A new sign-in session.
@@ -53,7 +52,7 @@ pub async fn sign_in(
     let stored_hash =
         user.as_ref().filter(|u| !u.disabled).map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     // argon2 takes tens of milliseconds of CPU: off the async workers, a bounded few at a time.
-    let matches = password_work(move || verify_password(&password, &stored_hash))
+    let matches = passwords::verify(password, stored_hash)
         .await
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"))?;
     let details = json!({ "address": address_text });

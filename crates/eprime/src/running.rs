@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use eprime_server::{AppState, ServerConfig, auth};
+use eprime_server::{AppState, ServerConfig, passwords};
 use eprime_store::DynStore;
 use tokio::sync::oneshot;
 
@@ -105,7 +105,7 @@ async fn load_demo(store: &DynStore, password: &str) -> anyhow::Result<Option<ep
         tracing::warn!("the database already holds data: the demo is not loaded (it fills only an empty database)");
         return Ok(None);
     }
-    let hash = |password: &str| auth::hash_password(password).unwrap_or_default();
+    let hash = |password: &str| passwords::hash_password(password).unwrap_or_default();
     let summary = eprime_demo::load(store.as_ref(), password, &hash).await.context("loading the demo")?;
     Ok(Some(summary))
 }

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use eprime_domain::{OrgCode, PartnerCode, Role, RoleBinding, password};
-use eprime_server::auth::hash_password;
+use eprime_server::passwords::hash_password;
 use eprime_store::{DynStore, NewUser, UserFilter};
 use rand::Rng;
 

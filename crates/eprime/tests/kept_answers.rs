@@ -176,7 +176,7 @@ async fn demo_store() -> (tempfile::TempDir, eprime_store::DynStore) {
     let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
     let store: eprime_store::DynStore =
         std::sync::Arc::new(eprime_store_sqlite::SqliteStore::connect(&url).await.unwrap());
-    let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+    let hash = |password: &str| eprime_server::passwords::hash_password(password).unwrap_or_default();
     eprime_demo::load(store.as_ref(), common::PASSWORD, &hash).await.unwrap();
     (dir, store)
 }

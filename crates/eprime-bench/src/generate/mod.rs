@@ -159,7 +159,7 @@ fn remove_database(path: &Path) {
 pub async fn generate(store: &DynStore, scale: Scale, menu_total: Option<usize>) -> anyhow::Result<Generated> {
     let started = Instant::now();
     // Argon2 is deliberately slow: hash the one password once and give every account that hash.
-    let hash = eprime_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let hash = eprime_server::passwords::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let hash_for_demo = hash.clone();
     let summary = eprime_demo::load(store.as_ref(), PASSWORD, &move |_| hash_for_demo.clone())
         .await

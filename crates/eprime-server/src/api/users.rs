@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::{SignedIn, hash_password, password_work};
+use crate::auth::SignedIn;
 use crate::extract::ApiJson;
+use crate::passwords;
 use crate::problem::{ApiError, ApiResult, Problem};
 
 /// An account as administrators see it.
@@ -69,7 +70,7 @@ pub struct AccountChangeRequest {
 }
 
 async fn hash(password: String) -> ApiResult<String> {
-    password_work(move || hash_password(&password))
+    passwords::hash(password)
         .await
         .and_then(Result::ok)
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the password could not be hashed"))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use eprime_domain::access::{account_scope, may_manage_account};
 use eprime_domain::{AccountScope, FieldError, OrgCode, PartnerCode, Role, RoleBinding, ValidationErrors, password};
 use eprime_server::AppState;
-use eprime_server::auth::{hash_password, password_work};
+use eprime_server::passwords;
 use eprime_store::{NewUser, StoreError, UserFilter};
 use serde::Deserialize;
 
@@ -167,7 +167,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(query): Q
 }
 
 async fn hash(password: String) -> Result<String, PageError> {
-    password_work(move || hash_password(&password)).await.and_then(Result::ok).ok_or(PageError::Internal)
+    passwords::hash(password).await.and_then(Result::ok).ok_or(PageError::Internal)
 }
 
 pub async fn create(State(state): State<AppState>, viewer: Viewer, form: FormData) -> PageResult {

@@ -46,7 +46,7 @@ impl TestServer {
         let url = format!("sqlite://{}", dir.path().join("eprime.db").display());
         let sqlite = SqliteStore::connect(&url).await.expect("database opens");
         let store: DynStore = Arc::new(sqlite);
-        let hash = |password: &str| eprime_server::auth::hash_password(password).unwrap_or_default();
+        let hash = |password: &str| eprime_server::passwords::hash_password(password).unwrap_or_default();
         eprime_demo::load(store.as_ref(), PASSWORD, &hash).await.expect("demo loads");
         let config = ServerConfig { session_ttl: Duration::from_secs(3600), ..ServerConfig::default() };
         let state = AppState::new(store.clone(), config);
@@ -247,7 +247,7 @@ impl TestServer {
     pub async fn participant_account(&self, email: &str) {
         let binding = eprime_domain::RoleBinding::new(eprime_domain::Role::Participant, None, None)
             .expect("a participant binding");
-        let password_hash = eprime_server::auth::hash_password(PASSWORD).expect("a hash");
+        let password_hash = eprime_server::passwords::hash_password(PASSWORD).expect("a hash");
         let new = eprime_store::NewUser {
             username: email.to_owned(),
             display_name: email.to_owned(),
