@@ -6,10 +6,12 @@
 //! its trim threshold to twice that, for the rest of the process: from then on every allocation
 //! below 19 MiB comes from its heaps, which keep up to 38 MiB free each. Measured on a demo server:
 //! 79 MB resident after start (hashing the demo accounts' passwords), 233 MB after 90 sign-ins, and
-//! still 233 MB idle; with the threshold fixed at glibc's default, 52 MB throughout. Here each
-//! password thread allocates its block once, the first time it needs it, and never frees it, so
-//! the thresholds never move. The cost is that block, resident, per thread: one thread per core
-//! the server may use.
+//! still 233 MB idle; with the threshold fixed at glibc's default, 52 MB throughout.
+//!
+//! Here each password thread computes in memory of its own ([`Memory`]), reused from one hash to
+//! the next during a burst and given back after [`KEEP_MEMORY_FOR`] without work. It is allocated
+//! larger than glibc's largest dynamic threshold (32 MiB on 64-bit targets), so freeing it never
+//! moves the thresholds; only the blocks a hash uses are touched, so only they are ever resident.
 //!
 //! Every argon2 computation of the process goes through these threads: sign-ins, accounts created
 //! and passwords changed through the API, the web pages, the CLI and the demo's accounts. Async
@@ -18,7 +20,8 @@
 //! requests being served.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{OnceLock, mpsc};
+use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -54,20 +57,43 @@ pub fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
-/// The memory one password thread reuses for every hash it computes.
+/// How long a password thread keeps its memory after its last hash: a burst of sign-ins reuses it,
+/// an idle server holds none.
+const KEEP_MEMORY_FOR: Duration = Duration::from_secs(2);
+
+/// Blocks are allocated at least this many at a time (33 MiB of address space): more than glibc's
+/// largest dynamic `mmap` threshold (`DEFAULT_MMAP_THRESHOLD_MAX`, 32 MiB on 64-bit targets), so
+/// freeing them leaves its thresholds where they were.
+const ALLOCATED_AT_LEAST: usize = 33 * 1024 * 1024 / Block::SIZE;
+const _: () = assert!(ALLOCATED_AT_LEAST * Block::SIZE > 32 * 1024 * 1024);
+
+/// The memory one password thread computes in.
 #[derive(Default)]
 struct Memory {
     blocks: Vec<Block>,
 }
 
 impl Memory {
-    /// `count` blocks, the kept ones. They grow (once) only for a stored hash whose parameters ask
-    /// for more memory than any before it.
+    /// `count` blocks of the kept memory, allocated at the first use (and again only for a stored
+    /// hash that asks for more than was allocated).
     fn blocks(&mut self, count: usize) -> &mut [Block] {
         if self.blocks.len() < count {
+            if self.blocks.capacity() < count {
+                self.blocks = Vec::with_capacity(count.max(ALLOCATED_AT_LEAST));
+            }
+            // Touches the blocks used, not the rest of the allocation.
             self.blocks.resize(count, Block::default());
         }
         &mut self.blocks[..count]
+    }
+
+    /// Gives the memory back.
+    fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+
+    fn holds_memory(&self) -> bool {
+        self.blocks.capacity() > 0
     }
 
     fn hash(&mut self, password: &str) -> Result<String, String> {
@@ -111,36 +137,46 @@ impl Memory {
 
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
-/// The queue the password threads take their work from, started at the first use.
-fn queue() -> &'static Mutex<mpsc::Sender<Job>> {
-    static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+/// The queue the password threads take their work from; they are started at its first use.
+fn queue() -> &'static crossbeam_channel::Sender<Job> {
+    static QUEUE: OnceLock<crossbeam_channel::Sender<Job>> = OnceLock::new();
     QUEUE.get_or_init(|| {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (sender, receiver) = crossbeam_channel::unbounded::<Job>();
         for n in 0..threads() {
             let receiver = receiver.clone();
-            let started = std::thread::Builder::new().name(format!("eprime-password-{n}")).spawn(move || {
-                let mut memory = Memory::default();
-                loop {
-                    // The lock is held only while waiting for the next job, not while working.
-                    let next = match receiver.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(job) = next else { return };
-                    // A job that panics answers nobody (its caller sees the work as not run); the
-                    // thread and its memory stay.
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
-                }
-            });
+            let started = std::thread::Builder::new()
+                .name(format!("eprime-password-{n}"))
+                .spawn(move || password_thread(&receiver, KEEP_MEMORY_FOR));
             if let Err(error) = started {
                 tracing::error!(%error, "a password thread could not be started");
             }
         }
-        // Should no thread have started, the receiver is gone with this function's copy, sending
+        // Should no thread have started, the last receiver goes with this function's copy, sending
         // fails, and the work runs on the caller's thread instead (`submit`).
-        Mutex::new(sender)
+        sender
     })
+}
+
+/// Runs jobs until the queue closes, in one memory kept while jobs come at least every
+/// `keep_memory_for`.
+fn password_thread(jobs: &crossbeam_channel::Receiver<Job>, keep_memory_for: Duration) {
+    let mut memory = Memory::default();
+    loop {
+        let next = if memory.holds_memory() {
+            match jobs.recv_timeout(keep_memory_for) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    memory.release();
+                    continue;
+                }
+                next => next.map_err(|_| ()),
+            }
+        } else {
+            jobs.recv().map_err(|_| ())
+        };
+        let Ok(job) = next else { return };
+        // A job that panics answers nobody (its caller sees the work as not run); the thread stays.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+    }
 }
 
 /// One per core the process may run on (the server is often pinned to one), as before these
@@ -151,11 +187,7 @@ fn threads() -> usize {
 
 /// Hands `job` to a password thread, or runs it here (with memory of its own) if none is running.
 fn submit(job: Job) {
-    let sent = match queue().lock() {
-        Ok(sender) => sender.send(job).map_err(|mpsc::SendError(job)| job),
-        Err(_) => Err(job),
-    };
-    if let Err(job) = sent {
+    if let Err(crossbeam_channel::SendError(job)) = queue().send(job) {
         job(&mut Memory::default());
     }
 }
@@ -245,6 +277,32 @@ mod tests {
             memory.hash(password).unwrap();
             assert_eq!(memory.blocks.as_ptr(), kept, "the blocks were allocated again");
         }
+    }
+
+    #[test]
+    fn a_password_thread_keeps_its_memory_through_a_burst_and_gives_it_back_when_idle() {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let thread = std::thread::spawn(move || password_thread(&queue, Duration::from_millis(200)));
+        // Whether the thread holds memory when it runs a job (after hashing, if asked).
+        let holds_memory = |then_hash: bool| {
+            let (reply, answer) = mpsc::sync_channel(1);
+            let job: Job = Box::new(move |memory| {
+                if then_hash {
+                    memory.hash(PASSWORD).unwrap();
+                }
+                let _ = reply.send(memory.holds_memory());
+            });
+            jobs.send(job).unwrap();
+            answer.recv().unwrap()
+        };
+        assert!(!holds_memory(false), "nothing before the first hash");
+        assert!(holds_memory(true));
+        assert!(holds_memory(false), "kept for the next hash");
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(!holds_memory(false), "given back after 200 ms without work");
+        assert!(holds_memory(true), "and taken again for the next");
+        drop(jobs);
+        thread.join().expect("the thread ends when its queue closes");
     }
 
     #[tokio::test]
