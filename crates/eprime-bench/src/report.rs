@@ -54,6 +54,9 @@ pub struct Idle {
     /// Resident memory after two idle seconds on the run's database, before any load.
     pub rss_kb: u64,
     pub threads: u64,
+    /// Resident memory once the server has been idle for a few seconds after the HTTP scenarios
+    /// (before the stream's).
+    pub after_scenarios_rss_kb: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -256,13 +259,14 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         out,
         "\nCold start (spawn → first /healthz, empty database): median {:.0} ms of {:?}; idle RSS {} MB empty, {} MB \
-         at scale {} (server start on it {:.0} ms).",
+         at scale {} (server start on it {:.0} ms), {} MB idle again after the scenarios.",
         r.cold_start.median_ms,
         r.cold_start.runs_ms.iter().map(|v| v.round()).collect::<Vec<_>>(),
         mb(r.cold_start.idle_rss_kb),
         mb(r.idle.rss_kb),
         r.scale,
-        r.idle.start_ms
+        r.idle.start_ms,
+        mb(r.idle.after_scenarios_rss_kb)
     );
     let _ = writeln!(out, "\n| target | goal | measured | |");
     let _ = writeln!(out, "| --- | --- | --- | --- |");
