@@ -77,6 +77,7 @@ pub async fn run(options: &Options, count: u64, connections: usize) -> anyhow::R
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     server.stop().await;
+    prepared.discard();
     let scenarios = outcome?;
     let results = InstructionResults {
         scale: options.scale.name(),

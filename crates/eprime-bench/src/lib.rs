@@ -101,6 +101,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<bool> {
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     server.stop().await;
+    prepared.discard();
     let (scenarios, stream, idle_rss, after_rss) = outcome?;
     let idle = Idle {
         start_ms: ready.as_secs_f64() * 1000.0,

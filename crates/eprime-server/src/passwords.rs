@@ -197,7 +197,7 @@ fn on_password_thread_blocking<T: Send + 'static>(work: impl FnOnce(&mut Memory)
     submit(Box::new(move |memory| {
         let _ = reply.send(work(memory));
     }));
-    answer.recv().expect("a password thread answers every job it takes")
+    answer.recv().expect("the password work panicked")
 }
 
 async fn on_password_thread<T: Send + 'static>(work: impl FnOnce(&mut Memory) -> T + Send + 'static) -> Option<T> {

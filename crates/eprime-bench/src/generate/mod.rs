@@ -64,6 +64,18 @@ pub struct Prepared {
     pub generated: Generated,
     /// Seconds spent copying the cached database for this run.
     pub copy_secs: f64,
+    /// The SQLite copy this run serves (a whole database: 1.9 GB at M), removed by `discard`.
+    copy: Option<PathBuf>,
+}
+
+impl Prepared {
+    /// Removes this run's copy of the database, once its server has stopped: what a run writes is
+    /// never reused, and a copy left behind per output directory filled the disk after a day of runs.
+    pub fn discard(self) {
+        if let Some(copy) = &self.copy {
+            remove_database(copy);
+        }
+    }
 }
 
 /// Generates the database for `options.scale` (or reuses the cached one) and gives a fresh copy
@@ -74,6 +86,7 @@ pub async fn prepare(options: &Options) -> anyhow::Result<Prepared> {
     let (cached_db, cached) = sqlite_cache(options, &cache_dir).await?;
     let generated = read_marker(&cached_db)?;
     let started = Instant::now();
+    let mut copy = None;
     let url = match options.database {
         DatabaseKind::Sqlite => {
             let run = options.out.join(format!("run-{}.db", options.scale.name()));
@@ -85,13 +98,15 @@ pub async fn prepare(options: &Options) -> anyhow::Result<Prepared> {
             std::fs::File::open(&run)
                 .and_then(|file| file.sync_all())
                 .with_context(|| format!("writing {} out to disk", run.display()))?;
-            sqlite_url(&run)
+            let url = sqlite_url(&run);
+            copy = Some(run);
+            url
         }
         DatabaseKind::Postgres => {
             postgres::prepare(&options.postgres_url, options.scale, &sqlite_url(&cached_db), options.regenerate).await?
         }
     };
-    Ok(Prepared { url, cached, generated, copy_secs: started.elapsed().as_secs_f64() })
+    Ok(Prepared { url, cached, generated, copy_secs: started.elapsed().as_secs_f64(), copy })
 }
 
 fn sqlite_url(path: &Path) -> String {
