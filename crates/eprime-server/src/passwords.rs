@@ -270,13 +270,18 @@ mod tests {
     fn a_thread_computes_every_hash_in_the_same_memory() {
         let mut memory = Memory::default();
         let stored = memory.hash(PASSWORD).unwrap();
-        let (kept, blocks) = (memory.blocks.as_ptr(), memory.blocks.len());
-        assert_eq!(blocks, Params::default().block_count());
-        for password in [PASSWORD, "wrong password"] {
-            assert_eq!(memory.verify(password, &stored), password == PASSWORD);
-            memory.hash(password).unwrap();
-            assert_eq!(memory.blocks.as_ptr(), kept, "the blocks were allocated again");
-        }
+        let count = Params::default().block_count();
+        assert_eq!(memory.blocks.len(), count);
+        assert!(memory.blocks.capacity() >= ALLOCATED_AT_LEAST, "allocated past glibc's thresholds");
+        // A mark left in the memory is still there when the next hash asks for it: nothing was
+        // allocated (and zeroed) again, for as many blocks or for fewer.
+        const MARK: u64 = 0xE_9_21_3E;
+        memory.blocks[count - 1].as_mut()[0] = MARK;
+        assert_eq!(memory.blocks(count)[count - 1].as_ref()[0], MARK);
+        memory.blocks[0].as_mut()[0] = MARK;
+        assert_eq!(memory.blocks(8 * 1024)[0].as_ref()[0], MARK);
+        assert!(memory.verify(PASSWORD, &stored), "and it still computes right");
+        assert!(!memory.verify("wrong password", &stored));
     }
 
     #[test]
