@@ -275,7 +275,7 @@ mod tests {
         assert!(memory.blocks.capacity() >= ALLOCATED_AT_LEAST, "allocated past glibc's thresholds");
         // A mark left in the memory is still there when the next hash asks for it: nothing was
         // allocated (and zeroed) again, for as many blocks or for fewer.
-        const MARK: u64 = 0xE_9_21_3E;
+        const MARK: u64 = 0x00E9_213E;
         memory.blocks[count - 1].as_mut()[0] = MARK;
         assert_eq!(memory.blocks(count)[count - 1].as_ref()[0], MARK);
         memory.blocks[0].as_mut()[0] = MARK;
