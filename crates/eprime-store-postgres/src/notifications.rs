@@ -1,6 +1,7 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use eprime_domain::{Caller, NotificationId, PartnerCode, Principal, UserId};
 use eprime_store::notify::{Candidate, plan, wanted};
@@ -277,6 +278,18 @@ const STILL_VISIBLE: &str = concat!(
     ") ELSE true END)"
 );
 
+/// A page of a reader's notifications, newest first, from before the cursor `$7` (none: from the
+/// newest). Built once: the statement cache keys on the text, and an inbox page should not format it again.
+static LIST_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
+         FROM notifications n
+         WHERE n.user_id = $5 AND (NOT $6 OR n.read_at IS NULL) AND ($7::bigint IS NULL OR n.seq < $7)
+           AND {STILL_VISIBLE}
+         ORDER BY n.seq DESC LIMIT $8"
+    )
+});
+
 pub(crate) async fn list(
     pool: &PgPool,
     reader: &Principal,
@@ -289,15 +302,8 @@ pub(crate) async fn list(
         .map(|c| c.parse().map_err(|_| eprime_domain::FieldError::new("after", "is not a cursor this server gave out")))
         .transpose()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let sql = format!(
-        "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
-         FROM notifications n
-         WHERE n.user_id = $5 AND (NOT $6 OR n.read_at IS NULL) AND ($7::bigint IS NULL OR n.seq < $7)
-           AND {STILL_VISIBLE}
-         ORDER BY n.seq DESC LIMIT $8"
-    );
     let scope = Caller::User(reader.clone()).read_scope();
-    let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+    let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(LIST_SQL.as_str())), &scope)
         .bind(reader.user_id.0)
         .bind(unread_only)
         .bind(after)
@@ -311,11 +317,14 @@ pub(crate) async fn list(
     Ok(Page { items, next_cursor })
 }
 
+/// How many of a reader's notifications are unread and still visible to them (built once, as `LIST_SQL`).
+static UNREAD_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT count(*) FROM notifications n WHERE n.user_id = $5 AND n.read_at IS NULL AND {STILL_VISIBLE}")
+});
+
 pub(crate) async fn unread(pool: &PgPool, reader: &Principal) -> Result<u64, StoreError> {
-    let sql =
-        format!("SELECT count(*) FROM notifications n WHERE n.user_id = $5 AND n.read_at IS NULL AND {STILL_VISIBLE}");
     let scope = Caller::User(reader.clone()).read_scope();
-    let count: i64 = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+    let count: i64 = bind_scope(sqlx::query(sqlx::AssertSqlSafe(UNREAD_SQL.as_str())), &scope)
         .bind(reader.user_id.0)
         .fetch_one(pool)
         .await

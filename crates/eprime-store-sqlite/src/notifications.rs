@@ -1,6 +1,7 @@
 //! Watches, and the notifier that turns changes into inbox items.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use eprime_domain::{Caller, NotificationId, PartnerCode, Principal, UserId};
 use eprime_store::notify::{Candidate, plan, wanted};
@@ -337,7 +338,8 @@ const STILL_VISIBLE: &str = concat!(
 /// A page of a reader's notifications, newest first, from before the cursor `?7` (none: from the newest).
 /// The cursor is a bound of `notifications_by_user` (user, seq), so a page deep in a long list is read from
 /// there; `(?7 IS NULL OR n.seq < ?7)` was planned as a walk from the newest, filtered entry by entry.
-fn list_sql() -> String {
+/// Built once: the statement cache keys on the text, and an inbox page should not format it again.
+static LIST_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT n.id, n.seq, n.reason, n.entity, n.entity_id, n.partnership, n.summary, n.created_at, n.read_at
          FROM notifications n
@@ -345,7 +347,7 @@ fn list_sql() -> String {
          ORDER BY n.seq DESC LIMIT ?8",
         i64::MAX
     )
-}
+});
 
 pub(crate) async fn list(
     store: &SqliteStore,
@@ -359,9 +361,8 @@ pub(crate) async fn list(
         .map(|c| c.parse().map_err(|_| eprime_domain::FieldError::new("after", "is not a cursor this server gave out")))
         .transpose()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let sql = list_sql();
     let scope = Caller::User(reader.clone()).read_scope();
-    let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+    let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(LIST_SQL.as_str())), &scope)
         .bind(reader.user_id.to_string())
         .bind(unread_only)
         .bind(after)
@@ -375,11 +376,14 @@ pub(crate) async fn list(
     Ok(Page { items, next_cursor })
 }
 
+/// How many of a reader's notifications are unread and still visible to them (built once, as `LIST_SQL`).
+static UNREAD_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT count(*) FROM notifications n WHERE n.user_id = ?5 AND n.read_at IS NULL AND {STILL_VISIBLE}")
+});
+
 pub(crate) async fn unread(store: &SqliteStore, reader: &Principal) -> Result<u64, StoreError> {
-    let sql =
-        format!("SELECT count(*) FROM notifications n WHERE n.user_id = ?5 AND n.read_at IS NULL AND {STILL_VISIBLE}");
     let scope = Caller::User(reader.clone()).read_scope();
-    let count: i64 = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &scope)
+    let count: i64 = bind_scope(sqlx::query(sqlx::AssertSqlSafe(UNREAD_SQL.as_str())), &scope)
         .bind(reader.user_id.to_string())
         .fetch_one(&store.reader)
         .await
@@ -463,7 +467,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_of_notifications_starts_at_its_cursor_in_the_index() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {}", list_sql());
+        let sql = format!("EXPLAIN QUERY PLAN {}", *LIST_SQL);
         let rows = bind_scope(sqlx::query(sqlx::AssertSqlSafe(sql)), &eprime_domain::ReadScope::public_only())
             .bind("a-user")
             .bind(false)
