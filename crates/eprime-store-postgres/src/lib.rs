@@ -395,13 +395,8 @@ impl Store for PostgresStore {
         row.try_get(0).map_err(backend)
     }
 
-    async fn wait_for_changes(&self, after: i64, timeout: Duration) {
-        // Subscribed before looking, so a notification between the look and the wait still wakes us.
-        let mut commits = self.commits.subscribe();
-        if self.last_change_seq().await.map_or(true, |last| last > after) {
-            return;
-        }
-        let _ = tokio::time::timeout(timeout, commits.changed()).await;
+    async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration) {
+        eprime_store::follow::wait_past(after, timeout, self.commits.subscribe(), || self.last_change_seq()).await;
     }
 
     async fn create_comment(&self, actor: &Principal, new: NewComment) -> Result<Comment> {

@@ -406,12 +406,7 @@ impl Store for SqliteStore {
     }
 
     async fn wait_for_changes(&self, after: i64, timeout: std::time::Duration) {
-        // Subscribed before looking, so a commit between the look and the wait still wakes us.
-        let mut commits = self.writer.subscribe();
-        if self.last_change_seq().await.map_or(true, |last| last > after) {
-            return;
-        }
-        let _ = tokio::time::timeout(timeout, commits.changed()).await;
+        eprime_store::follow::wait_past(after, timeout, self.writer.subscribe(), || self.last_change_seq()).await;
     }
 
     async fn create_comment(&self, actor: &Principal, new: NewComment) -> Result<Comment> {

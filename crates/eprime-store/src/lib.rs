@@ -18,6 +18,7 @@ mod change;
 mod discussion;
 pub mod dump;
 mod error;
+pub mod follow;
 mod logged;
 mod menu;
 pub mod notify;
