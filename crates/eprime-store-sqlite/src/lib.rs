@@ -15,6 +15,7 @@ mod comments;
 mod digests;
 mod documents;
 mod group_commit;
+mod idle;
 mod menu;
 mod nominations;
 mod notifications;
@@ -134,6 +135,8 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
         let writer = writer::Writer::new(writer);
+        let pools = if in_memory { vec![writer.pool().clone()] } else { vec![writer.pool().clone(), reader.clone()] };
+        idle::start(writer.subscribe(), pools);
         let writes = group_commit::GroupCommit::start(writer.clone());
         Ok(Self { reader, writer, writes, accounts: std::sync::Arc::default() })
     }
