@@ -7,6 +7,19 @@ use eprime::{ServeOptions, database, db, documents, start, users};
 use eprime_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, not the C library's allocator, for every allocation of the process: Rust's through this
+/// declaration, and SQLite's too, since the crate's `unprefixed_malloc_on_supported_platforms` feature
+/// makes jemalloc the process's `malloc` on Linux. The reason is memory given back after a burst.
+/// glibc's `malloc` keeps what each thread's heap frees, and every large block freed (tantivy's buffers
+/// at each commit of the menu index, for one) raises the size below which it keeps everything. After
+/// the benchmark's scenarios a glibc server held 119 MB at S over a live heap of about 49 MB; this one
+/// holds 44 MB, less than the 50 MB the target allows. jemalloc's background thread returns pages freed
+/// a second before (`.cargo/config.toml` sets that at build time; `MALLOC_CONF` overrides it at run
+/// time). BENCHMARKS.md, "A fourteenth machine", has the measurements.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -130,3 +130,18 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
     assert!(exit.success(), "a clean exit on SIGTERM: {exit:?}");
     assert!(dir.path().join("eprime.db").exists());
 }
+
+/// The binary allocates with jemalloc, as the process's `malloc` (so SQLite's allocations too), configured
+/// at build time (`.cargo/config.toml`) to give freed memory back from its background thread a second
+/// after a burst. jemalloc prints its options at exit when `MALLOC_CONF` asks it to; glibc's allocator
+/// ignores the variable, and a jemalloc that is not the process's `malloc` reads `_RJEM_MALLOC_CONF`.
+#[cfg(not(target_env = "msvc"))]
+#[test]
+fn the_server_allocates_with_jemalloc_configured_to_give_memory_back() {
+    let output = eprime().arg("--version").env("MALLOC_CONF", "stats_print:true").output().unwrap();
+    assert!(output.status.success());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    for option in ["opt.background_thread: true", "opt.dirty_decay_ms: 1000", "opt.muzzy_decay_ms: 0"] {
+        assert!(stats.contains(option), "jemalloc's statistics at exit show {option}:\n{stats}");
+    }
+}
