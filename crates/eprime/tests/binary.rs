@@ -135,7 +135,8 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
 /// at build time (`.cargo/config.toml`) to give freed memory back from its background thread a second
 /// after a burst. jemalloc prints its options at exit when `MALLOC_CONF` asks it to; glibc's allocator
 /// ignores the variable, and a jemalloc that is not the process's `malloc` reads `_RJEM_MALLOC_CONF`.
-#[cfg(not(target_env = "msvc"))]
+/// (jemalloc replaces `malloc` on Linux; elsewhere it is Rust's allocator alone.)
+#[cfg(target_os = "linux")]
 #[test]
 fn the_server_allocates_with_jemalloc_configured_to_give_memory_back() {
     let output = eprime().arg("--version").env("MALLOC_CONF", "stats_print:true").output().unwrap();
