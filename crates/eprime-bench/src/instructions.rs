@@ -77,7 +77,8 @@ pub async fn run(options: &Options, count: u64, connections: usize) -> anyhow::R
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     server.stop().await;
-    prepared.discard();
+    // Removes this run's copy of the database, now that its server has stopped.
+    drop(prepared);
     let scenarios = outcome?;
     let results = InstructionResults {
         scale: options.scale.name(),

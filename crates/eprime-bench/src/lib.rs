@@ -101,7 +101,8 @@ pub async fn run(mut options: Options) -> anyhow::Result<bool> {
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     server.stop().await;
-    prepared.discard();
+    // Removes this run's copy of the database, now that its server has stopped.
+    drop(prepared);
     let (scenarios, stream, idle_rss, after_rss) = outcome?;
     let idle = Idle {
         start_ms: ready.as_secs_f64() * 1000.0,

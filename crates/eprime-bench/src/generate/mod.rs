@@ -64,17 +64,19 @@ pub struct Prepared {
     pub generated: Generated,
     /// Seconds spent copying the cached database for this run.
     pub copy_secs: f64,
-    /// The SQLite copy this run serves (a whole database: 1.9 GB at M), removed by `discard`.
-    copy: Option<PathBuf>,
+    /// The SQLite copy this run serves (a whole database: 1.9 GB at M), removed when this is dropped.
+    _copy: Option<RunCopy>,
 }
 
-impl Prepared {
-    /// Removes this run's copy of the database, once its server has stopped: what a run writes is
-    /// never reused, and a copy left behind per output directory filled the disk after a day of runs.
-    pub fn discard(self) {
-        if let Some(copy) = &self.copy {
-            remove_database(copy);
-        }
+/// A copy of the cached database made for one run, removed with its WAL files when dropped: what a
+/// run writes is never reused, and a copy left behind per output directory filled the disk after a
+/// day of runs. Dropping rather than an explicit call covers the runs that fail half-way (a server
+/// that does not start, a scenario's error, Ctrl-C) as well as those that finish.
+struct RunCopy(PathBuf);
+
+impl Drop for RunCopy {
+    fn drop(&mut self) {
+        remove_database(&self.0);
     }
 }
 
@@ -90,6 +92,8 @@ pub async fn prepare(options: &Options) -> anyhow::Result<Prepared> {
     let url = match options.database {
         DatabaseKind::Sqlite => {
             let run = options.out.join(format!("run-{}.db", options.scale.name()));
+            // Owned from here, so that a failed copy or sync leaves nothing behind either.
+            let guard = RunCopy(run.clone());
             remove_database(&run);
             std::fs::copy(&cached_db, &run).with_context(|| format!("copying {} for this run", cached_db.display()))?;
             // Written out before the server starts: otherwise the server's first checkpoint, whose
@@ -99,14 +103,14 @@ pub async fn prepare(options: &Options) -> anyhow::Result<Prepared> {
                 .and_then(|file| file.sync_all())
                 .with_context(|| format!("writing {} out to disk", run.display()))?;
             let url = sqlite_url(&run);
-            copy = Some(run);
+            copy = Some(guard);
             url
         }
         DatabaseKind::Postgres => {
             postgres::prepare(&options.postgres_url, options.scale, &sqlite_url(&cached_db), options.regenerate).await?
         }
     };
-    Ok(Prepared { url, cached, generated, copy_secs: started.elapsed().as_secs_f64(), copy })
+    Ok(Prepared { url, cached, generated, copy_secs: started.elapsed().as_secs_f64(), _copy: copy })
 }
 
 fn sqlite_url(path: &Path) -> String {
@@ -243,4 +247,32 @@ async fn catch_up_followers(store: &DynStore) -> anyhow::Result<()> {
     // Give the SQLite writer a moment to settle before the file is closed and copied.
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_copy_takes_its_database_and_wal_files_with_it_however_the_run_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run-S.db");
+        let files = ["run-S.db", "run-S.db-wal", "run-S.db-shm"].map(|name| dir.path().join(name));
+        for file in &files {
+            std::fs::write(file, b"pages").unwrap();
+        }
+        let unrelated = dir.path().join("eprime-S-g4.db");
+        std::fs::write(&unrelated, b"the cache").unwrap();
+
+        let outcome: anyhow::Result<()> = (|| {
+            let _copy = RunCopy(run.clone());
+            anyhow::bail!("the server did not start")
+        })();
+
+        assert!(outcome.is_err());
+        for file in &files {
+            assert!(!file.exists(), "{} was left behind", file.display());
+        }
+        assert!(unrelated.exists(), "only the run's own files go");
+    }
 }
