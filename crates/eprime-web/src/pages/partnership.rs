@@ -15,7 +15,7 @@ use eprime_server::{AppState, RenderedPart, fresh};
 use eprime_store::{ActivityFilter, DocumentFilter, StatusCounts};
 
 use crate::charts::{self, Period, ThemeBar};
-use crate::page::{PageError, PageResult, render};
+use crate::page::{PageError, PageResult, render_around};
 use crate::programme::{self, ActivityListing, ListPosition, Tree};
 use crate::session::Viewer;
 use crate::views::{Chrome, date, opt_date};
@@ -190,12 +190,15 @@ pub async fn show(
         Ok::<_, PageError>(RenderedPart { title: body.name, html })
     })
     .await?;
-    Ok(render(&PartnershipPage {
-        chrome: Chrome::new(&viewer, "partnership"),
-        code: code.to_string(),
-        name: body.title.clone(),
-        body,
-    }))
+    Ok(render_around(
+        body.html.len(),
+        &PartnershipPage {
+            chrome: Chrome::new(&viewer, "partnership"),
+            code: code.to_string(),
+            name: body.title.clone(),
+            body,
+        },
+    ))
 }
 
 async fn body(
