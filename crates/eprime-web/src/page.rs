@@ -35,9 +35,9 @@ pub fn render_status(status: StatusCode, template: &impl Template) -> Response {
 }
 
 /// `render`, for a page around a part rendered before (a kept body of `part_len` bytes). Its text
-/// starts with room for that part, which is then copied once: rendered from askama's estimate of
-/// the template alone (1.4 KB for the partnership page), a 48 KB part was copied again at each
-/// doubling of the text.
+/// starts with room for that part, which is then copied once. Rendered from askama's estimate of
+/// the template alone (1.4 KB for the partnership page), the text grew to fit a 48 KB part, then
+/// grew again for the rest of the layout, copying the part a second time.
 pub fn render_around<T: Template>(part_len: usize, template: &T) -> Response {
     finish(StatusCode::OK, rendered_around(part_len, template))
 }
