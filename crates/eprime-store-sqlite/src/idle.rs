@@ -24,6 +24,7 @@ pub(crate) fn start(commits: watch::Receiver<u64>, pools: Vec<SqlitePool>) {
             for pool in &pools {
                 release_caches(pool).await;
             }
+            tracing::debug!("page caches given back: no commit for a second");
         }
     }));
 }

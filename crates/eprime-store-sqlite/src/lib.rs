@@ -505,6 +505,56 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// What a test's tracing subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl tracing_subscriber::fmt::MakeWriter<'_> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&self) -> Self {
+            self.clone()
+        }
+    }
+
+    impl Captured {
+        fn count(&self, text: &str) -> usize {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).matches(text).count()
+        }
+    }
+
+    /// A store on a file starts the watcher of `idle.rs`: its connections give their page caches back
+    /// once a second has passed without a commit, and not before anything was written. (The watcher's
+    /// timing and the release itself have their own tests there; this one fails if the store does not
+    /// start it.)
+    #[tokio::test]
+    async fn a_store_gives_its_page_caches_back_a_second_after_its_last_write() {
+        let log = Captured::default();
+        let subscriber =
+            tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(log.clone()).finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("idle.db").display())).await.unwrap();
+        const GIVEN_BACK: &str = "page caches given back";
+
+        store.writer.execute(sqlx::query("CREATE TABLE written (n INTEGER)")).await.unwrap();
+        tokio::time::sleep(idle::PAUSE / 2).await;
+        assert_eq!(log.count(GIVEN_BACK), 0, "not while the last write is recent");
+        tokio::time::sleep(idle::PAUSE * 2).await;
+        assert_eq!(log.count(GIVEN_BACK), 1, "given back once, a second after the write");
+    }
+
     /// The opcodes of `sql`'s program as SQLite runs it with `bound` bound to `?1`.
     async fn program(pool: &SqlitePool, sql: &str, bound: i64) -> Vec<(String, i64)> {
         let explain = format!("EXPLAIN {sql}");
