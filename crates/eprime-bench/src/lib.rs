@@ -76,7 +76,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<bool> {
         return instructions::run(&options, count, options.instruction_connections).await;
     }
     let plan = Plan::of(&options);
-    let nofile = rlimit::increase_nofile_limit(1 << 20).unwrap_or(1024);
+    // As the server does: room for 10,000 stream subscribers, and a descriptor table that does not
+    // grow (and stall the harness) while they connect.
+    let nofile = eprime::descriptors::prepare().limit;
     let pin = !options.no_pin && !options.smoke && server::can_pin();
     let launcher = Launcher::find(options.server_bin.as_deref(), pin)?;
     std::fs::create_dir_all(&options.out)?;

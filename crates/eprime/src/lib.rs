@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod database;
 pub mod db;
+pub mod descriptors;
 pub mod documents;
 pub mod running;
 pub mod users;

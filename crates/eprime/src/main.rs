@@ -40,6 +40,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let demo_password =
                 std::env::var("EPRIME_DEMO_PASSWORD").unwrap_or_else(|_| eprime_demo::DEFAULT_PASSWORD.to_owned());
+            // Beside the rest of the start: growing the descriptor table waits for the kernel (10–15 ms).
+            let descriptors = tokio::task::spawn_blocking(eprime::descriptors::prepare);
             let server = start(ServeOptions {
                 database: cli.database.clone(),
                 addr: args.addr,
@@ -57,6 +59,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             })
             .await?;
+            if let Ok(descriptors) = descriptors.await {
+                tracing::debug!(limit = descriptors.limit, reserved = descriptors.reserved, "open descriptors");
+            }
             // Startup notes go to standard output; a closed stdout must not take the server down,
             // so write errors are ignored rather than panicking as println! would.
             let mut out = std::io::stdout().lock();

@@ -146,3 +146,58 @@ fn the_server_allocates_with_jemalloc_configured_to_give_memory_back() {
         assert!(stats.contains(option), "jemalloc's statistics at exit show {option}:\n{stats}");
     }
 }
+
+/// The server raises its open-file limit to the hard limit and grows its descriptor table at start
+/// (`src/descriptors.rs` says why: a table that grows under load stalls the thread that accepts). Read
+/// from the running server's `/proc` entries: the soft limit of "Max open files" and `FDSize`. The server
+/// is started by a shell that lowers its soft limit first, as a login's default of 1,024 would be.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_takes_its_whole_open_file_limit_and_sizes_its_descriptor_table_at_start() {
+    /// Stops the server however the test ends (a failed assertion must not leave it running, holding
+    /// the test's output open).
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new("sh")
+        .args(["-c", "ulimit -S -n 256 && exec \"$0\" serve --addr 127.0.0.1:0", env!("CARGO_BIN_EXE_eprime")])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut child = Stopped(child);
+    let listening = BufReader::new(child.0.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("e-PRIME listening on"));
+    assert!(listening.is_some(), "the server started");
+    let pid = child.0.id();
+    let proc = |file: &str| std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
+    let limits = proc("limits");
+    let open_files: Vec<u64> = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .expect("a Max open files line")
+        .split_whitespace()
+        .take(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (soft, hard) = (open_files[0], open_files[1]);
+    assert_eq!(soft, hard, "the soft limit is raised to the hard one:\n{limits}");
+    let table: u64 = proc("status")
+        .lines()
+        .find_map(|line| line.strip_prefix("FDSize:"))
+        .expect("an FDSize line")
+        .trim()
+        .parse()
+        .unwrap();
+    let reserved = soft.min(eprime::descriptors::RESERVED);
+    assert!(table >= reserved, "a descriptor table of {table} slots, {reserved} wanted");
+}
