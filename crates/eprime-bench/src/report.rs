@@ -255,6 +255,19 @@ pub fn markdown(r: &Results) -> String {
                 f.server_cpu_us_per_delivery
             );
         }
+        for f in &r.stream {
+            let events: Vec<String> = f
+                .per_event
+                .iter()
+                .map(|e| format!("{:.1}/{:.1}/{:.1}", e.committed_ms, e.first_ms, e.last_ms))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\nEach event to {} subscribers, ms from sending the change to its commit / first / last receipt: {}.",
+                f.subscribers,
+                events.join(", ")
+            );
+        }
     }
     let _ = writeln!(
         out,

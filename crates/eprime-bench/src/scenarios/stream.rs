@@ -46,6 +46,20 @@ pub struct FanOut {
     pub kb_per_subscriber: f64,
     /// Server CPU per delivered event.
     pub server_cpu_us_per_delivery: f64,
+    /// Each event's own timings, to tell a slow commit from a slow fan-out: with few events, the
+    /// p99 is the slowest event's.
+    pub per_event: Vec<EventTimes>,
+}
+
+/// One event of a fan-out, in milliseconds from just before its change was sent.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EventTimes {
+    /// The `PATCH`'s answer (the change committed).
+    pub committed_ms: f64,
+    /// The first subscriber's receipt.
+    pub first_ms: f64,
+    /// The last subscriber's receipt (of those that arrived).
+    pub last_ms: f64,
 }
 
 /// Connects `n` subscribers, commits `events` changes one after another, and times the receipts.
@@ -103,13 +117,22 @@ pub async fn fan_out(ctx: &Context, server: &Server, n: usize, events: usize, wa
     }
     let mut latency = histogram();
     let cpu_before = server.stats().cpu_secs;
+    // The connection that commits the changes is opened before the timing starts: what is timed is
+    // the change's request and its fan-out, not a TCP handshake.
     let mut conn = Conn::new(ctx.addr);
+    if let Err(error) = conn.connect().await {
+        result.errors += 1;
+        result.first_error.get_or_insert(format!("connecting to commit the changes: {error:#}"));
+    }
     let id = ctx.stream_activity().0.clone();
     let mut version = ctx.stream_version.load(std::sync::atomic::Ordering::Relaxed);
     for round in 0..events {
         let sent = Instant::now();
+        let ms_since_sent = |at: Instant| (at - sent).as_secs_f64() * 1e3;
+        let mut times = EventTimes::default();
         match change(&mut conn, &ctx.staff_token, &id, version, round).await {
             Ok(next) => {
+                times.committed_ms = ms_since_sent(Instant::now());
                 version = next;
                 ctx.stream_version.store(next, std::sync::atomic::Ordering::Relaxed);
             }
@@ -125,11 +148,16 @@ pub async fn fan_out(ctx: &Context, server: &Server, n: usize, events: usize, wa
             match tokio::time::timeout_at(deadline, received.recv()).await {
                 Ok(Some(at)) => {
                     let _ = latency.record(u64::try_from((at - sent).as_micros()).unwrap_or(u64::MAX).max(1));
+                    if got == 0 {
+                        times.first_ms = ms_since_sent(at);
+                    }
+                    times.last_ms = ms_since_sent(at);
                     got += 1;
                 }
                 _ => break,
             }
         }
+        result.per_event.push(times);
         result.missing += (result.connected - got) as u64;
         // A pause between events, so each is measured alone.
         tokio::time::sleep(Duration::from_millis(100)).await;
