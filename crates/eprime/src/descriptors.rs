@@ -22,7 +22,8 @@ pub const RESERVED: u64 = 16_384;
 /// What [`prepare`] left in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Descriptors {
-    /// The process's limit on open descriptors (its soft `RLIMIT_NOFILE`) after raising it.
+    /// The process's limit on open descriptors (its soft `RLIMIT_NOFILE`) after raising it; `u64::MAX`
+    /// where there is none.
     pub limit: u64,
     /// How many descriptors the table was grown to hold: the limit, at most [`RESERVED`]; 0 if growing
     /// it failed (the server runs anyway, its table grows on demand).
@@ -53,10 +54,10 @@ pub fn prepare() -> Descriptors {
     Descriptors { limit, reserved: if grow_table_to(wanted) { wanted } else { 0 } }
 }
 
-/// Elsewhere the limit is left alone.
+/// Elsewhere there is no such limit to raise, nor a table to grow.
 #[cfg(not(unix))]
 pub fn prepare() -> Descriptors {
-    Descriptors { limit: 0, reserved: 0 }
+    Descriptors { limit: u64::MAX, reserved: 0 }
 }
 
 /// Grows the table to hold descriptors `0..slots`: duplicates standard error (any open descriptor would
@@ -72,6 +73,8 @@ fn grow_table_to(slots: u64) -> bool {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::*;
 
     /// `FDSize` in `/proc/self/status`: how many descriptors the process's table holds now.
@@ -92,7 +95,6 @@ mod tests {
         assert!(!grow_table_to(0), "no table to grow for no descriptors");
         // Nothing was left open: the next descriptor is a low one.
         let file = std::fs::File::open("/proc/self/status").unwrap();
-        use std::os::fd::AsRawFd;
         assert!(u64::try_from(file.as_raw_fd()).unwrap() < prepared.reserved / 2, "{}", file.as_raw_fd());
     }
 }

@@ -8,6 +8,12 @@ fn eprime() -> Command {
     Command::new(env!("CARGO_BIN_EXE_eprime"))
 }
 
+/// Starts `command` (one that runs a server) in `dir`, logging only warnings, with its standard output
+/// piped for the lines the server prints.
+fn start_in(mut command: Command, dir: &std::path::Path) -> std::process::Child {
+    command.current_dir(dir).env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap()
+}
+
 #[test]
 fn help_explains_every_command() {
     let output = eprime().arg("--help").output().unwrap();
@@ -85,14 +91,9 @@ fn user_commands_manage_accounts() {
 #[test]
 fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = eprime()
-        .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut command = eprime();
+    command.args(["serve", "--demo", "--addr", "127.0.0.1:0"]);
+    let mut child = start_in(command, dir.path());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut url = None;
     let mut printed = String::new();
@@ -164,15 +165,9 @@ fn the_server_takes_its_whole_open_file_limit_and_sizes_its_descriptor_table_at_
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new("sh")
-        .args(["-c", "ulimit -S -n 256 && exec \"$0\" serve --addr 127.0.0.1:0", env!("CARGO_BIN_EXE_eprime")])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut child = Stopped(child);
+    let mut command = Command::new("sh");
+    command.args(["-c", "ulimit -S -n 256 && exec \"$0\" serve --addr 127.0.0.1:0", env!("CARGO_BIN_EXE_eprime")]);
+    let mut child = Stopped(start_in(command, dir.path()));
     let listening = BufReader::new(child.0.stdout.take().unwrap())
         .lines()
         .map(Result::unwrap)
