@@ -44,7 +44,7 @@ pub fn prepare() -> Descriptors {
         && current < maximum
     {
         let raised = rustix::process::Rlimit { current: Some(maximum), ..rlimit };
-        if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+        if setrlimit(Resource::Nofile, raised).is_ok() {
             rlimit = raised;
         }
     }
