@@ -1,4 +1,5 @@
-//! The real `eprime` binary: help, serving the demo, and a clean stop on SIGTERM.
+//! The real `eprime` binary: help, serving the demo, and a clean stop on SIGTERM. Every server a test
+//! starts is killed when the test ends (`Server`), so a failed assertion leaves nothing running.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -10,8 +11,27 @@ fn eprime() -> Command {
 
 /// Starts `command` (one that runs a server) in `dir`, logging only warnings, with its standard output
 /// piped for the lines the server prints.
-fn start_in(mut command: Command, dir: &std::path::Path) -> std::process::Child {
-    command.current_dir(dir).env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap()
+fn start_in(mut command: Command, dir: &std::path::Path) -> Server {
+    Server(
+        command
+            .current_dir(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A server the test started, killed when the test ends however it ends: a failed assertion must not
+/// leave it running (it would hold the test's output open, and cargo would wait for it).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -93,8 +113,8 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = eprime();
     command.args(["serve", "--demo", "--addr", "127.0.0.1:0"]);
-    let mut child = start_in(command, dir.path());
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut server = start_in(command, dir.path());
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
     let mut url = None;
     let mut printed = String::new();
     let started = Instant::now();
@@ -125,9 +145,9 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
             reqwest::get(format!("{url}/api/v1/documents")).await.unwrap().json().await.unwrap();
         assert!(documents.as_array().unwrap().iter().any(|d| d["kind"] == "ITPP"));
     });
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = server.0.wait().unwrap();
     assert!(exit.success(), "a clean exit on SIGTERM: {exit:?}");
     assert!(dir.path().join("eprime.db").exists());
 }
@@ -155,25 +175,16 @@ fn the_server_allocates_with_jemalloc_configured_to_give_memory_back() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_server_takes_its_whole_open_file_limit_and_sizes_its_descriptor_table_at_start() {
-    /// Stops the server however the test ends (a failed assertion must not leave it running, holding
-    /// the test's output open).
-    struct Stopped(std::process::Child);
-    impl Drop for Stopped {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new("sh");
     command.args(["-c", "ulimit -S -n 256 && exec \"$0\" serve --addr 127.0.0.1:0", env!("CARGO_BIN_EXE_eprime")]);
-    let mut child = Stopped(start_in(command, dir.path()));
-    let listening = BufReader::new(child.0.stdout.take().unwrap())
+    let mut server = start_in(command, dir.path());
+    let listening = BufReader::new(server.0.stdout.take().unwrap())
         .lines()
         .map(Result::unwrap)
         .find(|line| line.starts_with("e-PRIME listening on"));
     assert!(listening.is_some(), "the server started");
-    let pid = child.0.id();
+    let pid = server.0.id();
     let proc = |file: &str| std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
     let limits = proc("limits");
     let open_files: Vec<u64> = limits
