@@ -234,6 +234,29 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+    // Where a p99 goal was missed, each second's p99: with a few seconds per phase, one bad second can be
+    // the whole p99, and this tells that from a steady miss.
+    for s in &r.scenarios {
+        for target in &s.targets {
+            if let Target::P99Ms(max) = *target
+                && s.fixed_rate.latency.p99_ms > max
+            {
+                let seconds: Vec<String> = s
+                    .fixed_rate
+                    .p99_by_second_ms
+                    .iter()
+                    .map(|p99| p99.map_or_else(|| "–".to_owned(), |ms| format!("{ms:.1}")))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "\n{} missed its p99 goal (≤ {max} ms); the p99 of each second at {:.0} req/s, ms: {}.",
+                    s.name,
+                    s.fixed_rate.offered_rate.unwrap_or_default(),
+                    seconds.join(", ")
+                );
+            }
+        }
+    }
     if !r.stream.is_empty() {
         let _ = writeln!(
             out,

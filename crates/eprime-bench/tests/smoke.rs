@@ -31,6 +31,8 @@ fn smoke_mode_runs_every_scenario_without_errors() {
         let scenario = scenarios.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name} measured"));
         assert!(scenario["saturation"]["requests"].as_u64().unwrap_or(0) > 0, "{name} sent requests");
         assert!(scenario["fixed_rate"]["requests"].as_u64().unwrap_or(0) > 0, "{name} sent fixed-rate requests");
+        // Each whole second's p99 (none in a smoke run's 0.4 s phases, but the field is written).
+        assert!(scenario["fixed_rate"]["p99_by_second_ms"].is_array(), "{name}'s p99 by second");
     }
     let stream = &results["stream"][0];
     assert!(stream["connected"].as_u64().unwrap_or(0) > 0, "stream subscribers connected: {stream}");

@@ -90,6 +90,10 @@ pub struct Phase {
     pub latency: Latency,
     /// Open loop: latency from when the request was due.
     pub corrected: Option<Latency>,
+    /// Open loop: the p99 (ms) of the requests sent in each whole second of the phase, in order (`None`
+    /// for a second in which nothing was sent). With a p99 over a few seconds, one bad second can be
+    /// the whole p99; this tells a steady miss from a burst.
+    pub p99_by_second_ms: Vec<Option<f64>>,
     /// Open loop: requests sent more than 5 ms after they were due (every connection was busy).
     pub late_starts: u64,
     /// Open loop: requests due within the phase but not sent by its end (the server fell behind).
@@ -103,6 +107,8 @@ pub struct Phase {
 struct Tally {
     latency: Histogram<u64>,
     corrected: Histogram<u64>,
+    /// Open loop: (second of the phase it was sent in, latency in µs) of each request.
+    by_second: Vec<(u64, u64)>,
     requests: u64,
     errors: u64,
     first_error: Option<String>,
@@ -115,6 +121,7 @@ impl Tally {
         Self {
             latency: histogram(),
             corrected: histogram(),
+            by_second: Vec::new(),
             requests: 0,
             errors: 0,
             first_error: None,
@@ -123,10 +130,11 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, workload: &dyn Workload, worker: usize, result: anyhow::Result<Reply>, sent: Instant) {
-        let done = Instant::now();
+    /// Records one answer to a request sent at `sent`, and returns its latency in µs.
+    fn record(&mut self, workload: &dyn Workload, worker: usize, result: anyhow::Result<Reply>, sent: Instant) -> u64 {
+        let latency = micros(Instant::now() - sent);
         self.requests += 1;
-        let _ = self.latency.record(micros(done - sent));
+        let _ = self.latency.record(latency);
         let outcome = match result {
             Ok(reply) => workload.check(worker, &reply),
             Err(error) => Err(format!("{error:#}")),
@@ -135,7 +143,24 @@ impl Tally {
             self.errors += 1;
             self.first_error.get_or_insert(error);
         }
+        latency
     }
+}
+
+/// The p99 (ms, nearest rank) of each of the first `seconds` seconds, from (second, latency in µs)
+/// samples; samples of later seconds (a last part-second) are left out.
+fn p99_by_second(mut samples: Vec<(u64, u64)>, seconds: u64) -> Vec<Option<f64>> {
+    samples.sort_unstable();
+    (0..seconds)
+        .map(|second| {
+            let from = samples.partition_point(|&(s, _)| s < second);
+            let to = samples.partition_point(|&(s, _)| s <= second);
+            let latencies = &samples[from..to];
+            // Sorted by (second, latency): the rank is an index into this second's latencies.
+            let rank = (latencies.len() * 99).div_ceil(100);
+            rank.checked_sub(1).map(|i| latencies[i].1 as f64 / 1000.0)
+        })
+        .collect()
 }
 
 /// How requests are paced.
@@ -201,8 +226,9 @@ pub async fn run(
                         tally.late += 1;
                     }
                     let result = conn.send(workload.request(worker)).await;
-                    tally.record(workload.as_ref(), worker, result, sent);
+                    let latency = tally.record(workload.as_ref(), worker, result, sent);
                     let _ = tally.corrected.record(micros(Instant::now() - due));
+                    tally.by_second.push(((sent - t0).as_secs(), latency));
                 },
             }
             tally
@@ -222,6 +248,7 @@ pub async fn run(
             total.errors += tally.errors;
             total.late += tally.late;
             total.unsent += tally.unsent;
+            total.by_second.extend(tally.by_second);
             if total.first_error.is_none() {
                 total.first_error = tally.first_error;
             }
@@ -244,9 +271,29 @@ pub async fn run(
         throughput: total.requests as f64 / secs.max(1e-9),
         latency: Latency::of(&total.latency),
         corrected: open.then(|| Latency::of(&total.corrected)),
+        p99_by_second_ms: if open { p99_by_second(total.by_second, duration.as_secs()) } else { Vec::new() },
         late_starts: total.late,
         unsent: total.unsent,
         server_cpu_secs: cpu,
         server_cpu_us_per_request: if total.requests > 0 { cpu * 1e6 / total.requests as f64 } else { 0.0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_second_has_its_own_p99_and_a_last_part_second_is_left_out() {
+        let mut samples = Vec::new();
+        // Second 0: a hundred answers of 1 ms; the 99th of them is the p99.
+        samples.extend((0..100).map(|_| (0, 1_000)));
+        // Second 1: two slow answers in a hundred make its p99 slow.
+        samples.extend((0..98).map(|_| (1, 1_000)));
+        samples.extend([(1, 50_000), (1, 60_000)]);
+        // Second 3 only (second 2 sent nothing), then a part-second past the phase's end.
+        samples.extend([(3, 2_000), (4, 90_000)]);
+        samples.reverse();
+        assert_eq!(p99_by_second(samples, 4), vec![Some(1.0), Some(50.0), None, Some(2.0)]);
     }
 }
