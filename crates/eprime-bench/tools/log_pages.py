@@ -31,6 +31,9 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
+VARIANTS = ("as-is", "no-updated-index", "no-version-in-index", "diff-log")
+
+
 def change_schema(con, variant):
     if variant == "no-updated-index":
         con.execute("DROP INDEX IF EXISTS activities_by_updated")
@@ -38,8 +41,6 @@ def change_schema(con, variant):
         con.execute("DROP INDEX IF EXISTS activities_by_partnership")
         con.execute("CREATE INDEX activities_by_partnership ON activities (partnership, "
                     "(coalesce(starts_on, '0000-00-00') || '|' || id), status, kind, starts_on, ends_on, marking, id)")
-    elif variant not in ("as-is", "diff-log"):
-        sys.exit(f"unknown variant {variant}")
 
 
 def update(con, id, n, variant):
@@ -77,7 +78,11 @@ def frames_of(wal):
 
 
 def main(db, variant, group, updates=3000):
-    con = sqlite3.connect(db, isolation_level=None)
+    # An existing file only: connecting would otherwise create an empty database where a path was mistyped.
+    con = sqlite3.connect(f"file:{db}?mode=rw", uri=True, isolation_level=None)
+    tables = {name for (name,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    if not {"activities", "change_log"} <= tables:
+        sys.exit(f"log_pages.py: {db} is not an e-PRIME database (no activities or change_log table); nothing changed")
     for pragma in ["journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=0", "temp_store=memory",
                    "cache_size=-8192"]:
         con.execute(f"PRAGMA {pragma}")
@@ -101,7 +106,23 @@ def main(db, variant, group, updates=3000):
     con.close()
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 4:
+def arguments(argv):
+    """DB, VARIANT and GROUP from the command line, or a message saying which one is wrong."""
+    if len(argv) != 4:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    db, variant, group = argv[1:]
+    if not os.path.isfile(db):
+        sys.exit(f"log_pages.py: DB: no database file at {db}")
+    if variant not in VARIANTS:
+        sys.exit(f"log_pages.py: VARIANT: {variant!r} is not one of {', '.join(VARIANTS)}")
+    if not group.isdigit() or int(group) < 1:
+        sys.exit(f"log_pages.py: GROUP: {group!r} is not a whole number of writes per transaction (1 or more)")
+    return db, variant, int(group)
+
+
+if __name__ == "__main__":
+    db, variant, group = arguments(sys.argv)
+    try:
+        main(db, variant, group)
+    except sqlite3.Error as error:
+        sys.exit(f"log_pages.py: {db}: {error} (is it a database the harness generated, and a copy?)")
