@@ -5,8 +5,10 @@
 //! although the first pages of the common lists seldom change. So a page is read in two steps: the
 //! store walks its index for the page's (id, version) pairs (`Store::list_activity_versions`, with the
 //! same filters, visibility rule and cursor as `list_activities`), and only the activities not kept
-//! at that version are read whole (`Store::activities_by_ids`, one statement). The store decides
-//! what the caller sees on every request; see `versioned`.
+//! at that version are read whole (`Store::activities_by_ids`, one statement). One activity is read
+//! the same way: its version (`Store::activity_version`, one row by its key), then the record if it
+//! is not kept at that version. The store decides what the caller sees on every request; see
+//! `versioned`.
 
 use std::sync::Arc;
 
@@ -53,9 +55,42 @@ impl ActivityViews {
         page: &PageRequest,
     ) -> Result<Page<Arc<KeptActivity>>, StoreError> {
         let versions = store.list_activity_versions(scope, filter, page).await?;
-        let items = self
-            .kept
-            .take_or_read(&versions.items, |missing| async move {
+        let items = self.take_or_read(store, scope, &versions.items).await?;
+        Ok(Page { items, next_cursor: versions.next_cursor })
+    }
+
+    /// Keeps an activity as a write returned it: every write gives the record exactly as it is read
+    /// back at its new version (the storage suite checks this), so the next read of it, alone or in a
+    /// page, is not a read of the record. Returns it kept, to answer the write with.
+    pub fn written(&self, record: Activity) -> Result<Arc<KeptActivity>, StoreError> {
+        let kept = Arc::new(KeptActivity::new(record)?);
+        self.kept.put(kept.record.id, kept.record.version, kept.clone());
+        Ok(kept)
+    }
+
+    /// The activity `Store::activity` would give, if the caller may see it.
+    pub async fn one(
+        &self,
+        store: &dyn Store,
+        scope: &ReadScope,
+        id: ActivityId,
+    ) -> Result<Option<Arc<KeptActivity>>, StoreError> {
+        let Some(version) = store.activity_version(scope, id).await? else {
+            return Ok(None);
+        };
+        Ok(self.take_or_read(store, scope, &[(id, version)]).await?.pop())
+    }
+
+    /// The activities listed (id and version), those kept at that version as they are, the rest
+    /// read in one statement.
+    async fn take_or_read(
+        &self,
+        store: &dyn Store,
+        scope: &ReadScope,
+        listed: &[(ActivityId, i64)],
+    ) -> Result<Vec<Arc<KeptActivity>>, StoreError> {
+        self.kept
+            .take_or_read(listed, |missing| async move {
                 let records = store.activities_by_ids(scope, &missing).await?;
                 records
                     .into_iter()
@@ -64,7 +99,6 @@ impl ActivityViews {
                     })
                     .collect()
             })
-            .await?;
-        Ok(Page { items, next_cursor: versions.next_cursor })
+            .await
     }
 }

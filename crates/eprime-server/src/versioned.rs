@@ -57,7 +57,7 @@ impl<K: Eq + Hash + Copy, V: Clone, Ver: Ord + Copy> Versioned<K, V, Ver> {
 
     /// Keeps `value` as this version of the record, unless a newer version is kept already (a slow
     /// reader must not put back what a faster one replaced).
-    fn put(&self, id: K, version: Ver, value: V) {
+    pub fn put(&self, id: K, version: Ver, value: V) {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.get(&id).is_some_and(|(kept_version, _)| *kept_version > version) {
             return;

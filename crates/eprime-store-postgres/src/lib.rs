@@ -266,6 +266,10 @@ impl Store for PostgresStore {
         activities::by_ids(&self.reads, scope, ids).await
     }
 
+    async fn activity_version(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<i64>> {
+        activities::version(&self.reads, scope, id).await
+    }
+
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
         activities::count(&self.reads, scope, filter).await
     }

@@ -155,6 +155,25 @@ pub(crate) async fn fetch<'e>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The version of one activity, if `scope` may see it: the row by its primary key and the visibility
+/// rule, no child lists.
+pub(crate) async fn version<'e>(
+    executor: impl SqliteExecutor<'e>,
+    scope: &ReadScope,
+    id: ActivityId,
+) -> Result<Option<i64>, StoreError> {
+    const VERSION_BY_ID: &str = concat!(
+        "SELECT a.version FROM activities a WHERE a.id = ?5 AND ",
+        visible!("activity", "a", "id", released_to = "partnership")
+    );
+    let row = bind_scope(sqlx::query(VERSION_BY_ID), scope)
+        .bind(id.to_string())
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
+    row.map(|row| row.try_get(0).map_err(backend)).transpose()
+}
+
 /// One page of the activities matching `filter`, selecting `columns` (the whole record, or less): the
 /// rows of the page and the cursor of the next one.
 async fn page_rows(
@@ -381,31 +400,7 @@ async fn create_in(tx: &mut WriteTx, actor: &Principal, new: NewActivity) -> Res
     let tx = tx.connection().await?;
     let scope = Caller::User(actor.clone()).read_scope();
     crate::partnerships::ensure_visible(&mut *tx, &scope, &new.partnership).await?;
-    let at = now();
-    let activity = Activity {
-        id: ActivityId::new(),
-        partnership: new.partnership.clone(),
-        title: new.title,
-        description: new.description,
-        kind: new.kind,
-        starts_on: new.starts_on,
-        ends_on: new.ends_on,
-        location: new.location,
-        lead: new.lead,
-        participants: new.participants,
-        supports: new.supports,
-        areas: new.areas,
-        status: new.status,
-        status_reason: new.status_reason,
-        outcome: new.outcome,
-        source: new.source,
-        offering: new.offering,
-        // Enforced here, not only at input: an activity is always released to its own partner.
-        marking: eprime_domain::activity::marking_for(&new.partnership, new.marking),
-        version: 1,
-        created_at: at,
-        updated_at: at,
-    };
+    let activity = new.into_activity(ActivityId::new(), now());
     check_references(&mut *tx, &scope, None, &activity).await?;
     if let Some(offering) = activity.offering
         && crate::offerings::fetch(&mut *tx, &scope, offering).await?.is_none()
@@ -432,7 +427,7 @@ async fn create_in(tx: &mut WriteTx, actor: &Principal, new: NewActivity) -> Res
     .bind(activity.source.as_ref().map(json).transpose()?)
     .bind(activity.marking.classification.as_str())
     .bind(activity.version)
-    .bind(instant_text(at))
+    .bind(instant_text(activity.created_at))
     .bind(activity.offering.map(|o| o.to_string()))
     .execute(&mut *tx)
     .await

@@ -279,6 +279,10 @@ impl Store for SqliteStore {
         activities::by_ids(self, scope, ids).await
     }
 
+    async fn activity_version(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<i64>> {
+        activities::version(&self.reader, scope, id).await
+    }
+
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64> {
         activities::count(self, scope, filter).await
     }

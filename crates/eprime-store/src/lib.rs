@@ -124,6 +124,9 @@ pub trait Store: WebhookStore + MenuStore + Send + Sync + 'static {
     ) -> Result<Page<(ActivityId, i64)>>;
     /// The visible activities among `ids`, in the order of `ids`.
     async fn activities_by_ids(&self, scope: &ReadScope, ids: &[ActivityId]) -> Result<Vec<Activity>>;
+    /// The version of one activity, if `scope` may see it: a single indexed row and the visibility
+    /// rule, for a reader that keeps activities by version (as `list_activity_versions` for pages).
+    async fn activity_version(&self, scope: &ReadScope, id: ActivityId) -> Result<Option<i64>>;
     async fn count_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<u64>;
     /// The visible activities matching `filter`, counted per status, element, branch and year.
     async fn tally_activities(&self, scope: &ReadScope, filter: &ActivityFilter) -> Result<ActivityTally>;

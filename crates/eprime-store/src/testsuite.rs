@@ -205,9 +205,32 @@ async fn activities_round_trip_with_versions(store: DynStore) {
     let updated = store.update_activity(&officer, created.id, Some(1), changes).await.unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.supports, vec![jpn_goal], "untouched lists survive an update");
+    let read = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
+    assert_eq!(read, updated, "a write returns the record as it is read back (the server keeps it as read)");
+    // Every field at once, lists in an order of their own: still exactly what is read back.
+    let everything = ActivityChanges {
+        title: Some(Title::parse("Staff talks, round 3").unwrap()),
+        kind: Some(ActivityKind::Exercise),
+        description: Some(Text::parse("Table-top").unwrap()),
+        starts_on: Some(Some(date!(2027 - 01 - 10))),
+        ends_on: Some(None),
+        location: Some(Some("Tokyo".into())),
+        lead: Some(Some(org("JPN"))),
+        participants: Some(vec![org("NDC"), org("JPN"), org("FRA")]),
+        supports: Some(vec![]),
+        areas: Some(vec![AreaCode::parse("CYD").unwrap()]),
+        outcome: Some(Text::parse("Agreed next steps").unwrap()),
+        marking: Some(Marking::releasable_to([org("JPN"), org("FRA")])),
+    };
+    let updated = store.update_activity(&officer, created.id, Some(2), everything).await.unwrap();
+    let read = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
+    assert_eq!(read, updated, "every field written is read back as the write returned it");
+    let moved = store.transition_activity(&staff(), created.id, Some(3), ActivityStatus::Approved, None).await.unwrap();
+    let read = store.activity(&ReadScope::system(), created.id).await.unwrap().unwrap();
+    assert_eq!(read, moved, "a transition returns the record as it is read back");
     let history =
         store.history(&ReadScope::system(), EntityType::Activity, &created.id.to_string()).await.unwrap().unwrap();
-    assert_eq!(history.len(), 2, "one change-log entry per write");
+    assert_eq!(history.len(), 4, "one change-log entry per write");
     assert!(history[0].seq < history[1].seq, "the sequence increases");
     assert_eq!(history[1].actor.as_deref(), Some(officer.username.as_str()));
 }
@@ -503,6 +526,14 @@ async fn filters_counts_and_tallies_agree_with_the_rule(store: DynStore) {
         let found: Vec<_> = store.activities_by_ids(&scope, &asked).await.unwrap().iter().map(|a| a.id).collect();
         let expected: Vec<_> = created.iter().rev().filter(|a| scope.can_read(&a.marking)).map(|a| a.id).collect();
         assert_eq!(found, expected, "by ids for {caller:?}");
+        // One by id: its version exactly when the scope may see it.
+        for activity in &created {
+            let version = store.activity_version(&scope, activity.id).await.unwrap();
+            let visible = scope.can_read(&activity.marking).then_some(activity.version);
+            assert_eq!(version, visible, "version of {} for {caller:?}", activity.title);
+        }
+        let unknown = eprime_domain::ActivityId::new();
+        assert_eq!(store.activity_version(&scope, unknown).await.unwrap(), None, "no such activity");
     }
     // The stamp moves with every write that can change a partnership's counts, and only then.
     let stamp = store.partnership_stamp(&code("JPN")).await.unwrap();

@@ -160,11 +160,11 @@ async fn the_dashboard_count_follows_every_write_and_each_viewers_scope() {
     assert_eq!(count(ally.clone()).await, ally_before, "France does not: it is not released to France");
 }
 
-/// Lists keep activities by (id, version) between requests: a change shows in the very next list,
-/// every list equals the activity as read alone, and a narrowed release takes the activity off the
-/// lists of those who lost it, though their earlier lists had it.
+/// Lists and the record by id keep activities by (id, version) between requests: a change shows in
+/// the very next list and read, every list equals the activity as read alone, and a narrowed release
+/// takes the activity from those who lost it, though they had read it (and it was kept) before.
 #[tokio::test]
-async fn lists_show_every_change_at_once_and_only_to_those_who_may_see_it() {
+async fn lists_and_reads_show_every_change_at_once_and_only_to_those_who_may_see_it() {
     let app = TestApp::demo().await;
     let staff = app.login("nato.staff").await;
     let ally = app.login("fra.ally").await;
@@ -183,6 +183,10 @@ async fn lists_show_every_change_at_once_and_only_to_those_who_may_see_it() {
     let id = shared["id"].as_str().unwrap().to_owned();
     let all_before = listed(staff.clone()).await;
     assert_eq!(find(&all_before, &id), Some(shared.clone()), "every reader gets the same record");
+    let detail = format!("/api/v1/activities/{id}");
+    for token in [&staff, &ally] {
+        assert_eq!(app.get_json(&detail, Some(token)).await, shared, "read alone, kept now");
+    }
 
     let patch = |body: serde_json::Value| {
         let (app, staff, id) = (&app, &staff, &id);
@@ -218,8 +222,12 @@ async fn lists_show_every_change_at_once_and_only_to_those_who_may_see_it() {
         .collect();
     let narrowed = patch(json!({"releasable_to": releasable})).await;
     assert!(!narrowed["releasable_to"].to_string().contains("ALLIES"));
-    assert_eq!(find(&listed(staff.clone()).await, &id), Some(narrowed), "NATO still lists it");
+    assert_eq!(find(&listed(staff.clone()).await, &id), Some(narrowed.clone()), "NATO still lists it");
     let france_after = listed(ally.clone()).await;
     assert_eq!(find(&france_after, &id), None, "France no longer lists it");
     assert_eq!(france_after.len(), seen_by_france.len() - 1, "and lists everything else as before");
+    let read = app.get(&detail, Some(&staff)).await;
+    assert_eq!(read.headers()["etag"], format!("\"v{}\"", narrowed["version"]).as_str(), "the new version's tag");
+    assert_eq!(read.json::<serde_json::Value>().await.unwrap(), narrowed, "NATO reads the new version");
+    problem(app.get(&detail, Some(&ally)).await, StatusCode::NOT_FOUND).await;
 }

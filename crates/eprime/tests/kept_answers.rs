@@ -148,7 +148,7 @@ async fn a_write_by_another_process_is_seen_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The record by id is never kept: it shows the write at once, as it did all along.
+    // The record by id is read at the version the store names: it shows the write at once.
     let alone = app.get_json(&format!("/api/v1/activities/{id}"), Some(&staff)).await;
     assert_eq!(alone["title"], "Renamed by another process");
     problem(app.get("/api/v1/partnerships/XXX", Some(&staff)).await, StatusCode::NOT_FOUND).await;

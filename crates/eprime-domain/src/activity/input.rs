@@ -2,13 +2,13 @@
 //! validated field by field, and every problem is reported at once with its field name.
 
 use serde::{Deserialize, Deserializer};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use super::{Activity, ActivityKind, ActivityStatus, SourceRef};
 use crate::codes::{AreaCode, OrgCode, PartnerCode};
 use crate::dates::parse_date;
 use crate::error::{FieldError, ValidationErrors};
-use crate::ids::{DocumentId, ElementId, OfferingId};
+use crate::ids::{ActivityId, DocumentId, ElementId, OfferingId};
 use crate::marking::{Classification, Marking};
 use crate::text::{Text, Title};
 
@@ -127,6 +127,44 @@ impl NewActivity {
             status_reason: None,
         })
     }
+
+    /// The activity as first stored: version 1, created and changed `at`, its lists in their one
+    /// order (sorted, each entry once, as a store reads them back) and released to its own partner
+    /// whatever the caller built.
+    pub fn into_activity(self, id: ActivityId, at: OffsetDateTime) -> Activity {
+        Activity {
+            id,
+            // Enforced here, not only at input: an activity is always released to its own partner.
+            marking: marking_for(&self.partnership, self.marking),
+            partnership: self.partnership,
+            title: self.title,
+            description: self.description,
+            kind: self.kind,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            location: self.location,
+            lead: self.lead,
+            participants: canonical(self.participants),
+            supports: canonical(self.supports),
+            areas: canonical(self.areas),
+            status: self.status,
+            status_reason: self.status_reason,
+            outcome: self.outcome,
+            source: self.source,
+            offering: self.offering,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// A list in the one order every activity keeps it in: sorted, each entry once. A write returns the
+/// record exactly as it is read back, so readers may keep what a write returned.
+fn canonical<T: Ord>(mut list: Vec<T>) -> Vec<T> {
+    list.sort();
+    list.dedup();
+    list
 }
 
 /// The body of a `PATCH`: only the fields present change; `null` clears an optional field.
@@ -241,13 +279,13 @@ impl ActivityChanges {
             next.lead = v;
         }
         if let Some(v) = self.participants {
-            next.participants = v;
+            next.participants = canonical(v);
         }
         if let Some(v) = self.supports {
-            next.supports = v;
+            next.supports = canonical(v);
         }
         if let Some(v) = self.areas {
-            next.areas = v;
+            next.areas = canonical(v);
         }
         if let Some(v) = self.outcome {
             next.outcome = v;
@@ -318,14 +356,12 @@ fn code_list<T: Ord>(
     if raw.len() > MAX_LIST {
         return Err(FieldError::new(field, format!("at most {MAX_LIST} entries")));
     }
-    let mut codes = raw
+    let codes = raw
         .iter()
         .enumerate()
         .map(|(i, r)| parse(r).map_err(|e| e.at(format!("{field}[{i}]"))))
         .collect::<Result<Vec<_>, _>>()?;
-    codes.sort();
-    codes.dedup();
-    Ok(codes)
+    Ok(canonical(codes))
 }
 
 fn id_list(field: &str, raw: Option<Vec<String>>) -> Result<Vec<ElementId>, FieldError> {
@@ -333,16 +369,14 @@ fn id_list(field: &str, raw: Option<Vec<String>>) -> Result<Vec<ElementId>, Fiel
     if raw.len() > MAX_LIST {
         return Err(FieldError::new(field, format!("at most {MAX_LIST} entries")));
     }
-    let mut ids = raw
+    let ids = raw
         .iter()
         .enumerate()
         .map(|(i, r)| {
             r.parse::<ElementId>().map_err(|_| FieldError::new(format!("{field}[{i}]"), format!("`{r}` is not an id")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    Ok(canonical(ids))
 }
 
 fn source(raw: Option<SourceRef>) -> Result<Option<SourceRef>, FieldError> {
@@ -380,6 +414,23 @@ mod tests {
         let new = NewActivity::validate(input()).unwrap();
         assert_eq!(new.status, ActivityStatus::Proposed);
         assert_eq!(new.marking.banner(), "NATO UNCLASSIFIED Releasable to JPN");
+    }
+
+    #[test]
+    fn an_activity_keeps_its_lists_sorted_and_each_entry_once_however_built() {
+        let org = |c: &str| OrgCode::parse(c).unwrap();
+        let area = |c: &str| AreaCode::parse(c).unwrap();
+        let mut new = NewActivity::validate(input()).unwrap();
+        new.participants = vec![org("NDC"), org("JPN"), org("NDC")];
+        new.areas = vec![area("TRN"), area("CYD")];
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let created = new.into_activity(ActivityId::new(), at);
+        assert_eq!(created.participants, [org("JPN"), org("NDC")]);
+        assert_eq!(created.areas, [area("CYD"), area("TRN")]);
+        assert_eq!((created.version, created.created_at, created.updated_at), (1, at, at));
+        let changes =
+            ActivityChanges { participants: Some(vec![org("FRA"), org("FRA"), org("AUS")]), ..Default::default() };
+        assert_eq!(changes.apply_to(&created).unwrap().participants, [org("AUS"), org("FRA")]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use eprime_domain::dates::parse_date;
 use eprime_domain::{
     Activity, ActivityChanges, ActivityId, ActivityInput, ActivityKind, ActivityPatch, ActivityStatus, NewActivity,
@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{ActivityPage, HistoryEntry};
 use crate::AppState;
+use crate::activity_views::KeptActivity;
 use crate::auth::{CurrentCaller, SignedIn};
 use crate::extract::{ApiJson, ApiQuery, etag, if_match_version};
 use crate::fresh;
@@ -27,11 +28,18 @@ fn activity_id(raw: &str) -> ApiResult<ActivityId> {
 }
 
 /// An activity with its `ETag` (the version to send back in `If-Match`).
-fn with_etag(status: StatusCode, activity: Activity) -> Response {
-    let tag = HeaderValue::from_str(&etag(activity.version)).unwrap_or(HeaderValue::from_static("\"\""));
-    let mut response = (status, Json(activity)).into_response();
+fn with_etag(status: StatusCode, activity: &KeptActivity) -> Response {
+    let mut response = super::json_bytes(Bytes::from(activity.json.get().to_owned()));
+    *response.status_mut() = status;
+    let tag = HeaderValue::from_str(&etag(activity.record.version)).unwrap_or(HeaderValue::from_static("\"\""));
     response.headers_mut().insert(header::ETAG, tag);
     response
+}
+
+/// The answer to a write: the activity as written, kept for the reads that follow.
+fn written(state: &AppState, status: StatusCode, activity: Activity) -> ApiResult<Response> {
+    let kept = state.activity_views.written(activity)?;
+    Ok(with_etag(status, &kept))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -147,7 +155,7 @@ pub async fn create(
     let new = NewActivity::validate(input)?;
     let activity = state.store.create_activity(&actor, new).await?;
     let location = format!("/api/v1/activities/{}", activity.id);
-    let mut response = with_etag(StatusCode::CREATED, activity);
+    let mut response = written(&state, StatusCode::CREATED, activity)?;
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -167,12 +175,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = activity_id(&id)?;
-    let activity = state
-        .store
-        .activity(&caller.read_scope(), id)
+    let kept = state
+        .activity_views
+        .one(state.store.as_ref(), &caller.read_scope(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("activity {id}")))?;
-    Ok(with_etag(StatusCode::OK, activity))
+    Ok(with_etag(StatusCode::OK, &kept))
 }
 
 /// Changes some fields of an activity. Requires `If-Match` with the `ETag` last read; a stale
@@ -208,7 +216,7 @@ pub async fn update(
     let expected = if_match_version(&headers)?;
     let changes = ActivityChanges::validate(patch)?;
     let activity = state.store.update_activity(&actor, id, expected, changes).await?;
-    Ok(with_etag(StatusCode::OK, activity))
+    written(&state, StatusCode::OK, activity)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -244,7 +252,7 @@ pub async fn transition(
     let expected = if_match_version(&headers)?;
     let to = ActivityStatus::parse(&request.to).map_err(|e| ApiError::field("to", e.message))?;
     let activity = state.store.transition_activity(&actor, id, expected, to, request.reason).await?;
-    Ok(with_etag(StatusCode::OK, activity))
+    written(&state, StatusCode::OK, activity)
 }
 
 /// The change history of an activity, oldest first, with what each change altered.
