@@ -89,7 +89,13 @@ def main(db, variant, group, updates=3000):
     change_schema(con, variant)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     random.seed(7)
-    chosen = random.sample([r[0] for r in con.execute("SELECT id FROM activities")], updates)
+    ids = [r[0] for r in con.execute("SELECT id FROM activities")]
+    if not ids:
+        sys.exit(f"log_pages.py: {db} has no activities to update; nothing counted")
+    if len(ids) < updates:
+        print(f"only {len(ids)} activities (fewer than {updates}): each is updated once", file=sys.stderr)
+    chosen = random.sample(ids, min(updates, len(ids)))
+    updates = len(chosen)
     for i in range(0, updates, group):
         con.execute("BEGIN IMMEDIATE")
         for n, id in enumerate(chosen[i:i + group], start=i):
