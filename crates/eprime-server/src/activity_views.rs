@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use eprime_domain::{Activity, ActivityId, ReadScope};
 use eprime_store::{ActivityFilter, Page, PageRequest, Store, StoreError};
 use serde_json::value::RawValue;
@@ -32,6 +33,20 @@ impl KeptActivity {
         let json = serde_json::value::to_raw_value(&record)
             .map_err(|error| StoreError::Backend(format!("activity {} as JSON: {error}", record.id)))?;
         Ok(Self { record, json })
+    }
+
+    /// Its JSON as a response body, not copied: the body holds on to the kept activity.
+    pub fn json_body(self: &Arc<Self>) -> Bytes {
+        Bytes::from_owner(JsonOf(self.clone()))
+    }
+}
+
+/// A kept activity seen as the bytes of its JSON.
+struct JsonOf(Arc<KeptActivity>);
+
+impl AsRef<[u8]> for JsonOf {
+    fn as_ref(&self) -> &[u8] {
+        self.0.json.get().as_bytes()
     }
 }
 

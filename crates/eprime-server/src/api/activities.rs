@@ -1,6 +1,8 @@
 //! Cooperation activities: list, create, read, update (with optimistic concurrency), move
 //! through their lifecycle, and their history.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -28,8 +30,8 @@ fn activity_id(raw: &str) -> ApiResult<ActivityId> {
 }
 
 /// An activity with its `ETag` (the version to send back in `If-Match`).
-fn with_etag(status: StatusCode, activity: &KeptActivity) -> Response {
-    let mut response = super::json_bytes(Bytes::from(activity.json.get().to_owned()));
+fn with_etag(status: StatusCode, activity: &Arc<KeptActivity>) -> Response {
+    let mut response = super::json_bytes(activity.json_body());
     *response.status_mut() = status;
     let tag = HeaderValue::from_str(&etag(activity.record.version)).unwrap_or(HeaderValue::from_static("\"\""));
     response.headers_mut().insert(header::ETAG, tag);
