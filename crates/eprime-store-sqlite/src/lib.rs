@@ -10,6 +10,7 @@ mod activities;
 mod audit;
 mod calendar_feeds;
 mod changelog;
+mod checkpointer;
 mod codec;
 mod comments;
 mod digests;
@@ -58,6 +59,9 @@ pub struct SqliteStore {
     writer: writer::Writer,
     /// Writes that share transactions (`group_commit`), through `writer`.
     writes: group_commit::GroupCommit,
+    /// The connection that copies the log into the database after commits (`checkpointer`); none
+    /// for an in-memory database.
+    checkpoints: Option<SqlitePool>,
     /// `Store::accounts_generation`: bumped after every write that may end sessions.
     accounts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -97,18 +101,14 @@ impl SqliteStore {
         // `mmap_size`: every mapped page read counts as resident memory, which put an idle server
         // at M over its memory budget.)
         //
-        // The writer checkpoints every 250 pages of log instead of SQLite's 1,000. SQLite runs the
-        // checkpoint inside the commit that passes the mark, so the writes of that group, and every
-        // write queued behind it, wait for the copy and its two `fsync`s: at 1,000 pages that was
-        // 20 ms or more every 60 ms under load. A quarter of the log is a quarter of the random
-        // writes to sync. At 2,000 updates/s (scale M, eighth machine) the p99 went from 19 ms to
-        // 9 ms at the median of five runs, and saturation from 3,376 to 2,954 updates/s: checkpoints
-        // copy a hot page more often, and `fsync` is paid per checkpoint. See BENCHMARKS.md.
+        // The writer checkpoints only every `checkpointer::WRITER_MARK` pages of log: a connection of
+        // its own copies the log after every commit (`checkpointer`), so the writer's checkpoint finds
+        // little left to copy and serves to start the log over.
         let writer_options = options
             .clone()
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-8192")
-            .pragma("wal_autocheckpoint", "250");
+            .pragma("wal_autocheckpoint", checkpointer::WRITER_MARK.to_string());
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -130,15 +130,27 @@ impl SqliteStore {
                 // instructions per update, 7 % of one (`eprime-bench --instructions`). Pages read
                 // again come from the operating system's cache, and reads that repeat between
                 // commits are kept answers (`fresh` in the server).
-                .connect_with(options.read_only(true))
+                .connect_with(options.clone().read_only(true))
                 .await
                 .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?
         };
         let writer = writer::Writer::new(writer);
         let pools = if in_memory { vec![writer.pool().clone()] } else { vec![writer.pool().clone(), reader.clone()] };
         idle::start(writer.subscribe(), pools);
+        // An in-memory database has no log to copy.
+        let checkpoints = if in_memory {
+            None
+        } else {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .map_err(|e| StoreError::Backend(format!("cannot open {url}: {e}")))?;
+            checkpointer::start(writer.subscribe(), pool.clone());
+            Some(pool)
+        };
         let writes = group_commit::GroupCommit::start(writer.clone());
-        Ok(Self { reader, writer, writes, accounts: std::sync::Arc::default() })
+        Ok(Self { reader, writer, writes, checkpoints, accounts: std::sync::Arc::default() })
     }
 
     /// The number of the newest migration applied (0 for a database never migrated).
@@ -165,6 +177,9 @@ impl SqliteStore {
 
     /// Waits for in-flight work and closes the database cleanly (checkpointing the WAL).
     pub async fn close(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.close().await;
+        }
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -600,7 +615,7 @@ mod tests {
 
     /// The settings `open` chooses for the writer and for the readers (why: see `open`).
     #[tokio::test]
-    async fn the_writer_checkpoints_often_and_keeps_a_large_cache_and_the_readers_a_small_one() {
+    async fn the_writer_checkpoints_at_its_mark_and_keeps_a_large_cache_and_the_readers_a_small_one() {
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::connect(&format!("sqlite://{}", dir.path().join("settings.db").display())).await.unwrap();
@@ -608,8 +623,50 @@ mod tests {
             let sql = format!("PRAGMA {name}");
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap()
         };
-        assert_eq!(pragma(store.writer.pool(), "wal_autocheckpoint").await, 250);
+        assert_eq!(pragma(store.writer.pool(), "wal_autocheckpoint").await, i64::from(checkpointer::WRITER_MARK));
         assert_eq!(pragma(store.writer.pool(), "cache_size").await, -8192);
         assert_eq!(pragma(&store.reader, "cache_size").await, -2000, "SQLite's default");
+    }
+
+    /// A store on a file copies each commit into the database file after it (`checkpointer`), not
+    /// only when the writer's log reaches its mark; a store in memory has no log and no checkpointer.
+    #[tokio::test]
+    async fn a_write_reaches_the_database_file_soon_after_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copied.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let organisation = eprime_domain::Organisation {
+            code: eprime_domain::OrgCode::parse("XCP").unwrap(),
+            name: eprime_domain::Title::parse("Checkpointed").unwrap(),
+            kind: eprime_domain::OrgKind::Ally,
+            country: None,
+        };
+        let staff = Principal {
+            user_id: UserId::new(),
+            username: "staff".to_owned(),
+            binding: eprime_domain::RoleBinding::new(eprime_domain::Role::NatoStaff, None, None).unwrap(),
+        };
+        store.upsert_organisation(&staff, &organisation).await.unwrap();
+        // `immutable`: the file as it is, without the log. Before the first copy even the table is
+        // only in the log, and a read while a pass copies may fail: none found yet, either way.
+        let in_the_file = async || -> i64 {
+            let options = SqliteConnectOptions::new().filename(&path).immutable(true);
+            let Ok(mut connection) = sqlx::ConnectOptions::connect(&options).await else { return 0 };
+            sqlx::query_scalar("SELECT count(*) FROM organisations WHERE code = 'XCP'")
+                .fetch_one(&mut connection)
+                .await
+                .unwrap_or(0)
+        };
+        let mut found = in_the_file().await;
+        for _ in 0..100 {
+            if found == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            found = in_the_file().await;
+        }
+        assert_eq!(found, 1, "the organisation is in the database file, not only in the log");
+        store.close().await;
+        assert!(SqliteStore::connect("sqlite::memory:").await.unwrap().checkpoints.is_none());
     }
 }
